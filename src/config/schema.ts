@@ -1,0 +1,97 @@
+/**
+ * Every setting of the agent in one zod schema. Env names and defaults follow the reference's table
+ * (see docs/configuration.md); the same schema will validate MetricsManagerConfig specs, so a value
+ * is checked the same way whichever way it arrives.
+ */
+
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+/** Env strings → booleans, strictly: anything else is an error naming the variable. */
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  return v;
+}, z.boolean());
+
+/** Env strings → integers; '' and '12abc' are errors, not NaN or 12. */
+function int(min: number, max: number) {
+  return z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v), z.number().int().min(min).max(max));
+}
+
+const url = z.string().trim().url();
+
+/** CORS_ORIGINS: `*`, a comma-separated list, or a JSON array (as the reference accepts). */
+const origins = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim();
+  if (s === '' || s === '*') return ['*'];
+  if (s.startsWith('[')) {
+    try { return JSON.parse(s); } catch { /* fall through to the comma split, like the reference */ }
+  }
+  return s.split(',').map((o) => o.trim()).filter((o) => o !== '');
+}, z.array(z.string().min(1)).min(1));
+
+/** setting key → [env var name, schema with default]. Order is the order of docs/configuration.md. */
+export const SETTINGS = {
+  serviceName: ['SERVICE_NAME', z.string().min(1).default('metrics-manager')],
+  environment: ['ENVIRONMENT', z.enum(['development', 'staging', 'production']).default('production')],
+  host: ['HOST', z.string().min(1).default('0.0.0.0')],
+  port: ['METRICS_PORT', int(0, 65535).default(9090)],
+  otlpHttpPort: ['OTLP_HTTP_PORT', int(0, 65535).default(0)],
+  hostname: ['METRICS_MANAGER_HOSTNAME', z.string().default('')],
+  logLevel: ['LOG_LEVEL', z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['debug', 'info', 'warning', 'warn', 'error', 'critical'])).default('info')],
+  logFormat: ['LOG_FORMAT', z.enum(['json', 'text']).default('json')],
+
+  retentionSeconds: ['METRICS_RETENTION_SECONDS', int(10, 86_400).default(300)],
+  maxSeries: ['MAX_METRICS_IN_MEMORY', int(1, 10_000_000).default(100_000)],
+  maxStoreBytes: ['MAX_STORE_BYTES', int(1 * MiB, 64 * 1024 * MiB).default(256 * MiB)],
+  historyPoints: ['HISTORY_POINTS', int(1, 100_000).default(120)],
+  maxBatchSize: ['MAX_METRICS_BATCH_SIZE', int(1, 10_000).default(1000)],
+  maxBodyBytes: ['MAX_BODY_BYTES', int(1024, 256 * MiB).default(10 * MiB)],
+  otlpMaxBodyBytes: ['OTLP_MAX_BODY_BYTES', int(1024, 256 * MiB).default(20 * MiB)],
+
+  rateLimitEnabled: ['RATE_LIMIT_ENABLED', bool.default(true)],
+  rateLimitPerMinute: ['RATE_LIMIT_REQUESTS_PER_MINUTE', int(1, 100_000_000).default(1000)],
+  rateLimitBurst: ['RATE_LIMIT_BURST', int(1, 100_000_000).default(100)],
+  trustForwardedHeaders: ['TRUST_FORWARDED_HEADERS', bool.default(false)],
+  corsOrigins: ['CORS_ORIGINS', origins.default(['*'])],
+  corsAllowCredentials: ['CORS_ALLOW_CREDENTIALS', bool.default(false)],
+  gzip: ['ENABLE_GZIP_COMPRESSION', bool.default(true)],
+
+  telegrafHttpEndpoint: ['TELEGRAF_HTTP_ENDPOINT', url.default('http://localhost:8186/write')],
+  telegrafPrometheusEndpoint: ['PROMETHEUS_TELEGRAF_ENDPOINT', url.default('http://localhost:9273')],
+  pollerIntervalMs: ['PROMETHEUS_POLLER_INTERVAL_MS', int(100, 5000).default(500)],
+  persistDebounceMs: ['FILE_PERSIST_DEBOUNCE_MS', int(0, 5000).default(100)],
+  customMetricsDir: ['CUSTOM_METRICS_DIR', z.string().default('/app/custom-metrics')],
+  shutdownTimeoutMs: ['SHUTDOWN_TIMEOUT_MS', int(100, 60_000).default(10_000)],
+} as const;
+
+type Settings = typeof SETTINGS;
+export type SettingKey = keyof Settings;
+
+const shape = Object.fromEntries(Object.entries(SETTINGS).map(([k, [, s]]) => [k, s])) as {
+  [K in SettingKey]: Settings[K][1];
+};
+
+export const configSchema = z.object(shape).strict().superRefine((c, ctx) => {
+  if (c.corsAllowCredentials && c.corsOrigins.includes('*')) {
+    ctx.addIssue({ code: 'custom', path: ['corsOrigins'], message: 'CORS_ALLOW_CREDENTIALS=true needs explicit CORS_ORIGINS; browsers refuse credentials with "*"' });
+  }
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Settings that may change while the agent runs (DESIGN.md §5); the rest need a restart. */
+export const LIVE_SETTINGS: readonly SettingKey[] = [
+  'retentionSeconds', 'maxSeries', 'maxStoreBytes', 'maxBatchSize', 'rateLimitEnabled', 'rateLimitPerMinute',
+  'rateLimitBurst', 'trustForwardedHeaders', 'corsOrigins', 'corsAllowCredentials', 'pollerIntervalMs', 'persistDebounceMs',
+];
+
+/** The env var that sets a config key (for error messages). */
+export function envName(key: string): string {
+  return (SETTINGS as Record<string, readonly [string, unknown]>)[key]?.[0] ?? key;
+}

@@ -1,0 +1,46 @@
+/**
+ * The unit every ingestion format produces and every consumer reads.
+ * Imports nothing internal: formats, store, exposition and sinks all depend on this file.
+ */
+
+export type MetricType = 'gauge' | 'counter' | 'histogram' | 'summary' | 'untyped';
+export const METRIC_TYPES: readonly MetricType[] = ['gauge', 'counter', 'histogram', 'summary', 'untyped'];
+
+/** Where a sample came from: pushed by a client, or read from the node itself. */
+export type Origin = 'custom' | 'system';
+
+/** Label name → value. Never contains `__name__`. Treat as immutable once handed over. */
+export type Labels = Record<string, string>;
+
+/**
+ * One value of one series at one instant.
+ * `name` is the final series name (e.g. `latency_bucket`); `family` is the metric family it belongs
+ * to when that differs (`latency` for histogram parts), so exposition can group `# TYPE` lines.
+ * Samples that share a `labels` object across fields of one point are allowed (and faster).
+ */
+export interface Sample {
+  name: string;
+  labels: Labels;
+  value: number;
+  /** Milliseconds since the epoch (fractions allowed); undefined means "now" at ingestion. */
+  timestampMs?: number;
+  type: MetricType;
+  family?: string;
+  help?: string;
+  unit?: string;
+}
+
+/** A problem with one item of a request (line of line protocol, point of OTLP, …). */
+export interface ItemError {
+  /** 1-based line number for text formats, item index for JSON formats; 0 when not applicable. */
+  line: number;
+  message: string;
+}
+
+/** What a parser hands to the hub: the good samples and one error per rejected item. */
+export interface ParseResult {
+  samples: Sample[];
+  errors: ItemError[];
+  /** Items (lines, points) accepted; one item may give several samples, or none (string fields). */
+  points?: number;
+}
