@@ -1,0 +1,702 @@
+/**
+ * InfluxDB line protocol → samples. Pure: no I/O, no clock.
+ *
+ *   measurement[,tag=value...] field=value[,field=value...] [timestamp]
+ *
+ * Every numeric or boolean field becomes one gauge sample named like Telegraf's prometheus_client
+ * v1 output (`fieldSeriesName`); the tags become its labels. String fields are accepted and skipped.
+ * A bad line becomes one `ItemError` naming its 1-based line number; the other lines still count.
+ * See README.md beside this file for the accepted grammar and where we differ from the reference.
+ *
+ * Speed matters here (this is the bulk ingestion path), so the scanner works on char codes over the
+ * whole body with indexes, allocates nothing per field besides the Sample, and remembers per request
+ * what it learnt about each distinct `measurement,tags` prefix and each field key.
+ */
+
+import { checkLabel, fieldSeriesName, LIMITS, sanitizeLabelName, ValidationError } from '../../model/names';
+import type { ItemError, Labels, ParseResult, Sample } from '../../model/sample';
+import { autoMillis, type Precision, toMillis } from '../../model/time';
+
+export interface LineProtocolOptions {
+  /** Unit of the timestamps in the body (`?precision=`). Absent: detected per value by magnitude. */
+  precision?: Precision;
+  /** Timestamp for lines that carry none; undefined leaves it to the store ("now"). */
+  defaultTimestampMs?: number;
+}
+
+// Char codes.
+const TAB = 9;
+const CR = 13;
+const SPACE = 32;
+const QUOTE = 34;
+const HASH = 35;
+const COMMA = 44;
+const MINUS = 45;
+const DOT = 46;
+const ZERO = 48;
+const EQ = 61;
+const UPPER_E = 69;
+const UPPER_F = 70;
+const UPPER_T = 84;
+const BACKSLASH = 92;
+const LOWER_E = 101;
+const LOWER_F = 102;
+const LOWER_I = 105;
+const LOWER_T = 116;
+const LOWER_U = 117;
+const PLUS = 43;
+
+/** Exact powers of ten as doubles (10^22 is the largest exact one). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+const INT64_MAX = '9223372036854775807';
+const INT64_MIN_ABS = '9223372036854775808';
+const UINT64_MAX = '18446744073709551615';
+
+/** Largest |ms| a JavaScript Date can hold; anything beyond cannot be a real instant. */
+const MAX_ABS_MS = 8.64e15;
+
+/** Bound on the per-request prefix cache; past it the cache starts over. */
+const MAX_SERIES_ENTRIES = 8192;
+/** Field positions per series remembered for the key prediction in parseLine. */
+const MAX_PREDICTED_FIELDS = 64;
+
+const PRECISIONS: ReadonlySet<string> = new Set(['ns', 'us', 'ms', 's', 'm', 'h']);
+
+/** What one distinct `measurement[,tags]` text of a request resolves to. */
+interface SeriesEntry {
+  /** The raw (escaped) text, compared against the line to confirm a hash hit. */
+  key: string;
+  next: SeriesEntry | null;
+  error: string | null;
+  measurement: string;
+  labels: Labels;
+  /** Field key hash → resolved series name, chained on collisions. */
+  names: Map<number, NameEntry>;
+  /** The field keys seen at each position of the last line of this series. */
+  predicted: NameEntry[];
+}
+
+interface NameEntry {
+  key: string;
+  name: string;
+  next: NameEntry | null;
+}
+
+/** Per-call state. Nothing survives the call (no module-level mutable state). */
+interface Ctx {
+  samples: Sample[];
+  precision: Precision | undefined;
+  defaultTs: number | undefined;
+  series: Map<number, SeriesEntry>;
+  seriesCount: number;
+  /** Scratch for the fields of the line being parsed (reused, so no per-line arrays). */
+  names: string[];
+  values: number[];
+  /** Timestamp of the current line, set by parseTimestamp. */
+  ts: number | undefined;
+}
+
+/**
+ * Parses a line protocol body. Never throws for bad input: every rejected line is reported in
+ * `errors` with its 1-based line number (blank and comment lines count) and the good lines are in
+ * `samples`, in input order.
+ *
+ * Ownership: the returned samples are new objects the caller owns. All samples of one line share
+ * one `labels` object, and lines with byte-identical `measurement,tags` text in the same call share
+ * it too; treat labels as immutable. No returned string keeps a reference to `text`. Every sample
+ * has the same shape, so `timestampMs` is present (possibly undefined) on all of them.
+ */
+export function parseLineProtocol(text: string, opts?: LineProtocolOptions): ParseResult {
+  const samples: Sample[] = [];
+  const errors: ItemError[] = [];
+  if (typeof text !== 'string') {
+    errors.push({ line: 0, message: 'line protocol body must be text' });
+    return { samples, errors, points: 0 };
+  }
+  const precision = opts?.precision;
+  if (precision !== undefined && !PRECISIONS.has(precision)) {
+    errors.push({ line: 0, message: `precision ${JSON.stringify(String(precision))} is not one of ns, us, ms, s, m, h` });
+    return { samples, errors, points: 0 };
+  }
+  const ctx: Ctx = {
+    samples,
+    precision,
+    defaultTs: opts?.defaultTimestampMs,
+    series: new Map(),
+    seriesCount: 0,
+    names: [],
+    values: [],
+    ts: undefined,
+  };
+
+  const n = text.length;
+  let pos = 0;
+  let line = 0;
+  let points = 0;
+  while (pos < n) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = n;
+    line++;
+    let end = nl;
+    if (end > pos && text.charCodeAt(end - 1) === CR) end--;
+    let i = pos;
+    while (i < end) {
+      const c = text.charCodeAt(i);
+      if (c !== SPACE && c !== TAB) break;
+      i++;
+    }
+    if (i < end && text.charCodeAt(i) !== HASH) {
+      const err = parseLine(ctx, text, i, end);
+      if (err !== null) errors.push({ line, message: err });
+      else points++;
+    }
+    pos = nl + 1;
+  }
+  return { samples, errors, points };
+}
+
+/** Parses one non-blank, non-comment line in text[start, end). Returns an error message or null. */
+function parseLine(ctx: Ctx, t: string, start: number, end: number): string | null {
+  // 1. The series part: measurement and tags, up to the first unescaped space or tab. A hash of its
+  //    text finds the cached entry without slicing a string.
+  let i = start;
+  let hash = 0;
+  let escaped = false;
+  while (i < end) {
+    const c = t.charCodeAt(i);
+    if (c === SPACE || c === TAB) break;
+    if (c === BACKSLASH) {
+      escaped = true;
+      if (i + 1 < end && t.charCodeAt(i + 1) === SPACE) {
+        hash = (Math.imul(hash, 31) + c) | 0;
+        hash = (Math.imul(hash, 31) + SPACE) | 0;
+        i += 2;
+        continue;
+      }
+    }
+    hash = (Math.imul(hash, 31) + c) | 0;
+    i++;
+  }
+  const seriesEnd = i;
+  const len = seriesEnd - start;
+  let entry = ctx.series.get(hash) ?? null;
+  while (entry !== null && !(entry.key.length === len && t.startsWith(entry.key, start))) entry = entry.next;
+  if (entry === null) entry = addSeries(ctx, t, start, seriesEnd, hash, escaped);
+  if (entry.error !== null) return entry.error;
+
+  while (i < end) {
+    const c = t.charCodeAt(i);
+    if (c !== SPACE && c !== TAB) break;
+    i++;
+  }
+  if (i >= end) return 'missing field set';
+
+  // 2. Fields, into the scratch arrays.
+  const names = ctx.names;
+  const values = ctx.values;
+  const predicted = entry.predicted;
+  let count = 0;
+  for (let position = 0; ; position++) {
+    const keyStart = i;
+    let name: string | null = null;
+    // Lines of one series nearly always list the same keys in the same order: try the key seen at
+    // this position last time. A cached key never ends in a backslash, so the '=' after it is a
+    // real separator and the key needs no scanning.
+    if (position < predicted.length) {
+      const p = predicted[position];
+      const keyEnd = keyStart + p.key.length;
+      if (keyEnd < end && t.charCodeAt(keyEnd) === EQ && t.startsWith(p.key, keyStart)) {
+        name = p.name;
+        i = keyEnd;
+      }
+    }
+    if (name === null) {
+      let keyHash = 0;
+      let keyEscaped = false;
+      while (i < end) {
+        const c = t.charCodeAt(i);
+        if (c === EQ || c === COMMA || c === SPACE || c === TAB) break;
+        if (c === BACKSLASH && i + 1 < end) {
+          keyEscaped = true;
+          const d = t.charCodeAt(i + 1);
+          if (d === COMMA || d === EQ || d === SPACE) {
+            keyHash = (Math.imul(keyHash, 31) + c) | 0;
+            keyHash = (Math.imul(keyHash, 31) + d) | 0;
+            i += 2;
+            continue;
+          }
+        }
+        keyHash = (Math.imul(keyHash, 31) + c) | 0;
+        i++;
+      }
+      if (i >= end || t.charCodeAt(i) !== EQ) {
+        if (i === keyStart) return count === 0 && position === 0 ? 'missing field set' : 'empty field (stray ",")';
+        return `missing "=" after field key ${show(t, keyStart, i)}`;
+      }
+      if (i === keyStart) return 'empty field key';
+      const found = fieldName(entry, t, keyStart, i, keyHash, keyEscaped);
+      if (found === null) return `field key ${show(t, keyStart, i)} is longer than ${LIMITS.maxNameLength} characters`;
+      name = found.name;
+      if (position < predicted.length) predicted[position] = found;
+      else if (position === predicted.length && position < MAX_PREDICTED_FIELDS) predicted.push(found);
+    }
+    const keyEnd = i;
+    i++; // '='
+    if (i >= end) return `missing value for field ${show(t, keyStart, keyEnd)}`;
+
+    let c = t.charCodeAt(i);
+    if (c === QUOTE) {
+      // String field: validated and skipped (strings are not samples). Inside the quotes only
+      // `\"` and `\\` are escapes; everything else, spaces and commas included, is content.
+      i++;
+      while (i < end) {
+        c = t.charCodeAt(i);
+        if (c === QUOTE) break;
+        if (c === BACKSLASH && i + 1 < end) {
+          const d = t.charCodeAt(i + 1);
+          if (d === QUOTE || d === BACKSLASH) {
+            i += 2;
+            continue;
+          }
+        }
+        i++;
+      }
+      if (i >= end) return `unterminated string field ${show(t, keyStart, keyEnd)}`;
+      i++; // closing quote
+      if (i < end) {
+        c = t.charCodeAt(i);
+        if (c !== COMMA && c !== SPACE && c !== TAB) return `unexpected text after string field ${show(t, keyStart, keyEnd)}`;
+      }
+      // Last one wins: a string after a number of the same key removes that number.
+      for (let k = 0; k < count; k++) {
+        if (names[k] === name) {
+          for (let m = k + 1; m < count; m++) {
+            names[m - 1] = names[m];
+            values[m - 1] = values[m];
+          }
+          count--;
+          break;
+        }
+      }
+    } else {
+      const valueStart = i;
+      while (i < end) {
+        c = t.charCodeAt(i);
+        if (c === COMMA || c === SPACE || c === TAB) break;
+        i++;
+      }
+      if (i === valueStart) return `missing value for field ${show(t, keyStart, keyEnd)}`;
+      const value = parseValue(t, valueStart, i);
+      if (value !== value) return valueError(t, valueStart, i, keyStart, keyEnd);
+      let k = 0;
+      while (k < count && names[k] !== name) k++;
+      names[k] = name; // last one wins
+      values[k] = value;
+      if (k === count) count++;
+    }
+
+    if (i >= end) break;
+    if (t.charCodeAt(i) === COMMA) {
+      i++;
+      continue;
+    }
+    break; // whitespace: the timestamp (or trailing blanks) follows
+  }
+
+  // 3. Optional timestamp, then nothing but blanks.
+  while (i < end) {
+    const c = t.charCodeAt(i);
+    if (c !== SPACE && c !== TAB) break;
+    i++;
+  }
+  let ts = ctx.defaultTs;
+  if (i < end) {
+    const tsStart = i;
+    while (i < end) {
+      const c = t.charCodeAt(i);
+      if (c === SPACE || c === TAB) break;
+      i++;
+    }
+    const err = parseTimestamp(ctx, t, tsStart, i);
+    if (err !== null) return err;
+    ts = ctx.ts;
+    while (i < end) {
+      const c = t.charCodeAt(i);
+      if (c !== SPACE && c !== TAB) break;
+      i++;
+    }
+    if (i < end) return `unexpected text after timestamp: ${show(t, i, end)}`;
+  }
+
+  const labels = entry.labels;
+  const samples = ctx.samples;
+  for (let k = 0; k < count; k++) {
+    samples.push({ name: names[k], labels, value: values[k], timestampMs: ts, type: 'gauge' });
+  }
+  return null;
+}
+
+/** Resolves and caches the measurement and labels of one distinct series text. */
+function addSeries(ctx: Ctx, t: string, start: number, end: number, hash: number, escaped: boolean): SeriesEntry {
+  if (ctx.seriesCount >= MAX_SERIES_ENTRIES) {
+    ctx.series.clear();
+    ctx.seriesCount = 0;
+  }
+  const entry: SeriesEntry = {
+    key: t.slice(start, end),
+    next: ctx.series.get(hash) ?? null,
+    error: null,
+    measurement: '',
+    labels: {},
+    names: new Map(),
+    predicted: [],
+  };
+  ctx.series.set(hash, entry);
+  ctx.seriesCount++;
+  entry.error = resolveSeries(entry, t, start, end, escaped);
+  return entry;
+}
+
+function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number, escaped: boolean): string | null {
+  // Measurement: up to the first unescaped comma; `\,` and `\ ` are its only escapes.
+  let i = start;
+  while (i < end) {
+    const c = t.charCodeAt(i);
+    if (c === COMMA) break;
+    if (c === BACKSLASH && i + 1 < end) {
+      const d = t.charCodeAt(i + 1);
+      if (d === COMMA || d === SPACE) {
+        i += 2;
+        continue;
+      }
+    }
+    i++;
+  }
+  if (i === start) return 'missing measurement name';
+  const measurement = escaped ? unescape(t, start, i, false) : t.slice(start, i);
+  if (measurement.length > LIMITS.maxNameLength) {
+    return `measurement name is ${measurement.length} characters long; the limit is ${LIMITS.maxNameLength}`;
+  }
+  entry.measurement = detach(measurement);
+
+  // Tags: `,key=value` pairs; `\,`, `\=` and `\ ` are escapes in both keys and values.
+  const labels: Labels = {};
+  let count = 0;
+  while (i < end) {
+    i++; // the comma
+    const keyStart = i;
+    while (i < end) {
+      const c = t.charCodeAt(i);
+      if (c === EQ || c === COMMA) break;
+      if (c === BACKSLASH && i + 1 < end) {
+        const d = t.charCodeAt(i + 1);
+        if (d === COMMA || d === EQ || d === SPACE) {
+          i += 2;
+          continue;
+        }
+      }
+      i++;
+    }
+    if (i === keyStart) return t.charCodeAt(i) === EQ ? 'empty tag key' : 'empty tag (stray ",")';
+    if (i >= end || t.charCodeAt(i) !== EQ) return `tag ${show(t, keyStart, i)} has no "=" and value`;
+    const keyEnd = i;
+    i++; // '='
+    const valueStart = i;
+    // An unescaped '=' inside a value is taken literally (nothing else could be meant).
+    while (i < end) {
+      const c = t.charCodeAt(i);
+      if (c === COMMA) break;
+      if (c === BACKSLASH && i + 1 < end) {
+        const d = t.charCodeAt(i + 1);
+        if (d === COMMA || d === EQ || d === SPACE) {
+          i += 2;
+          continue;
+        }
+      }
+      i++;
+    }
+    const key = escaped ? unescape(t, keyStart, keyEnd, true) : t.slice(keyStart, keyEnd);
+    const value = escaped ? unescape(t, valueStart, i, true) : t.slice(valueStart, i);
+    try {
+      checkLabel(key, value);
+    } catch (err) {
+      if (err instanceof ValidationError) return err.message;
+      throw err;
+    }
+    if (value === '') continue; // an empty value is an absent label
+    const name = detach(sanitizeLabelName(key));
+    if (!Object.prototype.hasOwnProperty.call(labels, name)) {
+      if (++count > LIMITS.maxLabelsPerSeries) return `more than ${LIMITS.maxLabelsPerSeries} tags`;
+    }
+    labels[name] = detach(value);
+  }
+  entry.labels = labels;
+  return null;
+}
+
+/** Resolved name of a field key of this entry (cached), or null when the key is too long. */
+function fieldName(entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean): NameEntry | null {
+  const len = end - start;
+  let e = entry.names.get(hash) ?? null;
+  while (e !== null) {
+    if (e.key.length === len && t.startsWith(e.key, start)) return e;
+    e = e.next;
+  }
+  const key = escaped ? unescape(t, start, end, true) : t.slice(start, end);
+  if (key.length > LIMITS.maxNameLength) return null;
+  const name = detach(fieldSeriesName(entry.measurement, key));
+  const found: NameEntry = { key: t.slice(start, end), name, next: entry.names.get(hash) ?? null };
+  entry.names.set(hash, found);
+  return found;
+}
+
+/**
+ * Removes the backslash of `\,` and `\ ` (and `\=` when `eq`); a backslash before anything else is
+ * an ordinary character, and the character after it is read normally (so `\\,` is a backslash
+ * followed by an escaped comma).
+ */
+function unescape(t: string, start: number, end: number, eq: boolean): string {
+  let out = '';
+  let from = start;
+  for (let i = start; i < end - 1; i++) {
+    if (t.charCodeAt(i) !== BACKSLASH) continue;
+    const d = t.charCodeAt(i + 1);
+    if (d === COMMA || d === SPACE || (eq && d === EQ)) {
+      out += t.slice(from, i);
+      from = i + 1;
+      i++;
+    }
+  }
+  return out + t.slice(from, end);
+}
+
+/**
+ * A copy of s that shares no memory with the request body. V8 represents substrings of 13 or more
+ * characters as views into their parent, so a label value kept by the store would otherwise pin the
+ * whole (up to 10 MiB) body in memory for as long as the series lives.
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/**
+ * Value of one unquoted field token: float, `12i`, `12u` or boolean. NaN means invalid (valueError
+ * then works out why); a valid token never yields NaN.
+ */
+function parseValue(t: string, start: number, end: number): number {
+  const last = t.charCodeAt(end - 1);
+  if (last === LOWER_I) return end - start > 1 ? parseInteger(t, start, end - 1, true) : NaN;
+  if (last === LOWER_U) return end - start > 1 ? parseInteger(t, start, end - 1, false) : NaN;
+  const first = t.charCodeAt(start);
+  if (first === LOWER_T || first === UPPER_T || first === LOWER_F || first === UPPER_F) return parseBool(t, start, end);
+  return parseFloatToken(t, start, end);
+}
+
+function parseBool(t: string, start: number, end: number): number {
+  const len = end - start;
+  const first = t.charCodeAt(start);
+  if (len === 1) return first === LOWER_T || first === UPPER_T ? 1 : 0;
+  if (len === 4) {
+    if (t.startsWith('true', start) || t.startsWith('True', start) || t.startsWith('TRUE', start)) return 1;
+  } else if (len === 5) {
+    if (t.startsWith('false', start) || t.startsWith('False', start) || t.startsWith('FALSE', start)) return 0;
+  }
+  return NaN;
+}
+
+/**
+ * Decimal float: `-?(digits[.digits*]|.digits)([eE][+-]?digits)?`. Short mantissas are converted
+ * exactly by one correctly rounded multiply or divide by an exact power of ten; the rest goes
+ * through Number(), which is correctly rounded for this syntax. Overflow to ±Infinity is invalid.
+ */
+function parseFloatToken(t: string, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  let c = t.charCodeAt(i);
+  if (c === MINUS) {
+    negative = true;
+    c = t.charCodeAt(++i);
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = 0;
+  while (i < end && c >= ZERO && c <= ZERO + 9) {
+    mantissa = mantissa * 10 + (c - ZERO);
+    digits++;
+    c = t.charCodeAt(++i);
+  }
+  if (i < end && c === DOT) {
+    c = t.charCodeAt(++i);
+    while (i < end && c >= ZERO && c <= ZERO + 9) {
+      mantissa = mantissa * 10 + (c - ZERO);
+      digits++;
+      fraction++;
+      c = t.charCodeAt(++i);
+    }
+  }
+  if (digits === 0) return NaN;
+  let exponent = 0;
+  if (i < end && (c === LOWER_E || c === UPPER_E)) {
+    c = t.charCodeAt(++i);
+    let expNegative = false;
+    if (c === MINUS || c === PLUS) {
+      expNegative = c === MINUS;
+      c = t.charCodeAt(++i);
+    }
+    const expStart = i;
+    while (i < end && c >= ZERO && c <= ZERO + 9) {
+      if (exponent < 100000) exponent = exponent * 10 + (c - ZERO);
+      c = t.charCodeAt(++i);
+    }
+    if (i === expStart) return NaN;
+    if (expNegative) exponent = -exponent;
+  }
+  if (i !== end) return NaN;
+  let value: number;
+  const scale = exponent - fraction;
+  if (digits <= 15 && scale >= -22 && scale <= 22) {
+    value = scale === 0 ? mantissa : scale < 0 ? mantissa / POW10[-scale] : mantissa * POW10[scale];
+    if (negative) value = -value;
+  } else {
+    value = Number(t.slice(start, end));
+  }
+  return value - value === 0 ? value : NaN;
+}
+
+/** Digits in t[start, end) with an optional '-' (signed only), within the 64-bit range. */
+function parseInteger(t: string, start: number, end: number, signed: boolean): number {
+  let i = start;
+  let negative = false;
+  if (signed && t.charCodeAt(i) === MINUS) {
+    negative = true;
+    i++;
+  }
+  if (i === end) return NaN;
+  while (i < end - 1 && t.charCodeAt(i) === ZERO) i++; // leading zeros
+  const sigStart = i;
+  let value = 0;
+  for (; i < end; i++) {
+    const d = t.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return NaN;
+    value = value * 10 + d;
+  }
+  const digits = end - sigStart;
+  if (digits > 15) {
+    const limit = signed ? (negative ? INT64_MIN_ABS : INT64_MAX) : UINT64_MAX;
+    if (!digitsWithin(t, sigStart, end, limit)) return NaN;
+    value = Number(t.slice(sigStart, end));
+  }
+  return negative && value !== 0 ? -value : value;
+}
+
+/** Whether the digit string t[start, end) (no leading zeros) is at most `limit`. */
+function digitsWithin(t: string, start: number, end: number, limit: string): boolean {
+  const len = end - start;
+  if (len !== limit.length) return len < limit.length;
+  for (let k = 0; k < len; k++) {
+    const a = t.charCodeAt(start + k);
+    const b = limit.charCodeAt(k);
+    if (a !== b) return a < b;
+  }
+  return true;
+}
+
+/** Works out a readable reason for a token parseValue rejected. */
+function valueError(t: string, start: number, end: number, keyStart: number, keyEnd: number): string {
+  const token = t.slice(start, end);
+  const field = show(t, keyStart, keyEnd);
+  const shown = show(t, start, end);
+  const last = token.charCodeAt(token.length - 1);
+  if ((last === LOWER_I || last === LOWER_U) && /^-?\d+[iu]$/.test(token)) {
+    return last === LOWER_I
+      ? `integer value ${shown} for field ${field} is outside the int64 range`
+      : token.startsWith('-')
+        ? `invalid unsigned integer value ${shown} for field ${field} (must not be negative)`
+        : `unsigned integer value ${shown} for field ${field} is outside the uint64 range`;
+  }
+  if (last === LOWER_I && token.length > 1) return `invalid integer value ${shown} for field ${field}`;
+  if (last === LOWER_U && token.length > 1) return `invalid unsigned integer value ${shown} for field ${field}`;
+  if (/^[-+]?(nan|inf|infinity)$/i.test(token)) {
+    return `invalid float value ${shown} for field ${field} (NaN and infinity are not accepted)`;
+  }
+  if (/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(token)) {
+    return `float value ${shown} for field ${field} is out of range`;
+  }
+  if (/^[a-zA-Z]/.test(token)) {
+    return `invalid float value ${shown} for field ${field} (strings must be in double quotes; booleans are t, f, true, false)`;
+  }
+  return `invalid float value ${shown} for field ${field}`;
+}
+
+/**
+ * Sets ctx.ts from the timestamp token t[start, end) or returns an error message. Digits are
+ * converted without first building a double of the whole number, so 19-digit nanosecond stamps keep
+ * their sub-millisecond part.
+ */
+function parseTimestamp(ctx: Ctx, t: string, start: number, end: number): string | null {
+  let i = start;
+  let negative = false;
+  if (t.charCodeAt(i) === MINUS) {
+    negative = true;
+    i++;
+  }
+  if (i === end) return `invalid timestamp ${show(t, start, end)}`;
+  while (i < end - 1 && t.charCodeAt(i) === ZERO) i++;
+  const digits = end - i;
+  if (digits > 19) return isDigits(t, i, end) ? `timestamp ${show(t, start, end)} is outside the int64 range` : `invalid timestamp ${show(t, start, end)}`;
+  const precision = ctx.precision;
+  // The number is read as whole + low / 10^lowDigits so that no part exceeds 2^53: exact for 19
+  // digits, which a double of the whole number would not be.
+  let lowDigits: number;
+  if (precision === undefined) lowDigits = digits <= 15 ? 0 : digits < 19 ? 3 : 6; // as digitsMillis() in model/time.ts
+  else if (precision === 'ns') lowDigits = digits <= 15 ? 0 : 6;
+  else if (precision === 'us') lowDigits = digits <= 15 ? 0 : 3;
+  else lowDigits = 0;
+  const split = end - lowDigits;
+  let whole = 0;
+  let low = 0;
+  for (; i < split; i++) {
+    const d = t.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return `invalid timestamp ${show(t, start, end)}`;
+    whole = whole * 10 + d;
+  }
+  for (; i < end; i++) {
+    const d = t.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return `invalid timestamp ${show(t, start, end)}`;
+    low = low * 10 + d;
+  }
+  if (digits === 19 && !digitsWithin(t, end - 19, end, negative ? INT64_MIN_ABS : INT64_MAX)) {
+    return `timestamp ${show(t, start, end)} is outside the int64 range`;
+  }
+  let ms: number;
+  if (precision === undefined) {
+    ms = lowDigits === 0 ? autoMillis(whole) : whole + low / POW10[lowDigits];
+  } else if (precision === 'ns') {
+    // Divide by the exact 1e6 (one rounding); multiplying by the inexact 1e-6 would add error.
+    ms = lowDigits === 0 ? whole / 1e6 : whole + low / 1e6;
+  } else if (precision === 'us') {
+    ms = lowDigits === 0 ? whole / 1e3 : whole + low / 1e3;
+  } else {
+    // Past 15 digits `whole` is not exact, but such values are far outside the Date range anyway.
+    ms = toMillis(whole, precision);
+  }
+  if (negative) ms = -ms;
+  if (!(Math.abs(ms) <= MAX_ABS_MS)) return `timestamp ${show(t, start, end)} is out of range for precision ${precision ?? 'auto'}`;
+  ctx.ts = ms;
+  return null;
+}
+
+function isDigits(t: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = t.charCodeAt(i);
+    if (c < ZERO || c > ZERO + 9) return false;
+  }
+  return true;
+}
+
+/** A piece of the input for an error message: quoted, and cut short when long. */
+function show(t: string, start: number, end: number): string {
+  const max = 64;
+  return JSON.stringify(end - start > max ? t.slice(start, start + max) + '…' : t.slice(start, end));
+}
