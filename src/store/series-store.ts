@@ -1,0 +1,323 @@
+/**
+ * The bounded in-memory series store.
+ *
+ * A series is name + sorted labels (its key is the Prometheus text form, see model/series-key.ts).
+ * Every series sits in one least-recently-updated list, so retention (from the last update),
+ * the series-count bound and the byte budget are all enforced by popping from the list's head:
+ * O(1) per series removed, never a full scan. Families (the `# TYPE` unit of exposition) keep their
+ * own intrusive list so /metrics can print series grouped without sorting.
+ */
+
+import type { Labels, MetricType, Origin, Sample } from '../model/sample';
+import { labelsKey, seriesKeyFromParts } from '../model/series-key';
+import { HistoryRing } from './history';
+
+/** Read at use time, so changes to the live config apply on the next call. */
+export interface StoreLimits {
+  retentionSeconds: number;
+  maxSeries: number;
+  maxStoreBytes: number;
+  historyPoints: number;
+}
+
+export type RemovalReason = 'expired' | 'max_series' | 'max_bytes' | 'deleted';
+
+/** Fixed per-series cost estimate: the Series object, its Map entry and list links. */
+const SERIES_OVERHEAD_BYTES = 160;
+/** Estimated cost of a labels object not shared with another series of the same write. */
+const LABEL_PAIR_BYTES = 40;
+
+export class Series {
+  value = 0;
+  /** Sample time, ms since epoch. */
+  timestampMs = 0;
+  /** Wall-clock time of the last write: drives retention and eviction order. */
+  updatedAtMs = 0;
+  history: HistoryRing | null = null;
+  bytes = 0;
+  prev: Series | null = null;
+  next: Series | null = null;
+  famPrev: Series | null = null;
+  famNext: Series | null = null;
+
+  constructor(
+    readonly key: string,
+    readonly name: string,
+    readonly labels: Labels,
+    readonly family: Family,
+    readonly origin: Origin,
+  ) {}
+
+  get type(): MetricType {
+    return this.family.type;
+  }
+
+  /** Points held for range queries, oldest first (the latest point included). */
+  points(): Array<[number, number]> {
+    const h = this.history;
+    if (!h) return [[this.timestampMs, this.value]];
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < h.length; i++) out.push([h.timeAt(i), h.valueAt(i)]);
+    return out;
+  }
+}
+
+export class Family {
+  help?: string;
+  unit?: string;
+  head: Series | null = null;
+  tail: Series | null = null;
+  size = 0;
+  constructor(readonly name: string, readonly type: MetricType) {}
+
+  *series(): IterableIterator<Series> {
+    for (let s = this.head; s; s = s.famNext) yield s;
+  }
+}
+
+export interface WriteResult {
+  /** Samples written (new series or updates). */
+  stored: number;
+  /** Samples refused because their family already exists with another type. */
+  typeConflicts: number;
+  firstConflict?: string;
+  /** Samples older than everything a full history ring holds: counted, not kept. */
+  tooOld: number;
+}
+
+export type RemovalListener = (reason: RemovalReason, count: number) => void;
+
+export class SeriesStore {
+  private readonly byKey = new Map<string, Series>();
+  private readonly families = new Map<string, Family>();
+  private head: Series | null = null; // least recently updated
+  private tail: Series | null = null;
+  private totalBytes = 0;
+  private readonly removed: Record<RemovalReason, number> = { expired: 0, max_series: 0, max_bytes: 0, deleted: 0 };
+
+  constructor(
+    private readonly limits: () => StoreLimits,
+    private readonly now: () => number = Date.now,
+    private readonly onRemove?: RemovalListener,
+  ) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  get removals(): Readonly<Record<RemovalReason, number>> {
+    return this.removed;
+  }
+
+  get(key: string): Series | undefined {
+    return this.byKey.get(key);
+  }
+
+  /**
+   * Writes a batch. Ownership: the store keeps references to the samples' label objects, so the
+   * caller must not mutate them afterwards. Never takes the store past its bounds: the
+   * least-recently-updated series are evicted (and counted) to make room.
+   */
+  write(samples: readonly Sample[], origin: Origin): WriteResult {
+    const limits = this.limits();
+    const now = this.now();
+    this.expire(now, limits);
+    const result: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0 };
+    // Fields of one line protocol point share a labels object: format its key part once.
+    let lastLabels: Labels | null = null;
+    let lastLabelsKey = '';
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
+      if (s.labels !== lastLabels) {
+        lastLabels = s.labels;
+        lastLabelsKey = labelsKey(s.labels);
+      }
+      const key = seriesKeyFromParts(s.name, lastLabelsKey);
+      const t = s.timestampMs ?? now;
+      let series = this.byKey.get(key);
+      if (series === undefined) {
+        const family = this.familyFor(s, result);
+        if (!family) continue;
+        series = this.create(key, s, family, origin, limits);
+        series.timestampMs = t;
+        series.value = s.value;
+      } else if (s.type !== series.family.type) {
+        this.conflict(result, s, series.family);
+        continue;
+      } else {
+        if (s.help) series.family.help = s.help;
+        if (s.unit) series.family.unit = s.unit;
+        this.touch(series, now);
+        if (!this.record(series, t, s.value, limits)) result.tooOld++;
+      }
+      series.updatedAtMs = now;
+      result.stored++;
+    }
+    this.enforceBytes(limits);
+    return result;
+  }
+
+  private familyFor(s: Sample, result: WriteResult): Family | undefined {
+    const famName = s.family ?? s.name;
+    let family = this.families.get(famName);
+    if (family === undefined) {
+      family = new Family(famName, s.type);
+      this.families.set(famName, family);
+    } else if (family.type !== s.type) {
+      this.conflict(result, s, family);
+      return undefined;
+    }
+    if (s.help) family.help = s.help;
+    if (s.unit) family.unit = s.unit;
+    return family;
+  }
+
+  private conflict(result: WriteResult, s: Sample, family: Family): void {
+    result.typeConflicts++;
+    result.firstConflict ??= `metric "${s.name}" is a ${s.type} but family "${family.name}" is already a ${family.type}`;
+  }
+
+  private create(key: string, s: Sample, family: Family, origin: Origin, limits: StoreLimits): Series {
+    while (this.byKey.size >= limits.maxSeries && this.head) this.remove(this.head, 'max_series');
+    const series = new Series(key, s.name, s.labels, family, origin);
+    series.bytes = SERIES_OVERHEAD_BYTES + key.length + Object.keys(s.labels).length * LABEL_PAIR_BYTES;
+    this.totalBytes += series.bytes;
+    this.byKey.set(key, series);
+    this.appendLru(series);
+    // Append to the family list.
+    series.famPrev = family.tail;
+    if (family.tail) family.tail.famNext = series;
+    else family.head = series;
+    family.tail = series;
+    family.size++;
+    return series;
+  }
+
+  /** Stores one more point of an existing series; returns false if it was too old to keep. */
+  private record(series: Series, t: number, v: number, limits: StoreLimits): boolean {
+    let h = series.history;
+    if (h === null) {
+      if (limits.historyPoints <= 1) {
+        if (t >= series.timestampMs) {
+          series.timestampMs = t;
+          series.value = v;
+          return true;
+        }
+        return false;
+      }
+      h = series.history = new HistoryRing(limits.historyPoints);
+      h.add(series.timestampMs, series.value);
+    } else {
+      h.setMaxPoints(Math.max(1, limits.historyPoints));
+    }
+    const before = h.bytes;
+    const kept = h.add(t, v);
+    if (h.bytes !== before) {
+      series.bytes += h.bytes - before;
+      this.totalBytes += h.bytes - before;
+    }
+    // The latest point is the newest in time, not the last written.
+    const n = h.length;
+    series.timestampMs = h.timeAt(n - 1);
+    series.value = h.valueAt(n - 1);
+    return kept;
+  }
+
+  /** Removes series not updated within the retention window, oldest first; stops at the first fresh one. */
+  expire(now = this.now(), limits = this.limits()): number {
+    const cutoff = now - limits.retentionSeconds * 1000;
+    let n = 0;
+    while (this.head && this.head.updatedAtMs < cutoff) {
+      this.remove(this.head, 'expired');
+      n++;
+    }
+    // A lowered maxSeries applies without waiting for new series.
+    while (this.byKey.size > limits.maxSeries && this.head) this.remove(this.head, 'max_series');
+    this.enforceBytes(limits);
+    return n;
+  }
+
+  private enforceBytes(limits: StoreLimits): void {
+    // Keep at least the most recent series even if it alone is over budget (budget ≥ 1 MiB in config).
+    while (this.totalBytes > limits.maxStoreBytes && this.head && this.head !== this.tail) {
+      this.remove(this.head, 'max_bytes');
+    }
+  }
+
+  /** Deletes the series for which `pred` holds; returns how many. */
+  deleteWhere(pred: (s: Series) => boolean): number {
+    let n = 0;
+    for (const s of this.byKey.values()) {
+      if (pred(s)) {
+        this.remove(s, 'deleted');
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): number {
+    return this.deleteWhere(() => true);
+  }
+
+  /** Live series in creation order. Expired ones are purged first. */
+  *all(): IterableIterator<Series> {
+    this.expire();
+    yield* this.byKey.values();
+  }
+
+  /** Families with at least one series, for exposition. */
+  *allFamilies(): IterableIterator<Family> {
+    this.expire();
+    yield* this.families.values();
+  }
+
+  /** Distinct series names, in first-seen order. */
+  names(): string[] {
+    const seen = new Set<string>();
+    for (const s of this.all()) seen.add(s.name);
+    return [...seen];
+  }
+
+  private remove(s: Series, reason: RemovalReason): void {
+    this.byKey.delete(s.key);
+    this.unlinkLru(s);
+    const f = s.family;
+    if (s.famPrev) s.famPrev.famNext = s.famNext;
+    else f.head = s.famNext;
+    if (s.famNext) s.famNext.famPrev = s.famPrev;
+    else f.tail = s.famPrev;
+    s.famPrev = s.famNext = null;
+    if (--f.size === 0) this.families.delete(f.name);
+    this.totalBytes -= s.bytes;
+    this.removed[reason]++;
+    this.onRemove?.(reason, 1);
+  }
+
+  private touch(s: Series, now: number): void {
+    s.updatedAtMs = now;
+    if (s === this.tail) return;
+    this.unlinkLru(s);
+    this.appendLru(s);
+  }
+
+  private appendLru(s: Series): void {
+    s.prev = this.tail;
+    s.next = null;
+    if (this.tail) this.tail.next = s;
+    else this.head = s;
+    this.tail = s;
+  }
+
+  private unlinkLru(s: Series): void {
+    if (s.prev) s.prev.next = s.next;
+    else this.head = s.next;
+    if (s.next) s.next.prev = s.prev;
+    else this.tail = s.prev;
+    s.prev = s.next = null;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The agent's own metrics, on a prom-client registry of their own (never mixed with custom
+ * metrics), served at GET /metrics/self. Names follow the categories of the platform's metrics
+ * reference: http, rate_limit, connections, events, health.
+ *
+ * The few numbers /api/v1/stats reports are kept here too as plain counters, so the JSON view and
+ * the Prometheus view cannot disagree.
+ */
+
+import client from 'prom-client';
+
+const P = 'metrics_manager_';
+
+export type IngestFormat = 'simple' | 'json' | 'influx' | 'write' | 'otlp' | 'report' | 'system';
+
+export interface StoreGauges {
+  series(): number;
+  bytes(): number;
+}
+
+export class SelfMetrics {
+  readonly registry = new client.Registry();
+
+  private readonly httpRequests = new client.Counter({
+    name: `${P}http_requests_total`, help: 'HTTP requests served, by route and status code.',
+    labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
+  });
+  private readonly httpDuration = new client.Histogram({
+    name: `${P}http_request_duration_seconds`, help: 'Time to serve an HTTP request (streams excluded).',
+    labelNames: ['method', 'route'] as const, registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
+  private readonly rateLimited = new client.Counter({
+    name: `${P}rate_limit_rejected_total`, help: 'Requests refused with 429 by the per-client token bucket.',
+    labelNames: ['route'] as const, registers: [this.registry],
+  });
+  readonly connectionsActive = new client.Gauge({
+    name: `${P}connections_active`, help: 'Open connections, by type.', labelNames: ['type'] as const, registers: [this.registry],
+  });
+  readonly connectionsTotal = new client.Counter({
+    name: `${P}connections_total`, help: 'Connections opened, by type.', labelNames: ['type'] as const, registers: [this.registry],
+  });
+  private readonly received = new client.Counter({
+    name: `${P}events_received_total`, help: 'Samples accepted into the store, by ingestion format.',
+    labelNames: ['format'] as const, registers: [this.registry],
+  });
+  private readonly rejected = new client.Counter({
+    name: `${P}events_rejected_total`, help: 'Samples, lines or points refused, by format and reason.',
+    labelNames: ['format', 'reason'] as const, registers: [this.registry],
+  });
+  private readonly removed = new client.Counter({
+    name: `${P}events_series_removed_total`, help: 'Series removed from the store, by reason (expired, max_series, max_bytes, deleted).',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly healthStatus = new client.Gauge({
+    name: `${P}health_dependencies_status`, help: 'Dependency status as seen by the agent (1 = up, 0 = down).',
+    labelNames: ['dependency'] as const, registers: [this.registry],
+  });
+
+  /** Plain numbers for /api/v1/stats. */
+  readonly stats = {
+    requests: 0,
+    failed: 0,
+    rateLimited: 0,
+    samplesReceived: 0,
+    byFormat: {} as Record<string, number>,
+    parseErrors: 0,
+    storageErrors: 0,
+    sseEventsSent: 0,
+  };
+  /** The last 1000 request latencies in ms (ring), for the stats percentiles. */
+  private readonly latencies = new Float64Array(1000);
+  private latencyCount = 0;
+
+  constructor(store: StoreGauges) {
+    new client.Gauge({
+      name: `${P}events_series`, help: 'Series held in the store.', registers: [this.registry],
+      collect() { this.set(store.series()); },
+    });
+    new client.Gauge({
+      name: `${P}events_store_bytes`, help: 'Estimated bytes held by the store (series, labels and history).', registers: [this.registry],
+      collect() { this.set(store.bytes()); },
+    });
+    client.collectDefaultMetrics({ register: this.registry, prefix: P });
+  }
+
+  requestDone(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.inc({ method, route, status: String(status) });
+    this.httpDuration.observe({ method, route }, seconds);
+    this.stats.requests++;
+    if (status >= 400) this.stats.failed++;
+    this.latencies[this.latencyCount++ % this.latencies.length] = seconds * 1000;
+  }
+
+  rateLimitedRequest(route: string): void {
+    this.rateLimited.inc({ route });
+    this.stats.rateLimited++;
+  }
+
+  samplesReceived(format: IngestFormat, n: number): void {
+    if (n <= 0) return;
+    this.received.inc({ format }, n);
+    this.stats.samplesReceived += n;
+    this.stats.byFormat[format] = (this.stats.byFormat[format] ?? 0) + n;
+  }
+
+  samplesRejected(format: IngestFormat, reason: string, n: number): void {
+    if (n <= 0) return;
+    this.rejected.inc({ format, reason }, n);
+    if (reason === 'parse' || reason === 'invalid') this.stats.parseErrors += n;
+    else this.stats.storageErrors += n;
+  }
+
+  seriesRemoved(reason: string, n: number): void {
+    this.removed.inc({ reason }, n);
+  }
+
+  latencySummary(): { avg: number; p99: number } {
+    const n = Math.min(this.latencyCount, this.latencies.length);
+    if (n === 0) return { avg: 0, p99: 0 };
+    const xs = Array.from(this.latencies.subarray(0, n)).sort((a, b) => a - b);
+    const avg = xs.reduce((a, b) => a + b, 0) / n;
+    return { avg, p99: xs[Math.min(n - 1, Math.floor(n * 0.99))] };
+  }
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import type { Sample } from '../../src/model/sample';
+import { SeriesStore, type StoreLimits } from '../../src/store/series-store';
+
+function clock(start = 1_700_000_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+const g = (name: string, labels: Record<string, string>, value: number, timestampMs?: number): Sample => ({ name, labels, value, timestampMs, type: 'gauge' });
+
+function makeStore(limits: Partial<StoreLimits> = {}, c = clock()) {
+  const l: StoreLimits = { retentionSeconds: 300, maxSeries: 1000, maxStoreBytes: 64 * 1024 * 1024, historyPoints: 10, ...limits };
+  const removed: string[] = [];
+  const store = new SeriesStore(() => l, c.now, (reason) => removed.push(reason));
+  return { store, limits: l, clock: c, removed };
+}
+
+describe('SeriesStore', () => {
+  it('keys series by name and sorted labels, never by name alone', () => {
+    const { store } = makeStore();
+    store.write([g('fps', { source: 'cam1' }, 30), g('fps', { source: 'cam2' }, 25), g('fps', {}, 1)], 'custom');
+    assert.equal(store.size, 3);
+    assert.equal(store.get('fps{source="cam1"}')?.value, 30);
+    assert.equal(store.get('fps{source="cam2"}')?.value, 25);
+    // Label order does not matter.
+    store.write([g('x', { b: '2', a: '1' }, 5)], 'custom');
+    store.write([g('x', { a: '1', b: '2' }, 6)], 'custom');
+    assert.equal(store.get('x{a="1",b="2"}')?.value, 6);
+    assert.equal(store.size, 4);
+  });
+
+  it('escapes label values in keys so different label sets cannot collide', () => {
+    const { store } = makeStore();
+    store.write([g('m', { a: 'x",b="y' }, 1), g('m', { a: 'x', b: 'y' }, 2)], 'custom');
+    assert.equal(store.size, 2);
+  });
+
+  it('keeps a time-ordered history and the newest point as latest', () => {
+    const { store } = makeStore({ historyPoints: 3 });
+    const t0 = 1_700_000_000_000;
+    store.write([g('m', {}, 1, t0)], 'custom');
+    store.write([g('m', {}, 3, t0 + 2000)], 'custom');
+    store.write([g('m', {}, 2, t0 + 1000)], 'custom'); // out of order: history only
+    const s = store.get('m')!;
+    assert.equal(s.value, 3);
+    assert.deepEqual(s.points(), [[t0, 1], [t0 + 1000, 2], [t0 + 2000, 3]]);
+    store.write([g('m', {}, 4, t0 + 3000)], 'custom'); // ring of 3 drops the oldest
+    assert.deepEqual(s.points().map((p) => p[1]), [2, 3, 4]);
+    const res = store.write([g('m', {}, 0, t0 - 5000)], 'custom'); // older than a full ring
+    assert.equal(res.tooOld, 1);
+  });
+
+  it('expires series by time since their last update, incrementally from the oldest', () => {
+    const c = clock();
+    const { store, removed } = makeStore({ retentionSeconds: 10 }, c);
+    store.write([g('a', {}, 1)], 'custom');
+    c.advance(6000);
+    store.write([g('b', {}, 1)], 'custom');
+    c.advance(5000); // a is 11 s old, b 5 s
+    assert.equal(store.expire(), 1);
+    assert.equal(store.get('a'), undefined);
+    assert.ok(store.get('b'));
+    // An update refreshes retention.
+    store.write([g('b', {}, 2)], 'custom');
+    c.advance(9000);
+    assert.equal(store.expire(), 0);
+    assert.deepEqual(removed, ['expired']);
+  });
+
+  it('evicts the least recently updated series at the series bound and counts it', () => {
+    const c = clock();
+    const { store, removed } = makeStore({ maxSeries: 3 }, c);
+    for (const n of ['a', 'b', 'c']) {
+      store.write([g(n, {}, 1)], 'custom');
+      c.advance(10);
+    }
+    store.write([g('a', {}, 2)], 'custom'); // a is now the most recent
+    store.write([g('d', {}, 1)], 'custom');
+    assert.equal(store.size, 3);
+    assert.equal(store.get('b'), undefined);
+    assert.ok(store.get('a') && store.get('c') && store.get('d'));
+    assert.deepEqual(removed, ['max_series']);
+    assert.equal(store.removals.max_series, 1);
+  });
+
+  it('never exceeds the bound even when one request brings more new series than it', () => {
+    const { store, removed } = makeStore({ maxSeries: 5 });
+    const res = store.write(Array.from({ length: 12 }, (_, i) => g('m', { i: String(i) }, i)), 'custom');
+    assert.equal(res.stored, 12);
+    assert.equal(store.size, 5);
+    assert.equal(removed.length, 7);
+  });
+
+  it('enforces the byte budget by evicting the least recently updated series', () => {
+    const { store } = makeStore({ maxStoreBytes: 20_000, historyPoints: 1000 });
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 50; i++) store.write([g('m', { i: String(i) }, i, t0)], 'custom');
+    const before = store.bytes;
+    assert.ok(before < 20_000, `50 small series fit: ${before}`);
+    // Growing one series' history pushes others out.
+    for (let k = 1; k <= 1000; k++) store.write([g('big', {}, k, t0 + k)], 'custom');
+    assert.ok(store.bytes <= 20_000, `bytes ${store.bytes}`);
+    assert.ok(store.get('big'));
+    assert.ok(store.removals.max_bytes > 0);
+  });
+
+  it('applies a lowered series bound from the live limits on the next expiry pass', () => {
+    const { store, limits } = makeStore({ maxSeries: 10 });
+    for (let i = 0; i < 10; i++) store.write([g('m', { i: String(i) }, i)], 'custom');
+    limits.maxSeries = 4;
+    store.expire();
+    assert.equal(store.size, 4);
+  });
+
+  it('refuses a sample whose family exists with another type, and reports it', () => {
+    const { store } = makeStore();
+    store.write([{ name: 'lat_bucket', family: 'lat', labels: { le: '1' }, value: 1, type: 'histogram' }], 'custom');
+    const res = store.write([{ name: 'lat', labels: {}, value: 1, type: 'gauge' }], 'custom');
+    assert.equal(res.typeConflicts, 1);
+    assert.match(res.firstConflict!, /family "lat" is already a histogram/);
+    assert.equal(store.get('lat'), undefined);
+  });
+
+  it('groups series by family and drops empty families', () => {
+    const { store } = makeStore();
+    store.write([
+      { name: 'lat_bucket', family: 'lat', labels: { le: '1' }, value: 1, type: 'histogram' },
+      { name: 'lat_count', family: 'lat', labels: {}, value: 1, type: 'histogram' },
+      g('up', {}, 1),
+    ], 'custom');
+    const fams = [...store.allFamilies()].map((f) => [f.name, [...f.series()].map((s) => s.name)]);
+    assert.deepEqual(fams, [['lat', ['lat_bucket', 'lat_count']], ['up', ['up']]]);
+    assert.equal(store.deleteWhere((s) => s.family.name === 'lat'), 2);
+    assert.deepEqual([...store.allFamilies()].map((f) => f.name), ['up']);
+  });
+
+  it('fills a missing timestamp with the current time', () => {
+    const c = clock();
+    const { store } = makeStore({}, c);
+    store.write([g('m', {}, 1)], 'custom');
+    assert.equal(store.get('m')!.timestampMs, c.now());
+  });
+});
