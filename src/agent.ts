@@ -1,0 +1,106 @@
+/**
+ * The agent's composition root: builds the parts from the config, starts downstream first
+ * (store, hub) and the HTTP servers last; stops in the reverse order.
+ */
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
+import { LiveConfig } from './config/load';
+import type { Config } from './config/schema';
+import { buildApp } from './http/app';
+import type { AppContext } from './http/context';
+import { Hub } from './hub/hub';
+import { createLogger, type Logger } from './log/logger';
+import { SeriesStore } from './store/series-store';
+import { SelfMetrics } from './telemetry/self-metrics';
+import { VERSION } from './version';
+
+export interface AgentOptions {
+  config: Config;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export class Agent {
+  readonly config: LiveConfig;
+  readonly logger: Logger;
+  readonly store: SeriesStore;
+  readonly metrics: SelfMetrics;
+  readonly hub: Hub;
+  private readonly ctx: AppContext;
+  private servers: http.Server[] = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private rateLimitShutdown: (() => void) | undefined;
+
+  constructor(opts: AgentOptions) {
+    const now = opts.now ?? Date.now;
+    this.config = new LiveConfig(opts.config);
+    const c = opts.config;
+    this.logger = opts.logger ?? createLogger({ level: c.logLevel, format: c.logFormat, service: c.serviceName, version: VERSION });
+    this.store = new SeriesStore(() => this.config.get(), now, (reason, n) => this.metrics.seriesRemoved(reason, n));
+    this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes });
+    this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
+    this.ctx = { config: this.config, store: this.store, hub: this.hub, metrics: this.metrics, logger: this.logger, version: VERSION, startedAtMs: now(), now };
+  }
+
+  /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
+  async start(extraRouters: Router[] = []): Promise<void> {
+    const { app, rateLimitStore } = buildApp(this.ctx, extraRouters);
+    this.rateLimitShutdown = () => rateLimitStore.shutdown();
+    // Expire idle series even when nobody reads or writes.
+    this.sweepTimer = setInterval(() => this.store.expire(), 1000);
+    this.sweepTimer.unref();
+    const c = this.config.get();
+    const ports = [c.port, ...(c.otlpHttpPort ? [c.otlpHttpPort] : [])];
+    for (const port of ports) {
+      const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, app);
+      server.on('connection', (sock) => {
+        this.metrics.connectionsActive.inc({ type: 'http' });
+        this.metrics.connectionsTotal.inc({ type: 'http' });
+        sock.once('close', () => this.metrics.connectionsActive.dec({ type: 'http' }));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, c.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      this.servers.push(server);
+    }
+    this.logger.info('agent started', { port: this.port, otlp_port: c.otlpHttpPort || undefined, version: VERSION });
+  }
+
+  /** The bound API port (useful when METRICS_PORT=0). */
+  get port(): number {
+    return (this.servers[0]?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /**
+   * Stops accepting connections, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), then
+   * closes what is left. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.rateLimitShutdown?.();
+    const deadline = this.config.get().shutdownTimeoutMs;
+    await Promise.all(this.servers.map((s) => closeServer(s, deadline)));
+    this.logger.info('agent stopped', { uptime_seconds: (this.ctx.now() - this.ctx.startedAtMs) / 1000 });
+  }
+}
+
+async function closeServer(server: http.Server, deadlineMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  timer.unref();
+  await closed;
+  clearTimeout(timer);
+}

@@ -1,0 +1,45 @@
+/**
+ * The one place where errors become HTTP statuses. Routes and parsers throw; the error handler in
+ * app.ts calls `toHttpError` and writes `{error, message, errors?}`. Anything unclassified is a
+ * 500 and is logged: for bad input that is a bug to fix here, not in the route.
+ */
+
+import { ValidationError } from '../model/names';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    /** Stable, machine-readable code (snake_case). */
+    readonly code: string,
+    message: string,
+    /** Per-item problems, e.g. `line 3: missing field set`. */
+    readonly errors?: string[],
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (msg: string, errors?: string[]) => new HttpError(400, 'bad_request', msg, errors);
+export const unprocessable = (msg: string, errors?: string[]) => new HttpError(422, 'invalid_metrics', msg, errors);
+export const notFound = (msg: string) => new HttpError(404, 'not_found', msg);
+export const unsupportedMediaType = (msg: string) => new HttpError(415, 'unsupported_media_type', msg);
+export const tooLarge = (limit: number) =>
+  new HttpError(413, 'body_too_large', `request body is larger than the limit of ${limit} bytes`);
+
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ValidationError) return unprocessable(err.message, err.details);
+  // body-parser style errors carry a status and a type (e.g. from express.json elsewhere).
+  const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new HttpError(status, typeof e.type === 'string' ? e.type.replace(/\./g, '_') : 'bad_request', String(e.message ?? 'bad request'));
+  }
+  return new HttpError(500, 'internal_error', 'internal error');
+}
+
+export function errorBody(e: HttpError): Record<string, unknown> {
+  const body: Record<string, unknown> = { error: e.code, message: e.message };
+  if (e.errors && e.errors.length > 0) body.errors = e.errors;
+  return body;
+}

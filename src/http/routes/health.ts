@@ -1,0 +1,92 @@
+/** Service info, health and statistics. */
+
+import { Router } from 'express';
+import type { AppContext } from '../context';
+
+/** Names listed in /api/health are capped: the endpoint must stay small on a busy node. */
+const MAX_NAMES_IN_HEALTH = 1000;
+
+export function healthRouter(ctx: AppContext): Router {
+  const r = Router();
+  const uptime = () => (ctx.now() - ctx.startedAtMs) / 1000;
+  const basic = () => ({ status: 'healthy', version: ctx.version, uptime_seconds: uptime(), checks: { store: true } });
+
+  r.get('/', (_req, res) => {
+    res.json({
+      service: 'Metrics Manager',
+      version: ctx.version,
+      description: 'Per-node metrics hub: push custom metrics, scrape them as Prometheus text, stream them live',
+      endpoints: {
+        sse: { stream: 'GET /metrics/stream' },
+        metrics_api: {
+          push_batch: 'POST /api/v1/metrics',
+          push_simple: 'POST /api/v1/metrics/simple',
+          push_influx: 'POST /api/v1/metrics/influx',
+          push_otlp: 'POST /api/v1/metrics/otlp',
+          get_metrics: 'GET /api/v1/metrics',
+          get_latest: 'GET /api/v1/metrics/latest',
+          get_names: 'GET /api/v1/metrics/names',
+          query_range: 'GET /api/v1/query_range',
+          clear: 'DELETE /api/v1/metrics',
+        },
+        component_api: { report: 'POST /api/metrics/report', query: 'GET /api/metrics/query', prometheus: 'GET /api/metrics/prometheus' },
+        prometheus: { metrics: 'GET /metrics', write: 'POST /write', write_v2: 'POST /api/v2/write', otlp: 'POST /v1/metrics', service_metrics: 'GET /metrics/self' },
+        health: { basic: 'GET /health', detailed: 'GET /api/health', stats: 'GET /api/v1/stats' },
+      },
+    });
+  });
+
+  r.get('/health', (_req, res) => {
+    res.json(basic());
+  });
+
+  r.get('/api/health', (_req, res) => {
+    const cfg = ctx.config.get();
+    ctx.store.expire();
+    const names = ctx.store.names();
+    res.json({
+      ...basic(),
+      metrics_store: {
+        total_metrics: ctx.store.size,
+        metric_names: names.slice(0, MAX_NAMES_IN_HEALTH),
+        metric_names_truncated: names.length > MAX_NAMES_IN_HEALTH,
+        retention_seconds: cfg.retentionSeconds,
+        max_metrics: cfg.maxSeries,
+        bytes: ctx.store.bytes,
+        max_bytes: cfg.maxStoreBytes,
+        removed: ctx.store.removals,
+        telegraf_endpoint: cfg.telegrafHttpEndpoint,
+      },
+      sse_subscribers: 0,
+    });
+  });
+
+  r.get('/api/v1/stats', (_req, res) => {
+    const s = ctx.metrics.stats;
+    const lat = ctx.metrics.latencySummary();
+    const errorsTotal = s.parseErrors + s.storageErrors;
+    res.json({
+      // The flat fields the reference documents …
+      requests_total: s.requests,
+      errors_total: errorsTotal,
+      metrics_received_total: s.samplesReceived,
+      sse_events_sent: s.sseEventsSent,
+      uptime_seconds: uptime(),
+      // … and the nested shape its code returns.
+      requests: {
+        total: s.requests,
+        successful: s.requests - s.failed,
+        failed: s.failed,
+        rate_limited: s.rateLimited,
+        error_rate_percent: s.requests ? (100 * s.failed) / s.requests : 0,
+      },
+      latency_ms: lat,
+      metrics_ingestion: { total: s.samplesReceived, by_source: { ...s.byFormat } },
+      sse: { events_sent: s.sseEventsSent },
+      errors: { parse: s.parseErrors, storage: s.storageErrors, sse: 0 },
+      store: { series: ctx.store.size, bytes: ctx.store.bytes, removed: ctx.store.removals },
+    });
+  });
+
+  return r;
+}

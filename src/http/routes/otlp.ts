@@ -1,0 +1,98 @@
+/**
+ * OTLP/HTTP metrics: the standard path POST /v1/metrics (200 + ExportMetricsServiceResponse) and
+ * the reference's POST /api/v1/metrics/otlp (202 + {accepted, message}). Both take protobuf or
+ * JSON, gzip or not, and answer in the encoding of the request, errors included (a protobuf
+ * google.rpc.Status for protobuf clients), as the OTLP specification asks.
+ */
+
+import { Router, type Request, type Response } from 'express';
+import { decodeExportMetricsRequest, encodeExportMetricsResponse } from '../../formats/otlp/protobuf';
+import { otlpToSamples } from '../../formats/otlp/convert';
+import { ValidationError } from '../../model/names';
+import { decodeUtf8, mediaType, readBody } from '../body';
+import type { AppContext } from '../context';
+import { badRequest, errorBody, HttpError, toHttpError, unsupportedMediaType } from '../errors';
+import { formatItemErrors } from './ingest';
+
+type Encoding = 'protobuf' | 'json';
+
+function encodingOf(req: Request): Encoding {
+  const mt = mediaType(req);
+  if (mt === 'application/x-protobuf' || mt === 'application/protobuf') return 'protobuf';
+  if (mt === 'application/json' || mt === '') return 'json';
+  throw unsupportedMediaType(`Content-Type ${JSON.stringify(mt)} is not OTLP; send application/x-protobuf or application/json`);
+}
+
+/** google.rpc.Status { int32 code = 1; string message = 2; } with a gRPC-style code. */
+function encodeStatus(httpStatus: number, message: string): Buffer {
+  const code = httpStatus === 413 ? 11 /* OUT_OF_RANGE */ : httpStatus === 429 ? 8 /* RESOURCE_EXHAUSTED */ : 3; /* INVALID_ARGUMENT */
+  const msg = Buffer.from(message, 'utf8');
+  const len: number[] = [];
+  for (let n = msg.length; ; n >>>= 7) {
+    if (n < 0x80) { len.push(n); break; }
+    len.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x08, code, 0x12, ...len]), msg]);
+}
+
+export function otlpRouter(ctx: AppContext): Router {
+  const r = Router();
+
+  const handle = (standard: boolean) => async (req: Request, res: Response) => {
+    let enc: Encoding = 'json';
+    try {
+      enc = encodingOf(req);
+      const body = await readBody(req, ctx.config.get().otlpMaxBodyBytes);
+      let request: unknown;
+      if (enc === 'protobuf') {
+        try {
+          request = decodeExportMetricsRequest(body);
+        } catch (e) {
+          throw badRequest(`request body is not a valid OTLP ExportMetricsServiceRequest: ${(e as Error).message}`);
+        }
+      } else {
+        const text = decodeUtf8(body);
+        try {
+          request = text.trim() === '' ? {} : JSON.parse(text);
+        } catch (e) {
+          throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(e as Error).message}`);
+        }
+      }
+      let converted: ReturnType<typeof otlpToSamples>;
+      try {
+        converted = otlpToSamples(request);
+      } catch (e) {
+        if (e instanceof ValidationError) throw badRequest(e.message);
+        throw e;
+      }
+      const { samples, errors, rejectedDataPoints } = converted;
+      ctx.metrics.samplesRejected('otlp', 'invalid', rejectedDataPoints);
+      const out = ctx.hub.accept({ samples, origin: 'custom', format: 'otlp' });
+      const rejected = rejectedDataPoints + out.typeConflicts;
+      const messages = formatItemErrors(errors, 20);
+      if (out.firstConflict) messages.push(out.firstConflict);
+      const errorMessage = messages.join('; ');
+
+      if (!standard && out.stored === 0 && rejected > 0) throw badRequest('No valid metrics found in OTLP input', messages);
+      const partial = rejected > 0 ? { rejectedDataPoints: rejected, errorMessage } : undefined;
+      const status = standard ? 200 : 202;
+      if (enc === 'protobuf') {
+        res.status(status).type('application/x-protobuf').send(Buffer.from(encodeExportMetricsResponse(partial ?? { rejectedDataPoints: 0, errorMessage: '' })));
+      } else if (standard) {
+        // JSON mapping of ExportMetricsServiceResponse: int64 as a string.
+        res.status(status).json(partial ? { partialSuccess: { rejectedDataPoints: String(partial.rejectedDataPoints), errorMessage } } : {});
+      } else {
+        res.status(status).json({ accepted: out.stored, message: `Accepted ${out.stored} samples`, errors: messages, ...(partial ? { partialSuccess: partial } : {}) });
+      }
+    } catch (err) {
+      const e = toHttpError(err);
+      if (e.status >= 500) throw err;
+      if (enc === 'protobuf') res.status(e.status).type('application/x-protobuf').send(encodeStatus(e.status, e.message));
+      else res.status(e.status).json(standard ? { code: e.status === 413 ? 11 : 3, message: e.message } : errorBody(e));
+    }
+  };
+
+  r.post('/v1/metrics', handle(true));
+  r.post('/api/v1/metrics/otlp', handle(false));
+  return r;
+}

@@ -1,0 +1,171 @@
+/**
+ * Reading back: JSON views of the store, range queries from the history rings, deletion, and
+ * Prometheus exposition of custom metrics.
+ */
+
+import { Router, type Request } from 'express';
+import { COMPONENT_NAME_LABEL } from '../../formats/component-report/parse';
+import { encodeOpenMetrics, encodeText, formatValue, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, type ExpoFamily } from '../../formats/prometheus/encode';
+import { ValidationError } from '../../model/names';
+import { compactKey } from '../../model/series-key';
+import { expositionFamilies, matches, rangeQuery, selectSeries, type SeriesFilter } from '../../query/series-query';
+import { parseSelector } from '../../query/selector';
+import type { Series } from '../../store/series-store';
+import type { AppContext } from '../context';
+import { badRequest } from '../errors';
+
+/** One series in the reference's MetricData shape (timestamp in seconds), plus its type. */
+export function metricData(s: Series): Record<string, unknown> {
+  const d: Record<string, unknown> = {
+    name: s.name,
+    fields: { value: jsonNumber(s.value) },
+    tags: s.labels,
+    timestamp: s.timestampMs / 1000,
+    type: s.type,
+  };
+  if (s.family.help) d.help = s.family.help;
+  if (s.family.unit) d.unit = s.family.unit;
+  return d;
+}
+
+/** JSON has no NaN/Infinity: send them as the strings Prometheus uses. */
+export function jsonNumber(v: number): number | string {
+  return Number.isFinite(v) ? v : formatValue(v);
+}
+
+function singleParam(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw badRequest(`query parameter ${name} must be given once`);
+  return v;
+}
+
+/** ?name= and ?match= into a filter; a bad selector is a 400 naming the problem. */
+function filterFrom(req: Request): SeriesFilter {
+  const f: SeriesFilter = {};
+  const name = singleParam(req, 'name');
+  if (name) f.name = name;
+  const match = singleParam(req, 'match') ?? singleParam(req, 'match[]');
+  if (match) {
+    try {
+      f.selector = parseSelector(match);
+    } catch (e) {
+      if (e instanceof ValidationError) throw badRequest(`invalid match selector: ${e.message}`);
+      throw e;
+    }
+  }
+  return f;
+}
+
+/** Unix seconds (fractional) or RFC 3339 → ms. */
+function timeParam(req: Request, name: string, fallbackMs: number): number {
+  const v = singleParam(req, name);
+  if (v === undefined || v === '') return fallbackMs;
+  if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw badRequest(`${name} must be unix seconds or an RFC 3339 time, got ${JSON.stringify(v)}`);
+  return t;
+}
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `15`, `15.5` (seconds) or `15s`, `1m`, `500ms`. */
+function durationParam(req: Request, name: string): number | undefined {
+  const v = singleParam(req, name);
+  if (v === undefined || v === '') return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v);
+  if (!m || Number(m[1]) <= 0) throw badRequest(`${name} must be a positive number of seconds or a duration like 15s, got ${JSON.stringify(v)}`);
+  return Number(m[1]) * DURATION_MS[m[2] ?? 's'];
+}
+
+const MAX_POINTS_PER_SERIES = 11_000;
+
+export function queryRouter(ctx: AppContext): Router {
+  const r = Router();
+
+  r.get('/api/v1/metrics', (req, res) => {
+    const metrics = [...selectSeries(ctx.store, filterFrom(req))].map(metricData);
+    res.json({ metrics, count: metrics.length });
+  });
+
+  r.get('/api/v1/metrics/latest', (req, res) => {
+    const metrics: Record<string, unknown> = {};
+    for (const s of selectSeries(ctx.store, filterFrom(req))) metrics[compactKey(s.name, s.labels)] = metricData(s);
+    res.json({ metrics });
+  });
+
+  r.get('/api/v1/metrics/names', (_req, res) => {
+    const names = ctx.store.names();
+    res.json({ names, count: names.length });
+  });
+
+  r.delete('/api/v1/metrics', (req, res) => {
+    const name = singleParam(req, 'name');
+    if (name === '') throw badRequest('name must not be empty; omit it to delete every custom metric');
+    const f = filterFrom(req);
+    const cleared = f.name || f.selector ? ctx.store.deleteWhere((s) => matches(s, f)) : ctx.store.clear();
+    res.json({ cleared, message: `Cleared ${cleared} metrics` });
+  });
+
+  r.get('/api/v1/query_range', (req, res) => {
+    const f = filterFrom(req);
+    if (!f.name && !f.selector) throw badRequest('name or match is required');
+    const now = ctx.now();
+    const end = timeParam(req, 'end', now);
+    const start = timeParam(req, 'start', end - ctx.config.get().retentionSeconds * 1000);
+    if (start > end) throw badRequest('start must not be after end');
+    const step = durationParam(req, 'step');
+    if (step && (end - start) / step > MAX_POINTS_PER_SERIES) {
+      throw badRequest(`too many points per series: (end - start) / step exceeds ${MAX_POINTS_PER_SERIES}; use a larger step`);
+    }
+    const result = rangeQuery(ctx.store, f, start, end, step).map(({ series, points }) => ({
+      metric: { __name__: series.name, ...series.labels },
+      values: points.map(([t, v]) => [t / 1000, formatValue(v)]),
+    }));
+    res.json({ status: 'success', data: { resultType: 'matrix', result } });
+  });
+
+  const expose = (req: Request, families: Iterable<ExpoFamily>) => {
+    const om = (req.headers.accept ?? '').includes('application/openmetrics-text');
+    return om ? { type: OPENMETRICS_CONTENT_TYPE, body: encodeOpenMetrics(families) } : { type: TEXT_CONTENT_TYPE, body: encodeText(families) };
+  };
+
+  r.get('/metrics', (req, res) => {
+    const { type, body } = expose(req, expositionFamilies(ctx.store));
+    res.type(type).send(body);
+  });
+
+  // Component report API: read back what components reported.
+  const reported = (s: Series) => COMPONENT_NAME_LABEL in s.labels;
+  r.get('/api/metrics/prometheus', (req, res) => {
+    const { type, body } = expose(req, expositionFamilies(ctx.store, reported));
+    res.type(type).send(body);
+  });
+
+  r.get('/api/metrics/query', (req, res) => {
+    const component = singleParam(req, 'component_name');
+    const metricName = singleParam(req, 'metric_name');
+    const metrics = [];
+    for (const s of selectSeries(ctx.store, { where: reported })) {
+      if (component && s.labels[COMPONENT_NAME_LABEL] !== component) continue;
+      if (metricName && !s.name.includes(metricName)) continue;
+      metrics.push({
+        component_name: s.labels[COMPONENT_NAME_LABEL],
+        metric_name: s.name,
+        metric_type: s.type,
+        metric_value: jsonNumber(s.value),
+        labels: s.labels,
+        help_text: s.family.help ?? null,
+        unit: s.family.unit ?? null,
+        timestamp: new Date(s.timestampMs).toISOString(),
+      });
+    }
+    res.json({ metrics, count: metrics.length });
+  });
+
+  r.get('/metrics/self', async (_req, res) => {
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  return r;
+}

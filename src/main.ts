@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * The command line: `metrics-manager [agent]`. The only place that reads argv and the
+ * environment, installs signal handlers and calls process.exit.
+ */
+
+import { Agent } from './agent';
+import { ConfigError, loadConfig } from './config/load';
+
+const USAGE = 'usage: metrics-manager [agent]';
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? 'agent';
+  if (command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== 'agent') {
+    process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`metrics-manager: ${e.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw e;
+  }
+  const agent = new Agent({ config });
+  const stop = (signal: string) => {
+    agent.logger.info('shutting down', { signal });
+    agent.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        agent.logger.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  try {
+    await agent.start();
+  } catch (e) {
+    agent.logger.error('agent failed to start', { error: String(e) });
+    return 1;
+  }
+  return -1; // keep running
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`metrics-manager: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
