@@ -47,7 +47,7 @@ export class Agent {
 
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
   async start(extraRouters: Router[] = []): Promise<void> {
-    const { app, rateLimitStore } = buildApp(this.ctx, extraRouters);
+    const { listener, rateLimitStore } = buildApp(this.ctx, extraRouters);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
     // Expire idle series even when nobody reads or writes.
     this.sweepTimer = setInterval(() => this.store.expire(), 1000);
@@ -55,7 +55,7 @@ export class Agent {
     const c = this.config.get();
     const ports = [c.port, ...(c.otlpHttpPort ? [c.otlpHttpPort] : [])];
     for (const port of ports) {
-      const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, app);
+      const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, listener);
       server.on('connection', (sock) => {
         this.metrics.connectionsActive.inc({ type: 'http' });
         this.metrics.connectionsTotal.inc({ type: 'http' });

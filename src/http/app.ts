@@ -1,21 +1,26 @@
 /**
- * The express app. Order matters: correlation id and metrics see every request; CORS runs before
- * the rate limiter (429s stay readable by browsers); compression wraps only the routes and never
- * buffers an event stream; one error handler maps every thrown error to a status and JSON body.
+ * The agent's HTTP request listener. Ingestion (POST of metrics) runs on plain node:http objects
+ * through `runPlain`; everything else is the express app. Both share the same steps in the same
+ * order: correlation id, request metrics, CORS (before the rate limiter, so 429s stay readable by
+ * browsers), rate limit, route, and one error mapping (`toHttpError`). Compression applies to the
+ * express side only (ingestion answers are small) and never to event streams.
  */
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from './context';
 import { errorBody, toHttpError } from './errors';
-import { correlationId, cors, requestMetrics } from './middleware';
+import { applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
 import { rateLimiter, TokenBucketStore } from './rate-limit';
+import { pathOf, queryOf, sendError, type PlainHandler } from './respond';
 import { healthRouter } from './routes/health';
-import { ingestRouter } from './routes/ingest';
-import { otlpRouter } from './routes/otlp';
+import { ingestRoutes } from './routes/ingest';
+import { otlpRoutes } from './routes/otlp';
 import { queryRouter } from './routes/query';
 
 export interface BuiltApp {
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   app: express.Express;
   rateLimitStore: TokenBucketStore;
 }
@@ -44,33 +49,38 @@ const KNOWN_PATHS: Record<string, string[]> = {
 };
 
 export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): BuiltApp {
+  const cfg = () => ctx.config.get();
+  const rateLimitStore = new TokenBucketStore(cfg, ctx.now);
+  const limiter = rateLimiter(cfg, rateLimitStore, (path) => ctx.metrics.rateLimitedRequest(path));
+
+  const fail = (err: unknown, req: IncomingMessage, res: ServerResponse) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) {
+      ctx.logger.error('request failed', { method: req.method, path: pathOf(req.url), correlation_id: res.getHeader('X-Correlation-ID'), error: errorText(err) });
+    }
+    if (res.headersSent) res.destroy();
+    else sendError(res, e);
+  };
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  const cfg = () => ctx.config.get();
-  const rateLimitStore = new TokenBucketStore(cfg, ctx.now);
-
   app.use(correlationId());
   app.use(requestMetrics(ctx.metrics));
   app.use(cors(cfg));
-  app.use(rateLimiter(cfg, rateLimitStore, (req) => ctx.metrics.rateLimitedRequest(req.path)));
+  app.use(limiter);
   app.use(compression({
     threshold: 1024,
     filter: (req, res) => {
       if (!cfg().gzip) return false;
-      const type = String(res.getHeader('Content-Type') ?? '');
-      if (type.startsWith('text/event-stream')) return false;
+      if (String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream')) return false;
       return compression.filter(req, res);
     },
   }));
-
   app.use(healthRouter(ctx));
-  app.use(ingestRouter(ctx));
-  app.use(otlpRouter(ctx));
   app.use(queryRouter(ctx));
   for (const r of extraRouters) app.use(r);
-
   app.use((req: Request, res: Response) => {
     const allowed = KNOWN_PATHS[req.path];
     if (allowed && !allowed.includes(req.method)) {
@@ -80,20 +90,34 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
     }
     res.status(404).json({ error: 'not_found', message: `no route for ${req.method} ${req.path}` });
   });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => fail(err, req, res));
 
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = toHttpError(err);
-    if (e.status >= 500) ctx.logger.error('request failed', { path: req.path, method: req.method, error: errorText(err) });
-    if (res.headersSent) {
-      res.destroy();
-      return;
+  const plainRoutes = new Map<string, PlainHandler>([...ingestRoutes(ctx), ...otlpRoutes(ctx)]);
+  const plainLimiter = limiter as unknown as (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+  const runPlain = (handler: PlainHandler, path: string, req: IncomingMessage, res: ServerResponse) => {
+    assignCorrelationId(req, res);
+    trackRequest(ctx.metrics, req, res, () => path);
+    if (applyCors(cfg(), req, res)) return;
+    plainLimiter(req, res, (err) => {
+      if (err) return fail(err, req, res);
+      handler(req, res, queryOf(req.url)).catch((e: unknown) => fail(e, req, res));
+    });
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST') {
+      const path = pathOf(req.url);
+      const handler = plainRoutes.get(path);
+      if (handler) return runPlain(handler, path, req, res);
     }
-    res.status(e.status).json(errorBody(e));
-  });
+    app(req, res);
+  };
 
-  return { app, rateLimitStore };
+  return { listener, app, rateLimitStore };
 }
 
 function errorText(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
+

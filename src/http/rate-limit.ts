@@ -8,6 +8,7 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
 import type { Config } from '../config/schema';
+import { pathOf, sendJson } from './respond';
 
 interface Bucket {
   tokens: number;
@@ -116,20 +117,29 @@ export function clientAddress(req: Request, trustForwarded: boolean): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-export function rateLimiter(config: () => Config, store: TokenBucketStore, onLimited: (req: Request) => void): RequestHandler {
+/** The request path for both express and plain node requests. */
+function requestPath(req: Request): string {
+  return req.path ?? pathOf(req.url);
+}
+
+/**
+ * The limiter middleware. It also runs on plain node:http objects (the ingestion path), so it
+ * touches only node's own request/response API.
+ */
+export function rateLimiter(config: () => Config, store: TokenBucketStore, onLimited: (path: string) => void): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
     limit: () => config().rateLimitBurst,
     standardHeaders: 'draft-7',
     legacyHeaders: true,
     store,
-    skip: (req) => !config().rateLimitEnabled || req.method === 'OPTIONS' || EXEMPT.has(req.path),
+    skip: (req) => !config().rateLimitEnabled || req.method === 'OPTIONS' || EXEMPT.has(requestPath(req)),
     keyGenerator: (req) => ipKeyGenerator(clientAddress(req, config().trustForwardedHeaders)),
     // We compute the client address ourselves (trust proxy is not used), so the proxy checks do not apply.
     validate: { trustProxy: false, xForwardedForHeader: false, ip: false, singleCount: false },
     handler: (req, res) => {
-      onLimited(req);
-      res.status(429).json({ error: 'rate_limited', message: 'Rate limit exceeded; retry after the number of seconds in Retry-After' });
+      onLimited(requestPath(req));
+      sendJson(res, 429, { error: 'rate_limited', message: 'Rate limit exceeded; retry after the number of seconds in Retry-After' });
     },
   });
 }

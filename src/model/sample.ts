@@ -28,6 +28,12 @@ export interface Sample {
   family?: string;
   help?: string;
   unit?: string;
+  /**
+   * Precomputed series key; when set it must equal seriesKey(name, labels). Formats that cache
+   * parsed series hand the same string object back for the same series, so the store's map lookup
+   * reuses its hash instead of building and hashing a new string per sample.
+   */
+  key?: string;
 }
 
 /** A problem with one item of a request (line of line protocol, point of OTLP, …). */

@@ -12,10 +12,15 @@ export class HistoryRing {
   private start = 0;
   private count = 0;
 
-  constructor(private maxPoints: number) {
-    const cap = Math.min(INITIAL_CAPACITY, maxPoints);
+  constructor(private max: number) {
+    const cap = Math.min(INITIAL_CAPACITY, max);
     this.times = new Float64Array(cap);
     this.values = new Float64Array(cap);
+  }
+
+  /** The bound on points held. */
+  get maxPoints(): number {
+    return this.max;
   }
 
   get length(): number {
@@ -61,8 +66,8 @@ export class HistoryRing {
   /** Drops the oldest point when full; grows (×2, capped at maxPoints) before that. */
   private push(t: number, v: number): void {
     let cap = this.times.length;
-    if (this.count === cap && cap < this.maxPoints) {
-      this.resize(Math.min(cap * 2, this.maxPoints));
+    if (this.count === cap && cap < this.max) {
+      this.resize(Math.min(cap * 2, this.max));
       cap = this.times.length;
     }
     if (this.count === cap) {
@@ -83,7 +88,7 @@ export class HistoryRing {
       this.values[(this.start + pos) % this.values.length] = v;
       return true;
     }
-    const full = this.count === this.times.length && this.times.length >= this.maxPoints;
+    const full = this.count === this.times.length && this.times.length >= this.max;
     if (full && pos < 0) return false;
     // Linearise, splice, and write back: rare path, clarity over speed.
     const ts: number[] = [];
@@ -98,7 +103,7 @@ export class HistoryRing {
       ts.shift();
       vs.shift();
     }
-    const cap = Math.max(this.times.length, Math.min(ts.length, this.maxPoints));
+    const cap = Math.max(this.times.length, Math.min(ts.length, this.max));
     if (cap !== this.times.length) {
       this.times = new Float64Array(cap);
       this.values = new Float64Array(cap);
@@ -124,8 +129,8 @@ export class HistoryRing {
 
   /** Changes the bound; shrinking keeps the newest points. */
   setMaxPoints(maxPoints: number): void {
-    if (maxPoints === this.maxPoints) return;
-    this.maxPoints = maxPoints;
+    if (maxPoints === this.max) return;
+    this.max = maxPoints;
     if (this.times.length > maxPoints) {
       const drop = Math.max(0, this.count - maxPoints);
       this.start = (this.start + drop) % this.times.length;

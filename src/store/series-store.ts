@@ -132,11 +132,14 @@ export class SeriesStore {
     let lastLabelsKey = '';
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
-      if (s.labels !== lastLabels) {
-        lastLabels = s.labels;
-        lastLabelsKey = labelsKey(s.labels);
+      let key = s.key;
+      if (key === undefined) {
+        if (s.labels !== lastLabels) {
+          lastLabels = s.labels;
+          lastLabelsKey = labelsKey(s.labels);
+        }
+        key = seriesKeyFromParts(s.name, lastLabelsKey);
       }
-      const key = seriesKeyFromParts(s.name, lastLabelsKey);
       const t = s.timestampMs ?? now;
       let series = this.byKey.get(key);
       if (series === undefined) {
@@ -211,7 +214,7 @@ export class SeriesStore {
       }
       h = series.history = new HistoryRing(limits.historyPoints);
       h.add(series.timestampMs, series.value);
-    } else {
+    } else if (h.maxPoints !== limits.historyPoints) {
       h.setMaxPoints(Math.max(1, limits.historyPoints));
     }
     const before = h.bytes;

@@ -4,7 +4,6 @@
  * limit, parses it with a pure format module, and hands the samples to the hub.
  */
 
-import { Router, type Request, type Response } from 'express';
 import { parseReport } from '../../formats/component-report/parse';
 import { parseLineProtocol } from '../../formats/influx/parse';
 import { parseBatch, parseSimple } from '../../formats/json/parse';
@@ -16,9 +15,10 @@ import type { IngestFormat } from '../../telemetry/self-metrics';
 import { decodeUtf8, isJsonType, mediaType, readBody } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, HttpError, unprocessable, unsupportedMediaType } from '../errors';
+import { sendEmpty, sendJson, type PlainHandler, type PlainRequest } from '../respond';
 
 /** Reads and parses a JSON body; wrong content type → 415, bad JSON → 400 naming the position. */
-export async function readJson(req: Request, maxBytes: number): Promise<unknown> {
+export async function readJson(req: PlainRequest, maxBytes: number): Promise<unknown> {
   const mt = mediaType(req);
   if (!isJsonType(mt)) {
     req.resume();
@@ -44,8 +44,9 @@ function storeNotes(res: WriteResult): string[] {
   return res.typeConflicts > 0 ? [`${res.typeConflicts} sample(s) refused: ${res.firstConflict}`] : [];
 }
 
-export function ingestRouter(ctx: AppContext): Router {
-  const r = Router();
+/** Push routes by path (all POST), run on plain node objects (see respond.ts). */
+export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
+  const r = new Map<string, PlainHandler>();
   const cfg = () => ctx.config.get();
 
   const store = (samples: Sample[], format: IngestFormat): WriteResult => ctx.hub.accept({ samples, origin: 'custom', format });
@@ -55,32 +56,32 @@ export function ingestRouter(ctx: AppContext): Router {
     if (wanted > 0 && res.stored === 0 && res.typeConflicts > 0) throw unprocessable(res.firstConflict ?? 'type conflict');
   };
 
-  r.post('/api/v1/metrics/simple', async (req, res) => {
+  r.set('/api/v1/metrics/simple', async (req, res) => {
     const body = await readJson(req, cfg().maxBodyBytes);
     const sample = rejectCounted(ctx, 'simple', () => parseSimple(body));
     const out = store([sample], 'simple');
     checkStored(out, 1);
-    res.status(202).json({ accepted: 1, message: `Accepted metric '${sample.name}'`, errors: storeNotes(out) });
+    sendJson(res, 202, { accepted: 1, message: `Accepted metric '${sample.name}'`, errors: storeNotes(out) });
   });
 
-  r.post('/api/v1/metrics', async (req, res) => {
+  r.set('/api/v1/metrics', async (req, res) => {
     const body = await readJson(req, cfg().maxBodyBytes);
     const { samples, points } = rejectCounted(ctx, 'json', () => parseBatch(body, cfg().maxBatchSize));
     const out = store(samples, 'json');
     checkStored(out, samples.length);
-    res.status(202).json({ accepted: points, message: `Accepted ${points} metrics`, errors: storeNotes(out) });
+    sendJson(res, 202, { accepted: points, message: `Accepted ${points} metrics`, errors: storeNotes(out) });
   });
 
-  r.post('/api/metrics/report', async (req, res) => {
+  r.set('/api/metrics/report', async (req, res) => {
     const body = await readJson(req, cfg().maxBodyBytes);
     const samples = rejectCounted(ctx, 'report', () => parseReport(body, cfg().maxBatchSize));
     const out = store(samples, 'report');
     checkStored(out, samples.length);
-    res.status(202).json({ accepted: samples.length, message: `Accepted ${samples.length} metrics`, errors: storeNotes(out) });
+    sendJson(res, 202, { accepted: samples.length, message: `Accepted ${samples.length} metrics`, errors: storeNotes(out) });
   });
 
   /** Line protocol: good lines are stored even when others are bad. */
-  const lineProtocol = async (req: Request, format: IngestFormat, precisionParam: unknown) => {
+  const lineProtocol = async (req: PlainRequest, format: IngestFormat, precisionParam: string[]) => {
     const precision = precisionOf(precisionParam);
     const text = decodeUtf8(await readBody(req, cfg().maxBodyBytes));
     const parsed = parseLineProtocol(text, { precision });
@@ -89,11 +90,11 @@ export function ingestRouter(ctx: AppContext): Router {
     return { parsed, out, lines: parsed.points ?? 0 };
   };
 
-  r.post('/api/v1/metrics/influx', async (req, res) => {
-    const { parsed, out, lines } = await lineProtocol(req, 'influx', req.query.precision);
+  r.set('/api/v1/metrics/influx', async (req, res, query) => {
+    const { parsed, out, lines } = await lineProtocol(req, 'influx', query.getAll('precision'));
     const errors = [...formatItemErrors(parsed.errors), ...storeNotes(out)];
     if (lines === 0 && parsed.errors.length > 0) throw badRequest('No valid metrics found in input', errors);
-    res.status(202).json({ accepted: lines, message: `Accepted ${lines} metrics`, errors });
+    sendJson(res, 202, { accepted: lines, message: `Accepted ${lines} metrics`, errors });
   });
 
   // InfluxDB 1.x: 204 when everything was written; a partial write is a 400 whose `error` names
@@ -102,34 +103,34 @@ export function ingestRouter(ctx: AppContext): Router {
   const firstProblem = (parsed: { errors: ItemError[] }, out: WriteResult) =>
     parsed.errors.length > 0 ? formatItemErrors(parsed.errors, 1)[0] : out.firstConflict;
 
-  r.post('/write', async (req, res) => {
-    const { parsed, out } = await lineProtocol(req, 'write', req.query.precision);
+  r.set('/write', async (req, res, query) => {
+    const { parsed, out } = await lineProtocol(req, 'write', query.getAll('precision'));
     const first = firstProblem(parsed, out);
     if (first !== undefined) {
-      res.status(400).json({ error: `partial write: ${first} dropped=${parsed.errors.length + out.typeConflicts}` });
+      sendJson(res, 400, { error: `partial write: ${first} dropped=${parsed.errors.length + out.typeConflicts}` });
       return;
     }
-    res.status(204).end();
+    sendEmpty(res, 204);
   });
 
   // InfluxDB 2.x write API (what @influxdata/influxdb-client uses); org and bucket are ignored.
-  r.post('/api/v2/write', async (req, res) => {
-    const { parsed, out, lines } = await lineProtocol(req, 'write', req.query.precision);
+  r.set('/api/v2/write', async (req, res, query) => {
+    const { parsed, out, lines } = await lineProtocol(req, 'write', query.getAll('precision'));
     const first = firstProblem(parsed, out);
     if (first !== undefined) {
-      res.status(400).json({ code: 'invalid', message: `partial write error (${lines} written): ${first}` });
+      sendJson(res, 400, { code: 'invalid', message: `partial write error (${lines} written): ${first}` });
       return;
     }
-    res.status(204).end();
+    sendEmpty(res, 204);
   });
 
   return r;
 }
 
-function precisionOf(raw: unknown): Precision | undefined {
-  if (raw !== undefined && typeof raw !== 'string') throw badRequest('precision must be given once');
+function precisionOf(raw: string[]): Precision | undefined {
+  if (raw.length > 1) throw badRequest('precision must be given once');
   try {
-    return parsePrecision(raw);
+    return parsePrecision(raw[0]);
   } catch (e) {
     throw badRequest((e as Error).message);
   }

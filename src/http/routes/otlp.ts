@@ -5,27 +5,36 @@
  * google.rpc.Status for protobuf clients), as the OTLP specification asks.
  */
 
-import { Router, type Request, type Response } from 'express';
-import { decodeExportMetricsRequest, encodeExportMetricsResponse } from '../../formats/otlp/protobuf';
+import { decodeExportMetricsRequest, encodeExportMetricsResponse, exportMetricsResponseJson } from '../../formats/otlp/protobuf';
 import { otlpToSamples } from '../../formats/otlp/convert';
 import { ValidationError } from '../../model/names';
 import { decodeUtf8, mediaType, readBody } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, errorBody, HttpError, toHttpError, unsupportedMediaType } from '../errors';
+import { sendBytes, sendJson, type PlainHandler, type PlainRequest } from '../respond';
 import { formatItemErrors } from './ingest';
 
 type Encoding = 'protobuf' | 'json';
 
-function encodingOf(req: Request): Encoding {
+function encodingOf(req: PlainRequest): Encoding {
   const mt = mediaType(req);
   if (mt === 'application/x-protobuf' || mt === 'application/protobuf') return 'protobuf';
   if (mt === 'application/json' || mt === '') return 'json';
   throw unsupportedMediaType(`Content-Type ${JSON.stringify(mt)} is not OTLP; send application/x-protobuf or application/json`);
 }
 
-/** google.rpc.Status { int32 code = 1; string message = 2; } with a gRPC-style code. */
+const PROTOBUF = 'application/x-protobuf';
+
+/** The gRPC status code matching an HTTP error status (OTLP error bodies carry one). */
+function grpcCode(httpStatus: number): number {
+  if (httpStatus === 413) return 11; // OUT_OF_RANGE
+  if (httpStatus === 429) return 8; // RESOURCE_EXHAUSTED
+  return 3; // INVALID_ARGUMENT
+}
+
+/** google.rpc.Status { int32 code = 1; string message = 2; }. */
 function encodeStatus(httpStatus: number, message: string): Buffer {
-  const code = httpStatus === 413 ? 11 /* OUT_OF_RANGE */ : httpStatus === 429 ? 8 /* RESOURCE_EXHAUSTED */ : 3; /* INVALID_ARGUMENT */
+  const code = grpcCode(httpStatus);
   const msg = Buffer.from(message, 'utf8');
   const len: number[] = [];
   for (let n = msg.length; ; n >>>= 7) {
@@ -35,10 +44,9 @@ function encodeStatus(httpStatus: number, message: string): Buffer {
   return Buffer.concat([Buffer.from([0x08, code, 0x12, ...len]), msg]);
 }
 
-export function otlpRouter(ctx: AppContext): Router {
-  const r = Router();
-
-  const handle = (standard: boolean) => async (req: Request, res: Response) => {
+/** OTLP routes by path (POST), run on plain node objects (see respond.ts). */
+export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
+  const handle = (standard: boolean): PlainHandler => async (req, res) => {
     let enc: Encoding = 'json';
     try {
       enc = encodingOf(req);
@@ -71,28 +79,23 @@ export function otlpRouter(ctx: AppContext): Router {
       const rejected = rejectedDataPoints + out.typeConflicts;
       const messages = formatItemErrors(errors, 20);
       if (out.firstConflict) messages.push(out.firstConflict);
-      const errorMessage = messages.join('; ');
 
       if (!standard && out.stored === 0 && rejected > 0) throw badRequest('No valid metrics found in OTLP input', messages);
-      const partial = rejected > 0 ? { rejectedDataPoints: rejected, errorMessage } : undefined;
+      const partial = { rejectedDataPoints: rejected, errorMessage: rejected > 0 ? messages.join('; ') : '' };
       const status = standard ? 200 : 202;
-      if (enc === 'protobuf') {
-        res.status(status).type('application/x-protobuf').send(Buffer.from(encodeExportMetricsResponse(partial ?? { rejectedDataPoints: 0, errorMessage: '' })));
-      } else if (standard) {
-        // JSON mapping of ExportMetricsServiceResponse: int64 as a string.
-        res.status(status).json(partial ? { partialSuccess: { rejectedDataPoints: String(partial.rejectedDataPoints), errorMessage } } : {});
-      } else {
-        res.status(status).json({ accepted: out.stored, message: `Accepted ${out.stored} samples`, errors: messages, ...(partial ? { partialSuccess: partial } : {}) });
-      }
+      if (enc === 'protobuf') sendBytes(res, status, PROTOBUF, encodeExportMetricsResponse(partial));
+      else if (standard) sendJson(res, status, exportMetricsResponseJson(partial));
+      else sendJson(res, status, { accepted: out.stored, message: `Accepted ${out.stored} samples`, errors: messages, ...(rejected > 0 ? { partialSuccess: partial } : {}) });
     } catch (err) {
       const e = toHttpError(err);
       if (e.status >= 500) throw err;
-      if (enc === 'protobuf') res.status(e.status).type('application/x-protobuf').send(encodeStatus(e.status, e.message));
-      else res.status(e.status).json(standard ? { code: e.status === 413 ? 11 : 3, message: e.message } : errorBody(e));
+      if (enc === 'protobuf') sendBytes(res, e.status, PROTOBUF, encodeStatus(e.status, e.message));
+      else sendJson(res, e.status, standard ? { code: grpcCode(e.status), message: e.message } : errorBody(e));
     }
   };
 
-  r.post('/v1/metrics', handle(true));
-  r.post('/api/v1/metrics/otlp', handle(false));
-  return r;
+  return new Map([
+    ['/v1/metrics', handle(true)],
+    ['/api/v1/metrics/otlp', handle(false)],
+  ]);
 }

@@ -1,0 +1,50 @@
+/**
+ * Plain node:http request/response helpers. The ingestion routes run on these instead of
+ * express: they are the hot path, and express's per-request setup costs more than the rest of a
+ * small push put together (measured in bench/RESULTS.md).
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody, type HttpError } from './errors';
+
+export type PlainRequest = IncomingMessage;
+export type PlainResponse = ServerResponse;
+
+/** A route handler on plain node objects; `query` is the parsed query string. */
+export type PlainHandler = (req: PlainRequest, res: PlainResponse, query: URLSearchParams) => Promise<void>;
+
+export function sendJson(res: PlainResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+export function sendBytes(res: PlainResponse, status: number, contentType: string, body: Uint8Array): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+export function sendEmpty(res: PlainResponse, status: number): void {
+  res.statusCode = status;
+  res.end();
+}
+
+export function sendError(res: PlainResponse, e: HttpError): void {
+  sendJson(res, e.status, errorBody(e));
+}
+
+/** `/a/b?x=1` → `/a/b`. */
+export function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+export function queryOf(url: string | undefined): URLSearchParams {
+  const q = url ? url.indexOf('?') : -1;
+  return new URLSearchParams(q < 0 ? '' : url!.slice(q + 1));
+}
