@@ -9,12 +9,15 @@
  * See README.md beside this file for the accepted grammar and where we differ from the reference.
  *
  * Speed matters here (this is the bulk ingestion path), so the scanner works on char codes over the
- * whole body with indexes, allocates nothing per field besides the Sample, and remembers per request
- * what it learnt about each distinct `measurement,tags` prefix and each field key.
+ * whole body with indexes and allocates nothing per field besides the Sample. Clients send the same
+ * series in every request, so a `LineProtocolParser` remembers across calls what it learnt about
+ * each distinct `measurement,tags` text and each of its field keys: labels, sample names and series
+ * keys. A line of a known series then costs one hash, one in-place compare and the number parsing.
  */
 
 import { checkLabel, fieldSeriesName, LIMITS, sanitizeLabelName, ValidationError } from '../../model/names';
 import type { ItemError, Labels, ParseResult, Sample } from '../../model/sample';
+import { labelsKey, seriesKeyFromParts } from '../../model/series-key';
 import { autoMillis, type Precision, toMillis } from '../../model/time';
 
 export interface LineProtocolOptions {
@@ -22,6 +25,19 @@ export interface LineProtocolOptions {
   precision?: Precision;
   /** Timestamp for lines that carry none; undefined leaves it to the store ("now"). */
   defaultTimestampMs?: number;
+}
+
+export interface LineProtocolParserOptions {
+  /**
+   * Bound on the cache, in entries: one per distinct series text (`measurement,tags` as written)
+   * plus one per distinct field key seen with it. Default 100_000.
+   */
+  maxCachedSeries?: number;
+  /**
+   * Bound on the cache's estimated heap size. The entry bound alone would let a client with
+   * kilobytes of tags per series fill gigabytes. Default 64 MiB.
+   */
+  maxCachedBytes?: number;
 }
 
 // Char codes.
@@ -56,104 +72,194 @@ const UINT64_MAX = '18446744073709551615';
 /** Largest |ms| a JavaScript Date can hold; anything beyond cannot be a real instant. */
 const MAX_ABS_MS = 8.64e15;
 
-/** Bound on the per-request prefix cache; past it the cache starts over. */
-const MAX_SERIES_ENTRIES = 8192;
+/**
+ * Default cache bounds: room for e.g. 25k series of 3 fields with short tags (about 40 MB), far
+ * more than one node's clients send, while a client that puts ids in tags cannot grow it forever.
+ */
+const DEFAULT_MAX_CACHED_SERIES = 100_000;
+const DEFAULT_MAX_CACHED_BYTES = 64 * 1024 * 1024;
+/**
+ * Estimated heap bytes of cache entries besides the characters of their strings (counted one byte
+ * each): a series entry with its Map, array and labels object; each label pair; a field entry with
+ * its Map slot. Fitted to heapUsed on Node 20 (within about 20%); only the order of magnitude matters.
+ */
+const SERIES_ENTRY_BYTES = 600;
+const LABEL_BYTES = 64;
+const FIELD_ENTRY_BYTES = 150;
 /** Field positions per series remembered for the key prediction in parseLine. */
 const MAX_PREDICTED_FIELDS = 64;
 
 const PRECISIONS: ReadonlySet<string> = new Set(['ns', 'us', 'ms', 's', 'm', 'h']);
 
-/** What one distinct `measurement[,tags]` text of a request resolves to. */
+/** Labels of a series entry whose text is invalid (never handed out). */
+const NO_LABELS: Labels = Object.freeze({});
+
+/**
+ * What one distinct `measurement[,tags]` text resolves to. It outlives the body it was read from,
+ * so every string in it is detached from that body (see detach).
+ */
 interface SeriesEntry {
-  /** The raw (escaped) text, compared against the line to confirm a hash hit. */
-  key: string;
+  /** The text as written (escaped), compared against a line to confirm a hash hit. */
+  raw: string;
+  /** The next entry whose text has the same hash. */
   next: SeriesEntry | null;
+  /** Why the text is invalid (every line with it fails with this message), or null. */
   error: string | null;
   measurement: string;
+  /** Frozen: every sample of the series gets this object, and the store keeps it. */
   labels: Labels;
-  /** Field key hash → resolved series name, chained on collisions. */
-  names: Map<number, NameEntry>;
-  /** The field keys seen at each position of the last line of this series. */
-  predicted: NameEntry[];
+  /** labelsKey(labels), formatted once for all the field keys. */
+  labelsKey: string;
+  /** Field key hash → entry, chained on collisions. */
+  fields: Map<number, FieldEntry>;
+  /** The field entries seen at each position of the last line of this series. */
+  predicted: FieldEntry[];
 }
 
-interface NameEntry {
-  key: string;
+/** One field key of one series. */
+interface FieldEntry {
+  /** The key as written (escaped). */
+  raw: string;
+  /** The sample name: fieldSeriesName(measurement, key). */
   name: string;
-  next: NameEntry | null;
+  /**
+   * The series key: seriesKey(name, labels). Handing out this one string object for every sample
+   * of the series is the point of caching it: V8 keeps a string's hash in the string, so the
+   * store's Map lookup neither builds nor hashes a key per sample.
+   */
+  key: string;
+  /** The next entry of the series whose key has the same hash. */
+  next: FieldEntry | null;
 }
 
-/** Per-call state. Nothing survives the call (no module-level mutable state). */
+/** What a LineProtocolParser keeps between calls. */
+interface SeriesCache {
+  series: Map<number, SeriesEntry>;
+  /** Series entries plus field entries added since the last reset. */
+  entries: number;
+  readonly maxEntries: number;
+  /** Estimated heap bytes of those entries. */
+  bytes: number;
+  readonly maxBytes: number;
+  resets: number;
+}
+
+/** Per-call state. */
 interface Ctx {
+  cache: SeriesCache;
   samples: Sample[];
   precision: Precision | undefined;
   defaultTs: number | undefined;
-  series: Map<number, SeriesEntry>;
-  seriesCount: number;
   /** Scratch for the fields of the line being parsed (reused, so no per-line arrays). */
-  names: string[];
+  fields: FieldEntry[];
   values: number[];
   /** Timestamp of the current line, set by parseTimestamp. */
   ts: number | undefined;
 }
 
 /**
- * Parses a line protocol body. Never throws for bad input: every rejected line is reported in
- * `errors` with its 1-based line number (blank and comment lines count) and the good lines are in
- * `samples`, in input order.
+ * A line protocol parser that keeps what it learnt about each series for later calls. Make one
+ * per agent and reuse it for every request; `parse` is synchronous, so sharing it is safe.
  *
- * Ownership: the returned samples are new objects the caller owns. All samples of one line share
- * one `labels` object, and lines with byte-identical `measurement,tags` text in the same call share
- * it too; treat labels as immutable. No returned string keeps a reference to `text`. Every sample
- * has the same shape, so `timestampMs` is present (possibly undefined) on all of them.
+ * The cache is bounded by `maxCachedSeries` entries and `maxCachedBytes`, checked before each
+ * line (so one line's new entries can pass them; its samples hold the same strings anyway). Past a
+ * bound the cache is dropped as a whole and refilled, rather than evicting the least recently used
+ * entries: that needs no bookkeeping on the hot path, and a working set that fits (the normal case)
+ * never reaches it. Each drop counts in `cacheResets`; a count that keeps rising means the bounds
+ * are below the clients' working set and every request pays the full parsing cost again.
+ */
+export class LineProtocolParser {
+  private readonly cache: SeriesCache;
+
+  constructor(options?: LineProtocolParserOptions) {
+    const maxEntries = positiveInteger('maxCachedSeries', options?.maxCachedSeries ?? DEFAULT_MAX_CACHED_SERIES);
+    const maxBytes = positiveInteger('maxCachedBytes', options?.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
+    this.cache = { series: new Map(), entries: 0, maxEntries, bytes: 0, maxBytes, resets: 0 };
+  }
+
+  /** How many times the cache was dropped for reaching one of its bounds (a counter). */
+  get cacheResets(): number {
+    return this.cache.resets;
+  }
+
+  /** Entries in the cache now, series and field keys (a gauge). */
+  get cachedEntries(): number {
+    return this.cache.entries;
+  }
+
+  /** Estimated heap bytes of the cache now (a gauge). */
+  get cachedBytes(): number {
+    return this.cache.bytes;
+  }
+
+  /**
+   * Parses a line protocol body. Never throws for bad input: every rejected line is reported in
+   * `errors` with its 1-based line number (blank and comment lines count) and the good lines are in
+   * `samples`, in input order.
+   *
+   * Ownership: the returned samples are new objects the caller owns, but their `labels` object and
+   * their `name` and `key` strings are the parser's cached ones: every sample of one series text
+   * gets the same objects, in this call and in later ones (until a cache reset). The labels objects
+   * are frozen. No returned string keeps a reference to `text`. Every sample has `key` set to
+   * seriesKey(name, labels), and every sample has the same shape (`timestampMs` is present, possibly
+   * undefined).
+   */
+  parse(text: string, opts?: LineProtocolOptions): ParseResult {
+    const samples: Sample[] = [];
+    const errors: ItemError[] = [];
+    if (typeof text !== 'string') {
+      errors.push({ line: 0, message: 'line protocol body must be text' });
+      return { samples, errors, points: 0 };
+    }
+    const precision = opts?.precision;
+    if (precision !== undefined && !PRECISIONS.has(precision)) {
+      errors.push({ line: 0, message: `precision ${JSON.stringify(String(precision))} is not one of ns, us, ms, s, m, h` });
+      return { samples, errors, points: 0 };
+    }
+    const ctx: Ctx = {
+      cache: this.cache,
+      samples,
+      precision,
+      defaultTs: opts?.defaultTimestampMs,
+      fields: [],
+      values: [],
+      ts: undefined,
+    };
+
+    const n = text.length;
+    let pos = 0;
+    let line = 0;
+    let points = 0;
+    while (pos < n) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = n;
+      line++;
+      let end = nl;
+      if (end > pos && text.charCodeAt(end - 1) === CR) end--;
+      let i = pos;
+      while (i < end) {
+        const c = text.charCodeAt(i);
+        if (c !== SPACE && c !== TAB) break;
+        i++;
+      }
+      if (i < end && text.charCodeAt(i) !== HASH) {
+        const err = parseLine(ctx, text, i, end);
+        if (err !== null) errors.push({ line, message: err });
+        else points++;
+      }
+      pos = nl + 1;
+    }
+    return { samples, errors, points };
+  }
+}
+
+/**
+ * Parses a body with a parser of its own, so nothing is remembered between calls; see
+ * LineProtocolParser.parse for the result. For one-off bodies and tests: the ingestion path should
+ * reuse one LineProtocolParser.
  */
 export function parseLineProtocol(text: string, opts?: LineProtocolOptions): ParseResult {
-  const samples: Sample[] = [];
-  const errors: ItemError[] = [];
-  if (typeof text !== 'string') {
-    errors.push({ line: 0, message: 'line protocol body must be text' });
-    return { samples, errors, points: 0 };
-  }
-  const precision = opts?.precision;
-  if (precision !== undefined && !PRECISIONS.has(precision)) {
-    errors.push({ line: 0, message: `precision ${JSON.stringify(String(precision))} is not one of ns, us, ms, s, m, h` });
-    return { samples, errors, points: 0 };
-  }
-  const ctx: Ctx = {
-    samples,
-    precision,
-    defaultTs: opts?.defaultTimestampMs,
-    series: new Map(),
-    seriesCount: 0,
-    names: [],
-    values: [],
-    ts: undefined,
-  };
-
-  const n = text.length;
-  let pos = 0;
-  let line = 0;
-  let points = 0;
-  while (pos < n) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = n;
-    line++;
-    let end = nl;
-    if (end > pos && text.charCodeAt(end - 1) === CR) end--;
-    let i = pos;
-    while (i < end) {
-      const c = text.charCodeAt(i);
-      if (c !== SPACE && c !== TAB) break;
-      i++;
-    }
-    if (i < end && text.charCodeAt(i) !== HASH) {
-      const err = parseLine(ctx, text, i, end);
-      if (err !== null) errors.push({ line, message: err });
-      else points++;
-    }
-    pos = nl + 1;
-  }
-  return { samples, errors, points };
+  return new LineProtocolParser().parse(text, opts);
 }
 
 /** Parses one non-blank, non-comment line in text[start, end). Returns an error message or null. */
@@ -180,9 +286,13 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   }
   const seriesEnd = i;
   const len = seriesEnd - start;
-  let entry = ctx.series.get(hash) ?? null;
-  while (entry !== null && !(entry.key.length === len && t.startsWith(entry.key, start))) entry = entry.next;
-  if (entry === null) entry = addSeries(ctx, t, start, seriesEnd, hash, escaped);
+  const cache = ctx.cache;
+  // The bounds are enforced here, before this line looks anything up or adds anything, so no entry
+  // is dropped while a line uses it.
+  if (cache.entries >= cache.maxEntries || cache.bytes >= cache.maxBytes) resetCache(cache);
+  let entry = cache.series.get(hash) ?? null;
+  while (entry !== null && !(entry.raw.length === len && t.startsWith(entry.raw, start))) entry = entry.next;
+  if (entry === null) entry = addSeries(cache, t, start, seriesEnd, hash, escaped);
   if (entry.error !== null) return entry.error;
 
   while (i < end) {
@@ -193,25 +303,25 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   if (i >= end) return 'missing field set';
 
   // 2. Fields, into the scratch arrays.
-  const names = ctx.names;
+  const fields = ctx.fields;
   const values = ctx.values;
   const predicted = entry.predicted;
   let count = 0;
   for (let position = 0; ; position++) {
     const keyStart = i;
-    let name: string | null = null;
+    let field: FieldEntry | null = null;
     // Lines of one series nearly always list the same keys in the same order: try the key seen at
     // this position last time. A cached key never ends in a backslash, so the '=' after it is a
     // real separator and the key needs no scanning.
     if (position < predicted.length) {
       const p = predicted[position];
-      const keyEnd = keyStart + p.key.length;
-      if (keyEnd < end && t.charCodeAt(keyEnd) === EQ && t.startsWith(p.key, keyStart)) {
-        name = p.name;
+      const keyEnd = keyStart + p.raw.length;
+      if (keyEnd < end && t.charCodeAt(keyEnd) === EQ && t.startsWith(p.raw, keyStart)) {
+        field = p;
         i = keyEnd;
       }
     }
-    if (name === null) {
+    if (field === null) {
       let keyHash = 0;
       let keyEscaped = false;
       while (i < end) {
@@ -235,12 +345,13 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
         return `missing "=" after field key ${show(t, keyStart, i)}`;
       }
       if (i === keyStart) return 'empty field key';
-      const found = fieldName(entry, t, keyStart, i, keyHash, keyEscaped);
-      if (found === null) return `field key ${show(t, keyStart, i)} is longer than ${LIMITS.maxNameLength} characters`;
-      name = found.name;
-      if (position < predicted.length) predicted[position] = found;
-      else if (position === predicted.length && position < MAX_PREDICTED_FIELDS) predicted.push(found);
+      field = fieldEntry(cache, entry, t, keyStart, i, keyHash, keyEscaped);
+      if (field === null) return `field key ${show(t, keyStart, i)} is longer than ${LIMITS.maxNameLength} characters`;
+      if (position < predicted.length) predicted[position] = field;
+      else if (position === predicted.length && position < MAX_PREDICTED_FIELDS) predicted.push(field);
     }
+    // Keys that sanitise to the same name are one series: compare names, not entries.
+    const name = field.name;
     const keyEnd = i;
     i++; // '='
     if (i >= end) return `missing value for field ${show(t, keyStart, keyEnd)}`;
@@ -270,9 +381,9 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
       }
       // Last one wins: a string after a number of the same key removes that number.
       for (let k = 0; k < count; k++) {
-        if (names[k] === name) {
+        if (fields[k].name === name) {
           for (let m = k + 1; m < count; m++) {
-            names[m - 1] = names[m];
+            fields[m - 1] = fields[m];
             values[m - 1] = values[m];
           }
           count--;
@@ -290,8 +401,8 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
       const value = parseValue(t, valueStart, i);
       if (value !== value) return valueError(t, valueStart, i, keyStart, keyEnd);
       let k = 0;
-      while (k < count && names[k] !== name) k++;
-      names[k] = name; // last one wins
+      while (k < count && fields[k].name !== name) k++;
+      fields[k] = field; // last one wins
       values[k] = value;
       if (k === count) count++;
     }
@@ -332,32 +443,50 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   const labels = entry.labels;
   const samples = ctx.samples;
   for (let k = 0; k < count; k++) {
-    samples.push({ name: names[k], labels, value: values[k], timestampMs: ts, type: 'gauge' });
+    const f = fields[k];
+    samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key });
   }
   return null;
 }
 
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/** Drops every cached entry. The old entries are garbage once no sample or line refers to them. */
+function resetCache(cache: SeriesCache): void {
+  cache.series.clear();
+  cache.entries = 0;
+  cache.bytes = 0;
+  cache.resets++;
+}
+
 /** Resolves and caches the measurement and labels of one distinct series text. */
-function addSeries(ctx: Ctx, t: string, start: number, end: number, hash: number, escaped: boolean): SeriesEntry {
-  if (ctx.seriesCount >= MAX_SERIES_ENTRIES) {
-    ctx.series.clear();
-    ctx.seriesCount = 0;
-  }
+function addSeries(cache: SeriesCache, t: string, start: number, end: number, hash: number, escaped: boolean): SeriesEntry {
   const entry: SeriesEntry = {
-    key: t.slice(start, end),
-    next: ctx.series.get(hash) ?? null,
+    raw: detach(t.slice(start, end)),
+    next: cache.series.get(hash) ?? null,
     error: null,
     measurement: '',
-    labels: {},
-    names: new Map(),
+    labels: NO_LABELS,
+    labelsKey: '',
+    fields: new Map(),
     predicted: [],
   };
-  ctx.series.set(hash, entry);
-  ctx.seriesCount++;
-  entry.error = resolveSeries(entry, t, start, end, escaped);
+  cache.series.set(hash, entry);
+  const error = resolveSeries(entry, t, start, end, escaped);
+  // Messages quote the body; JSON.stringify copies, but detach makes sure of it.
+  if (error !== null) entry.error = detach(error);
+  cache.entries++;
+  // The labels' names and values are about as long as labelsKey, hence twice its length.
+  cache.bytes +=
+    SERIES_ENTRY_BYTES + entry.raw.length + entry.measurement.length + (entry.error?.length ?? 0) +
+    2 * entry.labelsKey.length + LABEL_BYTES * Object.keys(entry.labels).length;
   return entry;
 }
 
+/** Fills in entry's measurement, labels and labelsKey, or returns why the series text is invalid. */
 function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number, escaped: boolean): string | null {
   // Measurement: up to the first unescaped comma; `\,` and `\ ` are its only escapes.
   let i = start;
@@ -378,7 +507,6 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
   if (measurement.length > LIMITS.maxNameLength) {
     return `measurement name is ${measurement.length} characters long; the limit is ${LIMITS.maxNameLength}`;
   }
-  entry.measurement = detach(measurement);
 
   // Tags: `,key=value` pairs; `\,`, `\=` and `\ ` are escapes in both keys and values.
   const labels: Labels = {};
@@ -431,23 +559,38 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
     }
     labels[name] = detach(value);
   }
-  entry.labels = labels;
+  entry.measurement = detach(measurement);
+  // Frozen because the store keeps it and later samples share it: a write would corrupt them all.
+  entry.labels = Object.freeze(labels);
+  entry.labelsKey = labelsKey(labels);
   return null;
 }
 
-/** Resolved name of a field key of this entry (cached), or null when the key is too long. */
-function fieldName(entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean): NameEntry | null {
+/**
+ * The cached entry of a field key of this series, added on first sight; null when the key is too
+ * long (not cached: such lines are rejected anyway).
+ */
+function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean): FieldEntry | null {
   const len = end - start;
-  let e = entry.names.get(hash) ?? null;
+  let e = entry.fields.get(hash) ?? null;
   while (e !== null) {
-    if (e.key.length === len && t.startsWith(e.key, start)) return e;
+    if (e.raw.length === len && t.startsWith(e.raw, start)) return e;
     e = e.next;
   }
   const key = escaped ? unescape(t, start, end, true) : t.slice(start, end);
   if (key.length > LIMITS.maxNameLength) return null;
   const name = detach(fieldSeriesName(entry.measurement, key));
-  const found: NameEntry = { key: t.slice(start, end), name, next: entry.names.get(hash) ?? null };
-  entry.names.set(hash, found);
+  const found: FieldEntry = {
+    raw: detach(t.slice(start, end)),
+    name,
+    // detach flattens the concatenation of a dozen pieces once, here: the store's Map would do it
+    // on first hashing anyway, and the cache would otherwise hold the tree of pieces.
+    key: detach(seriesKeyFromParts(name, entry.labelsKey)),
+    next: entry.fields.get(hash) ?? null,
+  };
+  entry.fields.set(hash, found);
+  cache.entries++;
+  cache.bytes += FIELD_ENTRY_BYTES + found.raw.length + found.name.length + found.key.length;
   return found;
 }
 
@@ -472,9 +615,10 @@ function unescape(t: string, start: number, end: number, eq: boolean): string {
 }
 
 /**
- * A copy of s that shares no memory with the request body. V8 represents substrings of 13 or more
- * characters as views into their parent, so a label value kept by the store would otherwise pin the
- * whole (up to 10 MiB) body in memory for as long as the series lives.
+ * A flat copy of s that shares no memory with the request body. V8 represents substrings of 13 or
+ * more characters as views into their parent, so a label value kept in the cache or the store would
+ * otherwise pin the whole (up to 10 MiB) body in memory for as long as the series lives; and it
+ * represents concatenations as trees of their pieces. Shorter strings are always flat copies.
  */
 function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { LineProtocolParser, parseLineProtocol } from '../../../src/formats/influx/parse';
+import type { ParseResult } from '../../../src/model/sample';
+import { seriesKey } from '../../../src/model/series-key';
+
+/** Deterministic generator (LCG), so a failure replays with the same bodies. */
+function prng(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return Math.floor((x / 4294967296) * n);
+  };
+}
+
+// Pieces of series texts, as written in line protocol. Chosen to hit escapes, sanitising, names of
+// 13+ characters (which V8 slices rather than copies), hash collisions ("Aa"/"BB"), labels that
+// sanitise alike, empty values and every series-part error.
+const MEASUREMENTS = ['cpu', 'mem', 'my\\ meas', 'a\\,b', 'x.y-z', '1st', 'value', 'a_very_long_measurement', 'Aa', 'BB', 'é'];
+const TAG_KEYS = ['host', 'cpu', 'te\\=g', 'sp\\ ace', 'a.b', 'a_b', 'Aa', 'BB', 'a_rather_long_tag_key'];
+const TAG_VALUES = ['a', 'node-1', 'x\\,y', 'q"uote', 'back\\\\slash', '', 'a=b', 'é😀', 'a-value-longer-than-13', 'nl\\n', 'Aa', 'BB'];
+const BAD_SERIES = ['m,=x', 'm,t', 'm,', ',t=1', 'm,__name__=x', 'm,t=1,,u=2', `m,t=${'v'.repeat(2100)}`, 'x'.repeat(300)];
+const FIELD_KEYS = ['value', 'usage_user', 'f\\ k', 'a.b', 'a_b', 'x', 'é', 'k\\=q', 'Aa', 'BB', 'a_field_key_of_some_length'];
+const VALUES = ['1', '-2.5', '3i', '4u', 'true', 'F', '"a string"', '1e3', 'abc', '9i9', '"unterminated'];
+const STAMPS = ['', ' 1704067200000000000', ' 1704067200123', ' 1704067200', ' 12x'];
+
+function makeSeriesPool(rnd: (n: number) => number, size: number): string[] {
+  // Two texts whose 31-based hashes collide.
+  const pool: string[] = ['m,t=Aa', 'm,t=BB'];
+  for (let k = 2; k < size; k++) {
+    if (rnd(8) === 0) {
+      pool.push(BAD_SERIES[rnd(BAD_SERIES.length)]);
+      continue;
+    }
+    let s = MEASUREMENTS[rnd(MEASUREMENTS.length)];
+    const tags = rnd(4);
+    for (let t = 0; t < tags; t++) s += `,${TAG_KEYS[rnd(TAG_KEYS.length)]}=${TAG_VALUES[rnd(TAG_VALUES.length)]}`;
+    pool.push(s);
+  }
+  return pool;
+}
+
+function makeBody(rnd: (n: number) => number, pool: string[], lines: number): string {
+  const out: string[] = [];
+  for (let l = 0; l < lines; l++) {
+    const kind = rnd(20);
+    if (kind === 0) out.push('');
+    else if (kind === 1) out.push('# comment');
+    else if (kind === 2) out.push(pool[rnd(pool.length)]); // no field set
+    else {
+      const fields: string[] = [];
+      const count = 1 + rnd(4);
+      for (let f = 0; f < count; f++) {
+        const key = rnd(40) === 0 ? 'k'.repeat(300) : FIELD_KEYS[rnd(FIELD_KEYS.length)];
+        fields.push(`${key}=${VALUES[rnd(VALUES.length)]}`);
+      }
+      out.push(`${pool[rnd(pool.length)]} ${fields.join(',')}${STAMPS[rnd(STAMPS.length)]}${rnd(10) === 0 ? '\r' : ''}`);
+    }
+  }
+  // Flat, as a decoded HTTP body is; substrings of it are then slices.
+  return Buffer.from(out.join('\n'), 'utf8').toString('utf8');
+}
+
+/** The parts of a result that must not depend on the cache. */
+function plain(r: ParseResult): unknown {
+  return {
+    samples: r.samples.map((s) => ({ ...s, labels: { ...s.labels } })),
+    errors: r.errors,
+    points: r.points,
+  };
+}
+
+function checkKeys(r: ParseResult): void {
+  for (const s of r.samples) assert.equal(s.key, seriesKey(s.name, s.labels));
+}
+
+describe('influx LineProtocolParser (cache across calls)', () => {
+  it('gives the same results as a fresh parser over many random bodies, also when its bounds are tiny', () => {
+    const rnd = prng(20240601);
+    const pool = makeSeriesPool(rnd, 40);
+    const parsers = [new LineProtocolParser(), new LineProtocolParser({ maxCachedSeries: 7 }), new LineProtocolParser({ maxCachedBytes: 4000 })];
+    let samples = 0;
+    for (let round = 0; round < 400; round++) {
+      const body = makeBody(rnd, pool, 30);
+      const opts = rnd(3) === 0 ? { precision: 'ns' as const } : rnd(2) === 0 ? { defaultTimestampMs: 1000 } : undefined;
+      const fresh = parseLineProtocol(body, opts);
+      checkKeys(fresh);
+      samples += fresh.samples.length;
+      for (const p of parsers) {
+        const cached = p.parse(body, opts);
+        checkKeys(cached);
+        assert.deepStrictEqual(plain(cached), plain(fresh), `body ${JSON.stringify(body)}`);
+      }
+    }
+    assert.ok(samples > 5000, `the generator should make mostly good lines (${samples} samples)`);
+    assert.equal(parsers[0].cacheResets, 0);
+    assert.ok(parsers[1].cacheResets > 100);
+    assert.ok(parsers[2].cacheResets > 100);
+  });
+
+  it('hands out the same name, key and labels objects for a repeated series in later calls', () => {
+    const p = new LineProtocolParser();
+    const body = 'cpu,host=node-1,cpu=cpu-number-0003 usage_user=1,usage_idle=2\nmem,host=node-1 used=3i\n';
+    const a = p.parse(body);
+    // A different body with the same series, in another order and with other values.
+    const b = p.parse(Buffer.from('mem,host=node-1 used=4i\ncpu,host=node-1,cpu=cpu-number-0003 usage_idle=5,usage_user=6 1704067200\n').toString());
+    const byName = (r: ParseResult, name: string) => r.samples.find((s) => s.name === name)!;
+    for (const name of ['cpu_usage_user', 'cpu_usage_idle', 'mem_used']) {
+      const x = byName(a, name);
+      const y = byName(b, name);
+      assert.ok(x.key === y.key && x.name === y.name && x.labels === y.labels, name);
+      assert.equal(x.key, seriesKey(x.name, x.labels));
+    }
+    assert.equal(byName(b, 'cpu_usage_user').key, 'cpu_usage_user{cpu="cpu-number-0003",host="node-1"}');
+    assert.deepEqual(b.samples.map((s) => s.value), [4, 5, 6]);
+    assert.equal(p.cachedEntries, 2 + 3);
+  });
+
+  it('freezes the shared labels objects', () => {
+    const [s] = new LineProtocolParser().parse('m,host=a v=1').samples;
+    assert.ok(Object.isFrozen(s.labels));
+    assert.throws(() => {
+      (s.labels as Record<string, string>).host = 'b';
+    }, TypeError);
+  });
+
+  it('resets the cache past maxCachedSeries, counts it, and still parses right', () => {
+    const p = new LineProtocolParser({ maxCachedSeries: 10 });
+    const body = Array.from({ length: 25 }, (_, k) => `m,id=${k} a=${k},b=${k}`).join('\n');
+    for (let call = 1; call <= 3; call++) {
+      const r = p.parse(body);
+      assert.deepStrictEqual(plain(r), plain(parseLineProtocol(body)));
+      checkKeys(r);
+      // Each line adds 3 entries; the bound is checked before each line.
+      assert.ok(p.cachedEntries <= 10 + 2, String(p.cachedEntries));
+    }
+    // 75 lines of 3 new entries each, in windows of 4 lines (12 entries) per cache generation.
+    assert.equal(p.cacheResets, 18);
+  });
+
+  it('resets the cache past maxCachedBytes', () => {
+    const p = new LineProtocolParser({ maxCachedBytes: 10_000 });
+    const big = 'v'.repeat(1000);
+    for (let k = 0; k < 20; k++) {
+      const r = p.parse(`m,id=${k},a=${big},b=${big} x=1`);
+      assert.equal(r.samples.length, 1);
+      // A line costs about 9 kB here, and the bound is checked before each line.
+      assert.ok(p.cachedBytes < 2 * 10_000, String(p.cachedBytes));
+    }
+    assert.equal(p.cacheResets, 9);
+  });
+
+  it('reports the cached error of a bad series text with the line number of each use', () => {
+    const p = new LineProtocolParser();
+    const first = p.parse('m,=x v=1\nm,t=1 v=2\n\nm,=x v=3');
+    assert.deepEqual(first.errors, [
+      { line: 1, message: 'empty tag key' },
+      { line: 4, message: 'empty tag key' },
+    ]);
+    assert.equal(first.samples.length, 1);
+    const second = p.parse('# c\nm,t=1 v=2\nm,=x v=3 123');
+    assert.deepEqual(second.errors, [{ line: 3, message: 'empty tag key' }]);
+    assert.deepEqual(second.samples.map((s) => s.value), [2]);
+    // A good field set does not make a bad series good, nor the reverse.
+    assert.deepEqual(p.parse('m,t=1 v=x\nm,t=1 v=4').samples.map((s) => s.value), [4]);
+  });
+
+  it('does not cache a rejected over-long field key', () => {
+    const p = new LineProtocolParser();
+    const long = 'k'.repeat(300);
+    for (let call = 0; call < 2; call++) {
+      const r = p.parse(`m ${long}=1\nm value=2`);
+      assert.equal(r.errors.length, 1);
+      assert.equal(r.errors[0].line, 1);
+      assert.match(r.errors[0].message, /is longer than 256 characters/);
+      assert.deepEqual(r.samples.map((s) => s.name), ['m']);
+    }
+    assert.equal(p.cachedEntries, 2);
+  });
+
+  it('keeps no reference to the request body in its cache', () => {
+    // gc is not exposed under mocha: turn the flag on and fetch it from a fresh context.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const p = new LineProtocolParser();
+    const parse = (): void => {
+      // A 16 MiB body, flat as a decoded request is; every cached string would otherwise be a
+      // slice of it. Built in a function so that nothing here holds it afterwards.
+      const line = 'a_long_measurement,host=node-with-a-long-name,a_long_tag_key_name=eu-west-1-availability a_long_field_key=1';
+      const body = Buffer.from(`${line}\n#${'x'.repeat(16 << 20)}\n`).toString();
+      assert.equal(p.parse(body).samples.length, 1);
+    };
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    parse();
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.equal(p.cachedEntries, 2);
+    assert.ok(grown < 4 << 20, `heap grew by ${grown} bytes`);
+  });
+
+  it('validates its options', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
+      assert.throws(() => new LineProtocolParser({ maxCachedSeries: bad }), RangeError);
+      assert.throws(() => new LineProtocolParser({ maxCachedBytes: bad }), RangeError);
+    }
+  });
+});
