@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
+import { LineProtocolParser } from './formats/influx/parse';
 import { buildApp } from './http/app';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
@@ -40,9 +41,10 @@ export class Agent {
     const c = opts.config;
     this.logger = opts.logger ?? createLogger({ level: c.logLevel, format: c.logFormat, service: c.serviceName, version: VERSION });
     this.store = new SeriesStore(() => this.config.get(), now, (reason, n) => this.metrics.seriesRemoved(reason, n));
-    this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes });
+    const lineProtocol = new LineProtocolParser();
+    this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes }, lineProtocol);
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
-    this.ctx = { config: this.config, store: this.store, hub: this.hub, metrics: this.metrics, logger: this.logger, version: VERSION, startedAtMs: now(), now };
+    this.ctx = { config: this.config, store: this.store, hub: this.hub, lineProtocol, metrics: this.metrics, logger: this.logger, version: VERSION, startedAtMs: now(), now };
   }
 
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */

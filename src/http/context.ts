@@ -1,4 +1,5 @@
 import type { LiveConfig } from '../config/load';
+import type { LineProtocolParser } from '../formats/influx/parse';
 import type { Hub } from '../hub/hub';
 import type { Logger } from '../log/logger';
 import type { SeriesStore } from '../store/series-store';
@@ -9,6 +10,8 @@ export interface AppContext {
   config: LiveConfig;
   store: SeriesStore;
   hub: Hub;
+  /** One parser for every line-protocol route: its series cache is what makes repeated pushes cheap. */
+  lineProtocol: LineProtocolParser;
   metrics: SelfMetrics;
   logger: Logger;
   version: string;

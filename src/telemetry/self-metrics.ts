@@ -18,6 +18,13 @@ export interface StoreGauges {
   bytes(): number;
 }
 
+/** What the line-protocol parser's series cache reports. */
+export interface ParserCacheStats {
+  readonly cacheResets: number;
+  readonly cachedEntries: number;
+  readonly cachedBytes: number;
+}
+
 export class SelfMetrics {
   readonly registry = new client.Registry();
 
@@ -72,7 +79,17 @@ export class SelfMetrics {
   private readonly latencies = new Float64Array(1000);
   private latencyCount = 0;
 
-  constructor(store: StoreGauges) {
+  constructor(store: StoreGauges, parser?: ParserCacheStats) {
+    if (parser) {
+      new client.Counter({
+        name: `${P}events_parser_cache_resets_total`, help: 'Times the line-protocol series cache hit its bound and was cleared.', registers: [this.registry],
+        collect() { this.reset(); this.inc(parser.cacheResets); },
+      });
+      new client.Gauge({
+        name: `${P}events_parser_cache_bytes`, help: 'Estimated bytes held by the line-protocol series cache.', registers: [this.registry],
+        collect() { this.set(parser.cachedBytes); },
+      });
+    }
     new client.Gauge({
       name: `${P}events_series`, help: 'Series held in the store.', registers: [this.registry],
       collect() { this.set(store.series()); },

@@ -5,7 +5,6 @@
  */
 
 import { parseReport } from '../../formats/component-report/parse';
-import { parseLineProtocol } from '../../formats/influx/parse';
 import { parseBatch, parseSimple } from '../../formats/json/parse';
 import { ValidationError } from '../../model/names';
 import type { ItemError, Sample } from '../../model/sample';
@@ -84,7 +83,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const lineProtocol = async (req: PlainRequest, format: IngestFormat, precisionParam: string[]) => {
     const precision = precisionOf(precisionParam);
     const text = decodeUtf8(await readBody(req, cfg().maxBodyBytes));
-    const parsed = parseLineProtocol(text, { precision });
+    const parsed = ctx.lineProtocol.parse(text, { precision });
     ctx.metrics.samplesRejected(format, 'parse', parsed.errors.length);
     const out = store(parsed.samples, format);
     return { parsed, out, lines: parsed.points ?? 0 };
