@@ -26,22 +26,53 @@ export function labelsKey(labels: Labels): string {
   const names = Object.keys(labels);
   if (names.length === 0) return '';
   if (names.length > 1) names.sort();
-  let out = '';
+  const parts: string[] = [];
   for (let i = 0; i < names.length; i++) {
-    if (i > 0) out += ',';
-    out += names[i] + '="' + escapeLabelValue(labels[names[i]]) + '"';
+    parts.push(i > 0 ? ',' : '', names[i], '="', escapeLabelValue(labels[names[i]]), '"');
   }
-  return out;
+  // join() yields one flat string; `+=` would leave a rope of pieces that costs several times the
+  // key's length for as long as the series lives.
+  return parts.join('');
 }
 
 export function seriesKey(name: string, labels: Labels): string {
-  const lk = labelsKey(labels);
-  return lk === '' ? name : name + '{' + lk + '}';
+  return seriesKeyFromParts(name, labelsKey(labels));
 }
 
-/** Joins a name with an already formatted labels key. */
+/** Joins a name with an already formatted labels key (flat, see labelsKey). */
 export function seriesKeyFromParts(name: string, lk: string): string {
-  return lk === '' ? name : name + '{' + lk + '}';
+  return lk === '' ? name : [name, '{', lk, '}'].join('');
+}
+
+/**
+ * The labels of a series key (the inverse of seriesKey), for readers that need them as an object.
+ * The store keeps only the key: one string per series instead of a key plus a labels object.
+ */
+export function labelsOfKey(key: string, nameLength: number): Labels {
+  const labels: Labels = {};
+  let i = nameLength + 1; // past '{'
+  const end = key.length - 1; // the closing '}'
+  while (i < end) {
+    const eq = key.indexOf('=', i);
+    const name = key.slice(i, eq);
+    i = eq + 2; // past '="'
+    let value = '';
+    let start = i;
+    for (;;) {
+      const c = key.charCodeAt(i);
+      if (c === 34 /* " */) break;
+      if (c === 92 /* \ */) {
+        value += key.slice(start, i) + (key.charCodeAt(i + 1) === 110 ? '\n' : key[i + 1]);
+        i += 2;
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    labels[name] = value + key.slice(start, i);
+    i += 2; // past '",' or '"}'
+  }
+  return labels;
 }
 
 /** The reference's 2026.2 "latest" key: `name{k=v,k2=v2}`, sorted, no quotes, no escaping. */

@@ -9,7 +9,7 @@
  */
 
 import type { Labels, MetricType, Origin, Sample } from '../model/sample';
-import { labelsKey, seriesKeyFromParts } from '../model/series-key';
+import { labelsKey, labelsOfKey, seriesKeyFromParts } from '../model/series-key';
 import { HistoryRing } from './history';
 
 /** Read at use time, so changes to the live config apply on the next call. */
@@ -22,31 +22,48 @@ export interface StoreLimits {
 
 export type RemovalReason = 'expired' | 'max_series' | 'max_bytes' | 'deleted';
 
-/** Fixed per-series cost estimate: the Series object, its Map entry and list links. */
-const SERIES_OVERHEAD_BYTES = 160;
-/** Estimated cost of a labels object not shared with another series of the same write. */
-const LABEL_PAIR_BYTES = 40;
+/**
+ * Fixed per-series cost estimate: the Series object with its boxed numbers, its Map entry, the
+ * name string and string headers (measured with bench/store-memory.ts).
+ */
+const SERIES_OVERHEAD_BYTES = 200;
+
+const MAX_TICK = 2 ** 30;
+/** After a rebase the newest write sits here, leaving the retention window (≤ 1 day) below it. */
+const REBASED_TICK = 2 ** 28;
 
 export class Series {
   value = 0;
   /** Sample time, ms since epoch. */
   timestampMs = 0;
-  /** Wall-clock time of the last write: drives retention and eviction order. */
-  updatedAtMs = 0;
+  /**
+   * Time of the last write in ms since the store's epoch (see SeriesStore.tick): drives retention.
+   * Kept small so V8 stores it inline as a small integer instead of boxing a double per series.
+   */
+  updatedTick = 0;
   history: HistoryRing | null = null;
-  bytes = 0;
   prev: Series | null = null;
   next: Series | null = null;
   famPrev: Series | null = null;
   famNext: Series | null = null;
 
   constructor(
+    /** Flat string (see model/series-key.ts); the labels live only in here. */
     readonly key: string,
     readonly name: string,
-    readonly labels: Labels,
     readonly family: Family,
     readonly origin: Origin,
   ) {}
+
+  /** A new object each call, parsed from the key: copy it if you need it twice. */
+  get labels(): Labels {
+    return this.key.length === this.name.length ? {} : labelsOfKey(this.key, this.name.length);
+  }
+
+  /** Estimated bytes held (the store's byte budget). */
+  get bytes(): number {
+    return SERIES_OVERHEAD_BYTES + this.key.length + (this.history ? this.history.bytes : 0);
+  }
 
   get type(): MetricType {
     return this.family.type;
@@ -95,11 +112,32 @@ export class SeriesStore {
   private totalBytes = 0;
   private readonly removed: Record<RemovalReason, number> = { expired: 0, max_series: 0, max_bytes: 0, deleted: 0 };
 
+  /** Ticks count ms from here; rebased before they outgrow V8's small integers (every ~12 days). */
+  private epochMs: number;
+
   constructor(
     private readonly limits: () => StoreLimits,
     private readonly now: () => number = Date.now,
     private readonly onRemove?: RemovalListener,
-  ) {}
+  ) {
+    this.epochMs = now();
+  }
+
+  /** Wall-clock ms → tick. Clock steps backwards give negative ticks, which compare correctly. */
+  private tick(ms: number): number {
+    let t = Math.floor(ms - this.epochMs);
+    if (t >= MAX_TICK) {
+      this.rebase(t);
+      t = Math.floor(ms - this.epochMs);
+    }
+    return t;
+  }
+
+  private rebase(t: number): void {
+    const shift = t - REBASED_TICK;
+    this.epochMs += shift;
+    for (let s = this.head; s; s = s.next) s.updatedTick -= shift;
+  }
 
   get size(): number {
     return this.byKey.size;
@@ -126,6 +164,7 @@ export class SeriesStore {
     const limits = this.limits();
     const now = this.now();
     this.expire(now, limits);
+    const tick = this.tick(now);
     const result: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0 };
     // Fields of one line protocol point share a labels object: format its key part once.
     let lastLabels: Labels | null = null;
@@ -154,10 +193,10 @@ export class SeriesStore {
       } else {
         if (s.help) series.family.help = s.help;
         if (s.unit) series.family.unit = s.unit;
-        this.touch(series, now);
+        this.touch(series, tick);
         if (!this.record(series, t, s.value, limits)) result.tooOld++;
       }
-      series.updatedAtMs = now;
+      series.updatedTick = tick;
       result.stored++;
     }
     this.enforceBytes(limits);
@@ -186,8 +225,8 @@ export class SeriesStore {
 
   private create(key: string, s: Sample, family: Family, origin: Origin, limits: StoreLimits): Series {
     while (this.byKey.size >= limits.maxSeries && this.head) this.remove(this.head, 'max_series');
-    const series = new Series(key, s.name, s.labels, family, origin);
-    series.bytes = SERIES_OVERHEAD_BYTES + key.length + Object.keys(s.labels).length * LABEL_PAIR_BYTES;
+    // Most series are named like their family: share that string instead of keeping a copy each.
+    const series = new Series(key, s.name === family.name ? family.name : s.name, family, origin);
     this.totalBytes += series.bytes;
     this.byKey.set(key, series);
     this.appendLru(series);
@@ -214,15 +253,12 @@ export class SeriesStore {
       }
       h = series.history = new HistoryRing(limits.historyPoints);
       h.add(series.timestampMs, series.value);
-    } else if (h.maxPoints !== limits.historyPoints) {
-      h.setMaxPoints(Math.max(1, limits.historyPoints));
+      this.totalBytes += h.bytes;
     }
     const before = h.bytes;
+    if (h.maxPoints !== limits.historyPoints) h.setMaxPoints(limits.historyPoints);
     const kept = h.add(t, v);
-    if (h.bytes !== before) {
-      series.bytes += h.bytes - before;
-      this.totalBytes += h.bytes - before;
-    }
+    this.totalBytes += h.bytes - before;
     // The latest point is the newest in time, not the last written.
     const n = h.length;
     series.timestampMs = h.timeAt(n - 1);
@@ -234,7 +270,8 @@ export class SeriesStore {
   expire(now = this.now(), limits = this.limits()): number {
     const cutoff = now - limits.retentionSeconds * 1000;
     let n = 0;
-    while (this.head && this.head.updatedAtMs < cutoff) {
+    const cutoffTick = this.tick(cutoff);
+    while (this.head && this.head.updatedTick < cutoffTick) {
       this.remove(this.head, 'expired');
       n++;
     }
@@ -301,8 +338,8 @@ export class SeriesStore {
     this.onRemove?.(reason, 1);
   }
 
-  private touch(s: Series, now: number): void {
-    s.updatedAtMs = now;
+  private touch(s: Series, tick: number): void {
+    s.updatedTick = tick;
     if (s === this.tail) return;
     this.unlinkLru(s);
     this.appendLru(s);

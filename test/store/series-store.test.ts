@@ -135,6 +135,46 @@ describe('SeriesStore', () => {
     assert.deepEqual([...store.allFamilies()].map((f) => f.name), ['up']);
   });
 
+  it('keeps its byte estimate equal to the sum over its series, down to zero', () => {
+    const { store, limits } = makeStore({ historyPoints: 8 });
+    const t0 = 1_700_000_000_000;
+    for (let k = 0; k < 20; k++) store.write([g('a', { x: '1' }, k, t0 + k), g('b', {}, k, t0 + k)], 'custom');
+    const sum = () => [...store.all()].reduce((n, s) => n + s.bytes, 0);
+    assert.equal(store.bytes, sum());
+    limits.historyPoints = 3; // shrinking rings must be accounted too
+    store.write([g('a', { x: '1' }, 99, t0 + 100)], 'custom');
+    assert.equal(store.bytes, sum());
+    store.clear();
+    assert.equal(store.bytes, 0);
+  });
+
+  it('gives labels back from the key', () => {
+    const { store } = makeStore();
+    store.write([g('m', { b: 'x "q"', a: 'line\nbreak' }, 1)], 'custom');
+    assert.deepEqual(store.get('m{a="line\\nbreak",b="x \\"q\\""}')?.labels, { a: 'line\nbreak', b: 'x "q"' });
+  });
+
+  it('keeps retention right across the internal clock rebase (weeks of uptime)', () => {
+    const c = clock();
+    const { store } = makeStore({ retentionSeconds: 100 }, c);
+    store.write([g('old', {}, 1)], 'custom');
+    c.advance(2 ** 30 - 50_000); // ~12 days: the next writes cross the rebase point
+    store.write([g('a', {}, 1)], 'custom');
+    assert.equal(store.get('old'), undefined, 'expired long ago');
+    c.advance(60_000);
+    store.write([g('b', {}, 1)], 'custom');
+    c.advance(50_000); // a is 110 s old, b 50 s
+    store.expire();
+    assert.equal(store.get('a'), undefined);
+    assert.ok(store.get('b'));
+    c.advance(49_000);
+    store.expire();
+    assert.ok(store.get('b'), 'b is 99 s old');
+    c.advance(2_000);
+    store.expire();
+    assert.equal(store.get('b'), undefined);
+  });
+
   it('fills a missing timestamp with the current time', () => {
     const c = clock();
     const { store } = makeStore({}, c);
