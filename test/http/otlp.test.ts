@@ -124,6 +124,24 @@ describe('HTTP OTLP', () => {
     assert.equal(r.status, 415);
   });
 
+  it('answers on OTLP_HTTP_PORT too when it is set', async () => {
+    const net = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as import('node:net').AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const b = await startAgent({ OTLP_HTTP_PORT: String(port) });
+    try {
+      const r = await postJson(`http://127.0.0.1:${port}/v1/metrics`, { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'via_4318', gauge: { dataPoints: [{ asDouble: 4 }] } }] }] }] });
+      assert.equal(r.status, 200);
+      assert.equal(b.agent.store.get('via_4318')?.value, 4);
+    } finally {
+      await b.stop();
+    }
+  });
+
   it('OTLP bodies over 20 MiB are a 413', async () => {
     const r = await postText(`${a.url}/v1/metrics`, Buffer.alloc(21 * 1024 * 1024, 0x20), { 'content-type': 'application/json' });
     assert.equal(r.status, 413);
