@@ -10,6 +10,7 @@ need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 command -v prometheus-pushgateway >/dev/null 2>&1 || [ -x /usr/bin/prometheus-pushgateway ] || need+=(prometheus-pushgateway)
+[ -x /usr/bin/prometheus-node-exporter ] || need+=(prometheus-node-exporter)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 

@@ -68,7 +68,56 @@ export const SETTINGS = {
   persistDebounceMs: ['FILE_PERSIST_DEBOUNCE_MS', int(0, 5000).default(100)],
   customMetricsDir: ['CUSTOM_METRICS_DIR', z.string().default('/app/custom-metrics')],
   shutdownTimeoutMs: ['SHUTDOWN_TIMEOUT_MS', int(100, 60_000).default(10_000)],
+
+  // Node pipeline: where system metrics come from, and the built-in collectors.
+  systemMetricsSource: ['SYSTEM_METRICS_SOURCE', z.enum(['builtin', 'telegraf', 'none']).default('builtin')],
+  hostProc: ['HOST_PROC', z.string().min(1).default('/proc')],
+  hostSys: ['HOST_SYS', z.string().min(1).default('/sys')],
+  collectorCpuEnabled: ['COLLECTOR_CPU_ENABLED', bool.default(true)],
+  collectorCpuIntervalMs: ['COLLECTOR_CPU_INTERVAL_MS', int(100, 3_600_000).default(1000)],
+  collectorMemEnabled: ['COLLECTOR_MEM_ENABLED', bool.default(true)],
+  collectorMemIntervalMs: ['COLLECTOR_MEM_INTERVAL_MS', int(100, 3_600_000).default(1000)],
+  collectorTempEnabled: ['COLLECTOR_TEMP_ENABLED', bool.default(true)],
+  collectorTempIntervalMs: ['COLLECTOR_TEMP_INTERVAL_MS', int(100, 3_600_000).default(1000)],
+  tempSensorFilter: ['TEMP_SENSOR_FILTER', z.string().default('^coretemp_package_id_').refine(isRegex, 'must be a valid regular expression')],
+  collectorCpufreqEnabled: ['COLLECTOR_CPUFREQ_ENABLED', bool.default(true)],
+  collectorCpufreqIntervalMs: ['COLLECTOR_CPUFREQ_INTERVAL_MS', int(100, 3_600_000).default(1000)],
+  collectorIntelGpuEnabled: ['COLLECTOR_INTEL_GPU_ENABLED', bool.default(true)],
+  collectorIntelGpuIntervalMs: ['COLLECTOR_INTEL_GPU_INTERVAL_MS', int(100, 3_600_000).default(1000)],
+  collectorIntelNpuEnabled: ['COLLECTOR_INTEL_NPU_ENABLED', bool.default(true)],
+  // The driver recommends reading busy time at most once a second.
+  collectorIntelNpuIntervalMs: ['COLLECTOR_INTEL_NPU_INTERVAL_MS', int(1000, 3_600_000).default(1000)],
+  collectorNvidiaEnabled: ['COLLECTOR_NVIDIA_ENABLED', bool.default(true)],
+  collectorNvidiaIntervalMs: ['COLLECTOR_NVIDIA_INTERVAL_MS', int(100, 3_600_000).default(1000)],
+  nvidiaSmiPath: ['NVIDIA_SMI_PATH', z.string().min(1).default('nvidia-smi')],
+  collectorScriptsEnabled: ['COLLECTOR_SCRIPTS_ENABLED', bool.default(true)],
+  collectorScriptsIntervalMs: ['COLLECTOR_SCRIPTS_INTERVAL_MS', int(1000, 3_600_000).default(10_000)],
+  scriptTimeoutMs: ['SCRIPT_TIMEOUT_MS', int(100, 600_000).default(5000)],
+
+  // Forwarding (sinks).
+  telegrafForward: ['TELEGRAF_FORWARD', z.enum(['auto', 'true', 'false']).default('auto')],
+  forwardInfluxUrl: ['FORWARD_INFLUX_URL', z.string().trim().url().or(z.literal('')).default('')],
+  forwardInfluxV2Url: ['FORWARD_INFLUX_V2_URL', z.string().trim().url().or(z.literal('')).default('')],
+  forwardInfluxV2Token: ['FORWARD_INFLUX_V2_TOKEN', z.string().default('')],
+  forwardInfluxV2Org: ['FORWARD_INFLUX_V2_ORG', z.string().default('')],
+  forwardInfluxV2Bucket: ['FORWARD_INFLUX_V2_BUCKET', z.string().default('')],
+  forwardRemoteWriteUrl: ['FORWARD_REMOTE_WRITE_URL', z.string().trim().url().or(z.literal('')).default('')],
+  forwardSystemMetrics: ['FORWARD_SYSTEM_METRICS', bool.default(false)],
+  forwardQueueMaxBytes: ['FORWARD_QUEUE_MAX_BYTES', int(64 * 1024, 4096 * MiB).default(16 * MiB)],
+  forwardBatchMaxBytes: ['FORWARD_BATCH_MAX_BYTES', int(1024, 64 * MiB).default(1 * MiB)],
+  forwardTimeoutMs: ['FORWARD_TIMEOUT_MS', int(100, 120_000).default(5000)],
+  forwardSpoolDir: ['FORWARD_SPOOL_DIR', z.string().default('')],
+  forwardSpoolMaxBytes: ['FORWARD_SPOOL_MAX_BYTES', int(1 * MiB, 1024 * 1024 * MiB).default(256 * MiB)],
 } as const;
+
+function isRegex(s: string): boolean {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 type Settings = typeof SETTINGS;
 export type SettingKey = keyof Settings;

@@ -11,7 +11,7 @@ import client from 'prom-client';
 
 const P = 'metrics_manager_';
 
-export type IngestFormat = 'simple' | 'json' | 'influx' | 'write' | 'otlp' | 'report' | 'system';
+export type IngestFormat = 'simple' | 'json' | 'influx' | 'write' | 'otlp' | 'report' | 'system' | 'script' | 'telegraf';
 
 export interface StoreGauges {
   series(): number;

@@ -10,7 +10,8 @@ export interface RunningAgent {
 
 /** An in-process agent on a free loopback port, with env-style overrides and silent logs. */
 export async function startAgent(env: Record<string, string> = {}): Promise<RunningAgent> {
-  const config = loadConfig({ METRICS_PORT: '0', HOST: '127.0.0.1', ...env });
+  // No collectors or forwarding unless a test asks: assertions on /metrics see only what they push.
+  const config = loadConfig({ METRICS_PORT: '0', HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', ...env });
   const logger = createLogger({ level: 'error', format: 'json', service: 'test', version: 'test', silent: true });
   const agent = new Agent({ config, logger });
   await agent.start();

@@ -1,0 +1,88 @@
+/**
+ * Read-only access to the host's /proc and /sys through injected roots (HOST_PROC, HOST_SYS), so a
+ * collector reads the host's files in a DaemonSet (/host/proc, /host/sys), the local machine when
+ * run standalone, and fixture trees in tests, with the same code.
+ *
+ * Absent files are normal (hardware not present, driver too old): they read as `undefined`, not
+ * as errors. Other I/O errors (EACCES, EIO) propagate.
+ */
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export type Root = 'proc' | 'sys';
+
+const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'ENODEV', 'ENXIO', 'ENODATA']);
+
+function absent(e: unknown): boolean {
+  return ABSENT.has((e as NodeJS.ErrnoException).code ?? '');
+}
+
+export class HostFs {
+  constructor(
+    readonly procRoot: string,
+    readonly sysRoot: string,
+  ) {}
+
+  /** Absolute path of `rel` under a root; `rel` may not climb out of it. */
+  resolve(root: Root, rel: string): string {
+    const base = root === 'proc' ? this.procRoot : this.sysRoot;
+    const p = path.resolve(base, rel.replace(/^\/+/, ''));
+    if (p !== base && !p.startsWith(base.endsWith('/') ? base : base + '/')) throw new Error(`path ${rel} escapes ${base}`);
+    return p;
+  }
+
+  async readText(root: Root, rel: string): Promise<string | undefined> {
+    try {
+      return await fs.readFile(this.resolve(root, rel), 'utf8');
+    } catch (e) {
+      if (absent(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async readBytes(root: Root, rel: string): Promise<Buffer | undefined> {
+    try {
+      return await fs.readFile(this.resolve(root, rel));
+    } catch (e) {
+      if (absent(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** A sysfs attribute: trimmed text, or undefined when absent. */
+  async readAttr(root: Root, rel: string): Promise<string | undefined> {
+    return (await this.readText(root, rel))?.trim();
+  }
+
+  /** A numeric sysfs attribute; undefined when absent or not a number. */
+  async readNumber(root: Root, rel: string): Promise<number | undefined> {
+    const s = await this.readAttr(root, rel);
+    if (s === undefined || s === '') return undefined;
+    const n = Number(s);
+    return Number.isFinite(n) ? n : undefined;
+  }
+
+  /** Directory entries (names only), [] when the directory is absent. */
+  async list(root: Root, rel: string): Promise<string[]> {
+    try {
+      return await fs.readdir(this.resolve(root, rel));
+    } catch (e) {
+      if (absent(e)) return [];
+      throw e;
+    }
+  }
+
+  /**
+   * Target of a symlink relative to the root's view, e.g. `class/drm/card0/device` →
+   * `devices/pci0000:00/0000:00:02.0` (for PCI slots and drivers); undefined when absent.
+   */
+  async readLink(root: Root, rel: string): Promise<string | undefined> {
+    try {
+      return await fs.readlink(this.resolve(root, rel));
+    } catch (e) {
+      if (absent(e) || (e as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+      throw e;
+    }
+  }
+}
