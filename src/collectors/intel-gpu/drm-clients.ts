@@ -1,0 +1,112 @@
+/**
+ * Finds the DRM clients of the node: open file descriptors of processes under HOST_PROC that
+ * point at a DRM device node (`/dev/dri/renderD<N>` or `/dev/dri/card<N>`), and reads their
+ * `fdinfo`. Thin I/O around `parseDrmFdinfo`.
+ *
+ * Cost control: a full pass over every fd of every process each second would be the most
+ * expensive thing the agent does. So the fd links of a process are read when the process is new,
+ * when it had DRM fds last time (GPU clients are few), and otherwise at most once per
+ * `rescanMs`; fdinfo is read only for fds that point at a DRM node.
+ *
+ * Reading another process's fd links and fdinfo needs ptrace read access (root with
+ * CAP_SYS_PTRACE, or the same user). Whatever cannot be read (EACCES, a process or fd that
+ * vanished mid-scan) is skipped silently: that is normal on a busy node, not an error.
+ */
+
+import type { HostFs } from '../host-fs';
+import { parseDrmFdinfo, type DrmFdinfo } from './fdinfo';
+
+export interface DrmClientRecord {
+  pid: number;
+  fd: string;
+  /** Device node the fd points at: `renderD128`, `card0`. */
+  node: string;
+  info: DrmFdinfo;
+}
+
+export interface DrmClientScannerOptions {
+  /** A process last seen without DRM fds has its fds looked at again after this long (ms). */
+  rescanMs: number;
+  /** `drm-driver` values whose clients are kept (e.g. i915, xe). */
+  drivers: ReadonlySet<string>;
+  /** Processes read in parallel. */
+  concurrency?: number;
+}
+
+interface PidState {
+  /** fd → device node */
+  drmFds: Map<string, string>;
+  checkedAtMs: number;
+}
+
+/** The link text of a DRM fd ends in `dri/renderD128` or `dri/card0`. */
+const DRM_NODE_RE = /(?:^|\/)dri\/(renderD\d+|card\d+)$/;
+const PID_RE = /^\d+$/;
+
+export class DrmClientScanner {
+  private readonly pids = new Map<string, PidState>();
+  private readonly concurrency: number;
+
+  constructor(private readonly opts: DrmClientScannerOptions) {
+    this.concurrency = Math.max(1, opts.concurrency ?? 32);
+  }
+
+  /** Every readable DRM client fd of a kept driver, ordered by pid then fd. */
+  async scan(fs: HostFs, atMs: number): Promise<DrmClientRecord[]> {
+    let entries: string[];
+    try {
+      entries = await fs.list('proc', '');
+    } catch {
+      return [];
+    }
+    const pids = entries.filter((e) => PID_RE.test(e));
+    const live = new Set(pids);
+    for (const pid of this.pids.keys()) if (!live.has(pid)) this.pids.delete(pid);
+
+    const out: DrmClientRecord[] = [];
+    for (let i = 0; i < pids.length; i += this.concurrency) {
+      await Promise.all(pids.slice(i, i + this.concurrency).map((pid) => this.scanPid(fs, pid, atMs, out)));
+    }
+    return out.sort((a, b) => a.pid - b.pid || Number(a.fd) - Number(b.fd));
+  }
+
+  private async scanPid(fs: HostFs, pid: string, atMs: number, out: DrmClientRecord[]): Promise<void> {
+    let state = this.pids.get(pid);
+    if (!state || state.drmFds.size > 0 || atMs - state.checkedAtMs >= this.opts.rescanMs) {
+      state = { drmFds: await this.drmFds(fs, pid), checkedAtMs: atMs };
+      this.pids.set(pid, state);
+    }
+    for (const [fd, node] of state.drmFds) {
+      let text: string | undefined;
+      try {
+        text = await fs.readText('proc', `${pid}/fdinfo/${fd}`);
+      } catch {
+        continue; // EACCES, or the process is exiting
+      }
+      if (text === undefined) continue; // fd closed since the link was read
+      const info = parseDrmFdinfo(text);
+      if (info && this.opts.drivers.has(info.driver)) out.push({ pid: Number(pid), fd, node, info });
+    }
+  }
+
+  private async drmFds(fs: HostFs, pid: string): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    let fds: string[];
+    try {
+      fds = await fs.list('proc', `${pid}/fd`);
+    } catch {
+      return found; // not ours to read; looked at again after rescanMs
+    }
+    for (const fd of fds) {
+      let link: string | undefined;
+      try {
+        link = await fs.readLink('proc', `${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = link !== undefined ? DRM_NODE_RE.exec(link) : null;
+      if (m) found.set(fd, m[1]);
+    }
+    return found;
+  }
+}

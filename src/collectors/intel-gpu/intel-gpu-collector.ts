@@ -1,0 +1,323 @@
+/**
+ * Intel GPU collector (i915 and xe): frequencies, busy ratio from idle residency, power from the
+ * hwmon energy counter, temperatures, fans, VRAM and per-engine utilisation from DRM fdinfo.
+ * One label set per card: {gpu_id, card, pci_slot, driver}; `gt` (and `tile` on xe) are added on
+ * parts with more than one GT. See README.md in this folder for the full list and the sources.
+ */
+
+import type { Labels, Sample } from '../../model/sample';
+import type { Collection, Collector, CollectorEnv } from '../collector';
+import type { HostFs } from '../host-fs';
+import { CounterTracker } from '../rate';
+import { discoverIntelGpus, type IntelGpuCard } from './cards';
+import { DrmClientScanner, type DrmClientRecord } from './drm-clients';
+import { EngineUsageTracker, type EngineClientSample } from './engine-usage';
+import { engineDisplayName, isVramRegion, type DrmEngineStats } from './fdinfo';
+import { intelGpuSample, type IntelGpuMetric } from './metrics';
+
+export interface IntelGpuCollectorOptions {
+  /** Read DRM fdinfo of the processes under HOST_PROC (engine utilisation, VRAM use). Default true. */
+  scanProcesses?: boolean;
+  /** A process seen without GPU fds is looked at again after this long (ms). Default 10 000. */
+  processRescanMs?: number;
+}
+
+/** Engine classes every supported Intel GPU has; reported (as 0 when idle) before any client shows them. */
+const BASE_ENGINE_CLASSES = ['render', 'copy', 'video', 'video-enhance'] as const;
+const FREQ_TYPES = ['cur', 'act', 'min', 'max'] as const;
+type FreqType = (typeof FREQ_TYPES)[number];
+
+/** Where one GT's files live, and the labels its series carry. */
+interface GtSource {
+  id: string;
+  labels: Labels;
+  freq: Record<FreqType, string>;
+  idleMs: string;
+  /** File that reads 0 when the idle state is disabled (then idle residency says nothing). */
+  idleEnable?: string;
+  throttle?: string;
+}
+
+export class IntelGpuCollector implements Collector {
+  readonly name = 'intel_gpu';
+  readonly defaultIntervalMs = 1000;
+
+  private readonly counters = new CounterTracker();
+  private readonly engines = new EngineUsageTracker();
+  private readonly scanner: DrmClientScanner | undefined;
+  /** PCI slots on which a DRM client showed a VRAM region (so the card has device memory). */
+  private readonly vramSeen = new Set<string>();
+
+  constructor(
+    private readonly env: CollectorEnv,
+    opts: IntelGpuCollectorOptions = {},
+  ) {
+    const rescanMs = opts.processRescanMs ?? 10_000;
+    if (!Number.isFinite(rescanMs) || rescanMs < 0) throw new RangeError(`processRescanMs must be >= 0, got ${rescanMs}`);
+    this.scanner = opts.scanProcesses === false ? undefined : new DrmClientScanner({ rescanMs, drivers: new Set(['i915', 'xe']) });
+  }
+
+  async collect(): Promise<Collection> {
+    const fs = this.env.fs;
+    const cards = await discoverIntelGpus(fs);
+    if (cards.length === 0) {
+      this.counters.retain(new Set());
+      this.engines.retain(new Set());
+      return { samples: [], present: false };
+    }
+
+    const atMs = this.env.monotonic();
+    const out: Sample[] = [];
+    const keys = new Set<string>();
+    const emit = (name: IntelGpuMetric, labels: Labels, value: number) => out.push(intelGpuSample(name, labels, value));
+
+    const clients = this.scanner ? await this.scanner.scan(fs, atMs) : undefined;
+    const perCard = clients ? groupClients(cards, clients) : undefined;
+
+    for (const card of cards) {
+      const tiles = card.driver === 'xe' ? sortedMatches(await fs.list('sys', card.devDir), /^tile(\d+)$/) : [];
+      for (const gt of await this.gtSources(fs, card, tiles)) await this.readGt(fs, card, gt, atMs, emit, keys);
+      await this.readHwmon(fs, card, atMs, emit, keys);
+
+      const group = perCard?.get(card);
+      if (group) {
+        if (group.vramBytes !== undefined) this.vramSeen.add(card.pciSlot);
+        emit('gpu_drm_clients', card.labels, group.samples.length);
+        const usage = this.engines.update(card.pciSlot, group.samples, atMs, BASE_ENGINE_CLASSES);
+        if (usage) for (const [engine, pct] of usage) emit('gpu_engine_usage_usage', { ...card.labels, engine, type: engine }, pct);
+      }
+      await this.readMemory(fs, card, tiles, group?.vramBytes, emit);
+    }
+
+    this.counters.retain(keys);
+    this.engines.retain(new Set(cards.map((c) => c.pciSlot)));
+    return { samples: out, present: true };
+  }
+
+  /** i915: `<card>/gt/gt<N>/rps_*` (card-level `gt_*_freq_mhz` on old kernels); xe: `<dev>/tile<T>/gt<N>/freq0`. */
+  private async gtSources(fs: HostFs, card: IntelGpuCard, tiles: string[]): Promise<GtSource[]> {
+    const sources: Omit<GtSource, 'labels'>[] = [];
+    const tileOf = new Map<string, string>();
+    if (card.driver === 'i915') {
+      const gts = sortedMatches(await fs.list('sys', `${card.cardDir}/gt`), /^gt(\d+)$/);
+      for (const gt of gts) {
+        const base = `${card.cardDir}/gt/${gt}`;
+        sources.push({
+          id: gt.slice(2),
+          freq: freqPaths((t) => `${base}/rps_${t}_freq_mhz`),
+          idleMs: `${base}/rc6_residency_ms`,
+          idleEnable: `${base}/rc6_enable`,
+          throttle: `${base}/throttle_reason_status`,
+        });
+      }
+      if (gts.length === 0) {
+        sources.push({
+          id: '0',
+          freq: freqPaths((t) => `${card.cardDir}/gt_${t}_freq_mhz`),
+          idleMs: `${card.cardDir}/power/rc6_residency_ms`,
+          idleEnable: `${card.cardDir}/power/rc6_enable`,
+        });
+      }
+    } else {
+      for (const tile of tiles) {
+        for (const gt of sortedMatches(await fs.list('sys', `${card.devDir}/${tile}`), /^gt(\d+)$/)) {
+          const base = `${card.devDir}/${tile}/${gt}`;
+          tileOf.set(gt.slice(2), tile.slice(4));
+          sources.push({
+            id: gt.slice(2),
+            freq: freqPaths((t) => `${base}/freq0/${t}_freq`),
+            idleMs: `${base}/gtidle/idle_residency_ms`,
+            throttle: `${base}/freq0/throttle/status`,
+          });
+        }
+      }
+    }
+    const multi = sources.length > 1;
+    return sources.map((s) => {
+      let labels = card.labels;
+      if (multi) {
+        const tile = tileOf.get(s.id);
+        labels = tile !== undefined ? { ...card.labels, tile, gt: s.id } : { ...card.labels, gt: s.id };
+      }
+      return { ...s, labels };
+    });
+  }
+
+  private async readGt(
+    fs: HostFs,
+    card: IntelGpuCard,
+    gt: GtSource,
+    atMs: number,
+    emit: (name: IntelGpuMetric, labels: Labels, value: number) => void,
+    keys: Set<string>,
+  ): Promise<void> {
+    for (const t of FREQ_TYPES) {
+      const mhz = await fs.readNumber('sys', gt.freq[t]);
+      if (mhz !== undefined) emit('gpu_frequency', { ...gt.labels, type: `${t}_freq` }, mhz);
+    }
+
+    const idleMs = await fs.readNumber('sys', gt.idleMs);
+    if (idleMs !== undefined) {
+      emit('gpu_idle_residency_seconds_total', gt.labels, idleMs / 1000);
+      const key = `${card.pciSlot}|gt${gt.id}|idle`;
+      keys.add(key);
+      // Idle residency is kept as a 64-bit count by both drivers: going back is a reset.
+      const d = this.counters.delta(key, idleMs, atMs);
+      const enabled = gt.idleEnable === undefined || (await fs.readNumber('sys', gt.idleEnable)) !== 0;
+      if (d && d.elapsedMs > 0 && enabled) emit('gpu_busy_ratio', gt.labels, clamp(1 - d.delta / d.elapsedMs, 0, 1));
+    }
+
+    if (gt.throttle) {
+      const t = await fs.readNumber('sys', gt.throttle);
+      if (t !== undefined) emit('gpu_throttle_active', gt.labels, t !== 0 ? 1 : 0);
+    }
+  }
+
+  /** `<dev>/hwmon/hwmon<N>`: energy µJ, power limit µW, temperature m°C, fan RPM. */
+  private async readHwmon(
+    fs: HostFs,
+    card: IntelGpuCard,
+    atMs: number,
+    emit: (name: IntelGpuMetric, labels: Labels, value: number) => void,
+    keys: Set<string>,
+  ): Promise<void> {
+    for (const hw of sortedMatches(await fs.list('sys', `${card.devDir}/hwmon`), /^hwmon(\d+)$/)) {
+      const dir = `${card.devDir}/hwmon/${hw}`;
+      const files = await fs.list('sys', dir);
+      const label = async (kind: string, n: string, fallback: string) => (await fs.readAttr('sys', `${dir}/${kind}${n}_label`)) || fallback;
+
+      for (const n of channels(files, /^energy(\d+)_input$/)) {
+        const uj = await fs.readNumber('sys', `${dir}/energy${n}_input`);
+        if (uj === undefined) continue;
+        const sensor = await label('energy', n, defaultPowerSensor(n));
+        emit('gpu_energy_joules_total', { ...card.labels, sensor }, uj / 1e6);
+        const key = `${card.pciSlot}|${hw}|energy${n}`;
+        keys.add(key);
+        // The driver extends the 32-bit hardware register to 64 bits; a drop is a reset (reload).
+        const ujPerSec = this.counters.rate(key, uj, atMs);
+        if (ujPerSec !== undefined) emit('gpu_power', { ...card.labels, type: powerType(sensor) }, ujPerSec / 1e6);
+      }
+      for (const n of channels(files, /^power(\d+)_max$/)) {
+        const uw = await fs.readNumber('sys', `${dir}/power${n}_max`);
+        if (uw === undefined || uw <= 0) continue; // 0: limit disabled
+        emit('gpu_power_limit_watts', { ...card.labels, sensor: await label('power', n, defaultPowerSensor(n)) }, uw / 1e6);
+      }
+      for (const n of channels(files, /^temp(\d+)_input$/)) {
+        const mc = await fs.readNumber('sys', `${dir}/temp${n}_input`);
+        if (mc === undefined) continue;
+        emit('gpu_temperature_celsius', { ...card.labels, sensor: await label('temp', n, `temp${n}`) }, mc / 1000);
+      }
+      for (const n of channels(files, /^fan(\d+)_input$/)) {
+        const rpm = await fs.readNumber('sys', `${dir}/fan${n}_input`);
+        if (rpm !== undefined) emit('gpu_fan_speed_rpm', { ...card.labels, fan: n }, rpm);
+      }
+    }
+  }
+
+  /**
+   * VRAM. i915 (DG1/DG2 with the backport driver) has `<card>/lmem_total_bytes` and
+   * `lmem_avail_bytes`. xe had `<dev>/tile<N>/physical_vram_size_bytes` on some kernels; its use
+   * comes only from the clients' fdinfo (sum of resident `vram<N>` regions).
+   */
+  private async readMemory(
+    fs: HostFs,
+    card: IntelGpuCard,
+    tiles: string[],
+    clientVramBytes: number | undefined,
+    emit: (name: IntelGpuMetric, labels: Labels, value: number) => void,
+  ): Promise<void> {
+    let total: number | undefined;
+    let used: number | undefined;
+    if (card.driver === 'i915') {
+      total = await fs.readNumber('sys', `${card.cardDir}/lmem_total_bytes`);
+      const avail = await fs.readNumber('sys', `${card.cardDir}/lmem_avail_bytes`);
+      if (total !== undefined && total <= 0) total = undefined;
+      if (total !== undefined && avail !== undefined && avail <= total) used = total - avail;
+    } else {
+      for (const tile of tiles) {
+        const size = parseSysfsSize(await fs.readAttr('sys', `${card.devDir}/${tile}/physical_vram_size_bytes`));
+        if (size !== undefined && size > 0) total = (total ?? 0) + size;
+      }
+    }
+    if (total !== undefined) emit('gpu_memory_total_bytes', card.labels, total);
+    if (used === undefined && this.scanner && (total !== undefined || this.vramSeen.has(card.pciSlot))) used = clientVramBytes ?? 0;
+    if (used !== undefined) emit('gpu_memory_used_bytes', card.labels, used);
+  }
+}
+
+interface CardClients {
+  samples: EngineClientSample[];
+  /** Sum of resident VRAM over the card's clients; undefined when none showed a VRAM region. */
+  vramBytes?: number;
+}
+
+/**
+ * Assigns DRM client fds to cards (by `drm-pdev`, else by the device node the fd points at) and
+ * deduplicates them by `drm-client-id`: a client whose fd was dup'ed or passed to another process
+ * appears several times with the same counters and must count once.
+ */
+export function groupClients(cards: IntelGpuCard[], records: DrmClientRecord[]): Map<IntelGpuCard, CardClients> {
+  const bySlot = new Map(cards.map((c) => [c.pciSlot, c]));
+  const byNode = new Map<string, IntelGpuCard>();
+  for (const c of cards) {
+    byNode.set(c.card, c);
+    if (c.renderMinor !== undefined) byNode.set(`renderD${c.renderMinor}`, c);
+  }
+  const out = new Map<IntelGpuCard, CardClients>(cards.map((c) => [c, { samples: [] }]));
+  const seen = new Set<string>();
+  for (const r of records) {
+    const card = r.info.pdev !== undefined ? bySlot.get(r.info.pdev) : byNode.get(r.node);
+    if (!card || card.driver !== r.info.driver) continue;
+    const key = `${card.pciSlot}|${r.info.clientId ?? `pid${r.pid}/fd${r.fd}`}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const group = out.get(card)!;
+    const engines = new Map<string, DrmEngineStats>();
+    for (const [cls, stats] of r.info.engines) engines.set(engineDisplayName(r.info.driver, cls), stats);
+    group.samples.push({ key, engines });
+    for (const [region, stats] of r.info.regions) {
+      if (!isVramRegion(region)) continue;
+      group.vramBytes = (group.vramBytes ?? 0) + (stats.resident ?? stats.total ?? 0);
+    }
+  }
+  return out;
+}
+
+function freqPaths(path: (t: FreqType) => string): Record<FreqType, string> {
+  return { cur: path('cur'), act: path('act'), min: path('min'), max: path('max') };
+}
+
+/** Entries matching `re` (with a numeric group 1), in numeric order. */
+function sortedMatches(entries: string[], re: RegExp): string[] {
+  return entries
+    .map((e) => [e, re.exec(e)] as const)
+    .filter((x): x is readonly [string, RegExpExecArray] => x[1] !== null)
+    .sort((a, b) => Number(a[1][1]) - Number(b[1][1]))
+    .map(([e]) => e);
+}
+
+/** Channel numbers of hwmon attribute files matching `re`, in numeric order. */
+function channels(files: string[], re: RegExp): string[] {
+  return sortedMatches(files, re).map((f) => re.exec(f)![1]);
+}
+
+/** Both drivers' ABI docs: channel 1 is the card (i915: the device), channel 2 the package (xe). */
+function defaultPowerSensor(n: string): string {
+  return n === '1' ? 'card' : n === '2' ? 'pkg' : `channel${n}`;
+}
+
+/** The reference's `gpu_power{type}` values (qmassa's power keys). */
+function powerType(sensor: string): string {
+  return sensor === 'card' ? 'gpu_cur_power' : sensor === 'pkg' ? 'pkg_cur_power' : `${sensor}_cur_power`;
+}
+
+/** A size attribute printed in decimal (or `0x` hex by some kernel versions). */
+function parseSysfsSize(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^\d+$/.test(text) ? Number(text) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
