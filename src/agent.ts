@@ -5,6 +5,10 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { collectorEnv, createCollectors } from './collectors';
+import type { CommandRunner } from './collectors/collector';
+import { CollectorScheduler } from './collectors/scheduler';
 import type { Router } from 'express';
 import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
@@ -21,6 +25,14 @@ export interface AgentOptions {
   config: Config;
   logger?: Logger;
   now?: () => number;
+  /** Command runner for collectors that shell out (nvidia-smi); tests inject recordings. */
+  run?: CommandRunner;
+}
+
+/** Something the agent starts after the store and stops before it: sources and sinks. */
+interface Component {
+  start(): void | Promise<void>;
+  stop(): Promise<void>;
 }
 
 export class Agent {
@@ -29,7 +41,12 @@ export class Agent {
   readonly store: SeriesStore;
   readonly metrics: SelfMetrics;
   readonly hub: Hub;
+  readonly collectors: CollectorScheduler;
+  /** The `host` label of system metrics. */
+  readonly hostname: string;
   private readonly ctx: AppContext;
+  /** Sinks first, then sources: started in this order, stopped in reverse. */
+  private readonly components: Component[] = [];
   private servers: http.Server[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -44,11 +61,36 @@ export class Agent {
     const lineProtocol = new LineProtocolParser();
     this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes }, lineProtocol);
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
-    this.ctx = { config: this.config, store: this.store, hub: this.hub, lineProtocol, metrics: this.metrics, logger: this.logger, version: VERSION, startedAtMs: now(), now };
+    this.hostname = c.hostname || os.hostname();
+
+    const built = createCollectors(c, collectorEnv(c, opts.run), lineProtocol);
+    this.collectors = new CollectorScheduler(built.scheduled, this.hub, this.hostname, this.logger, now, {
+      cycle: (name, seconds, ok) => this.metrics.collectorCycle(name, seconds, ok),
+      present: (name, present) => this.metrics.collectorPresence(name, present),
+    });
+    const scripts = built.scripts;
+    this.components.push({
+      start: () => this.collectors.start(),
+      stop: async () => {
+        await this.collectors.stop();
+        scripts?.stop();
+      },
+    });
+
+    this.ctx = {
+      config: this.config, store: this.store, hub: this.hub, lineProtocol, metrics: this.metrics, logger: this.logger,
+      version: VERSION, startedAtMs: now(), now,
+      pipelineHealth: () => ({
+        system_metrics_source: this.config.get().systemMetricsSource,
+        collectors: this.collectors.health(),
+        ...(scripts ? { scripts: scripts.health() } : {}),
+      }),
+    };
   }
 
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
   async start(extraRouters: Router[] = []): Promise<void> {
+    for (const c of this.components) await c.start();
     const { listener, rateLimitStore } = buildApp(this.ctx, extraRouters);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
     // Expire idle series even when nobody reads or writes.
@@ -94,6 +136,7 @@ export class Agent {
     this.rateLimitShutdown?.();
     const deadline = this.config.get().shutdownTimeoutMs;
     await Promise.all(this.servers.map((s) => closeServer(s, deadline)));
+    for (const c of [...this.components].reverse()) await c.stop();
     this.logger.info('agent stopped', { uptime_seconds: (this.ctx.now() - this.ctx.startedAtMs) / 1000 });
   }
 }

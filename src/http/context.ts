@@ -17,4 +17,6 @@ export interface AppContext {
   version: string;
   startedAtMs: number;
   now: () => number;
+  /** State of collectors, the Telegraf source and sinks, for /api/health. */
+  pipelineHealth?: () => Record<string, unknown>;
 }

@@ -64,6 +64,20 @@ export class SelfMetrics {
     labelNames: ['dependency'] as const, registers: [this.registry],
   });
 
+  private readonly collectorDuration = new client.Histogram({
+    name: `${P}collector_duration_seconds`, help: 'Time one collection cycle took, by collector.',
+    labelNames: ['collector'] as const, registers: [this.registry],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+  });
+  private readonly collectorFailures = new client.Counter({
+    name: `${P}collector_failures_total`, help: 'Collection cycles that failed, by collector.',
+    labelNames: ['collector'] as const, registers: [this.registry],
+  });
+  private readonly collectorPresent = new client.Gauge({
+    name: `${P}collector_present`, help: 'Whether the hardware or source a collector reads exists on this node (1) or not (0).',
+    labelNames: ['collector'] as const, registers: [this.registry],
+  });
+
   /** Plain numbers for /api/v1/stats. */
   readonly stats = {
     requests: 0,
@@ -130,6 +144,15 @@ export class SelfMetrics {
 
   seriesRemoved(reason: string, n: number): void {
     this.removed.inc({ reason }, n);
+  }
+
+  collectorCycle(collector: string, seconds: number, ok: boolean): void {
+    this.collectorDuration.observe({ collector }, seconds);
+    if (!ok) this.collectorFailures.inc({ collector });
+  }
+
+  collectorPresence(collector: string, present: boolean): void {
+    this.collectorPresent.set({ collector }, present ? 1 : 0);
   }
 
   latencySummary(): { avg: number; p99: number } {

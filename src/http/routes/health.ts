@@ -58,6 +58,7 @@ export function healthRouter(ctx: AppContext): Router {
         telegraf_endpoint: cfg.telegrafHttpEndpoint,
       },
       sse_subscribers: 0,
+      ...(ctx.pipelineHealth?.() ?? {}),
     });
   });
 
