@@ -17,6 +17,7 @@ import { buildApp } from './http/app';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
+import { TelegrafSource } from './sources/telegraf';
 import { SeriesStore } from './store/series-store';
 import { SelfMetrics } from './telemetry/self-metrics';
 import { VERSION } from './version';
@@ -69,6 +70,19 @@ export class Agent {
       present: (name, present) => this.metrics.collectorPresence(name, present),
     });
     const scripts = built.scripts;
+    let telegraf: TelegrafSource | undefined;
+    if (c.systemMetricsSource === 'telegraf') {
+      telegraf = new TelegrafSource({
+        endpoint: c.telegrafPrometheusEndpoint,
+        intervalMs: () => this.config.get().pollerIntervalMs,
+        hub: this.hub,
+        store: this.store,
+        logger: this.logger,
+        onStateChange: (st) => this.metrics.healthStatus.set({ dependency: 'telegraf' }, st.status === 'up' ? 1 : 0),
+      });
+      const source = telegraf;
+      this.components.push({ start: () => source.start(), stop: () => source.stop() });
+    }
     this.components.push({
       start: () => this.collectors.start(),
       stop: async () => {
@@ -83,6 +97,7 @@ export class Agent {
       pipelineHealth: () => ({
         system_metrics_source: this.config.get().systemMetricsSource,
         collectors: this.collectors.health(),
+        ...(telegraf ? { telegraf: telegraf.state() } : {}),
         ...(scripts ? { scripts: scripts.health() } : {}),
       }),
     };
