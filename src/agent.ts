@@ -17,6 +17,7 @@ import { buildApp } from './http/app';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
+import { createSinks } from './sinks';
 import { TelegrafSource } from './sources/telegraf';
 import { SeriesStore } from './store/series-store';
 import { SelfMetrics } from './telemetry/self-metrics';
@@ -64,6 +65,12 @@ export class Agent {
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
     this.hostname = c.hostname || os.hostname();
 
+    // Sinks first: they must be subscribed before any source produces data.
+    const sinks = createSinks(() => this.config.get(), { hub: this.hub, logger: this.logger, now });
+    this.metrics.watchSinks(() => sinks);
+    const sinkBudgetMs = () => this.config.get().shutdownTimeoutMs / 2;
+    for (const sink of sinks) this.components.push({ start: () => sink.start(), stop: () => sink.stop(sinkBudgetMs()) });
+
     const built = createCollectors(c, collectorEnv(c, opts.run), lineProtocol);
     this.collectors = new CollectorScheduler(built.scheduled, this.hub, this.hostname, this.logger, now, {
       cycle: (name, seconds, ok) => this.metrics.collectorCycle(name, seconds, ok),
@@ -98,6 +105,7 @@ export class Agent {
         system_metrics_source: this.config.get().systemMetricsSource,
         collectors: this.collectors.health(),
         ...(telegraf ? { telegraf: telegraf.state() } : {}),
+        sinks: sinks.map((sink) => sink.stats()),
         ...(scripts ? { scripts: scripts.health() } : {}),
       }),
     };

@@ -18,6 +18,22 @@ export interface StoreGauges {
   bytes(): number;
 }
 
+/** The part of a sink's stats() exported as metrics. */
+export interface SinkStatsView {
+  name: string;
+  acceptedSamplesTotal: number;
+  sentSamplesTotal: number;
+  sentBytesTotal: number;
+  failedRequestsTotal: number;
+  retriesTotal: number;
+  spoolCorruptRecordsTotal: number;
+  droppedSamplesTotal: Record<string, number>;
+  queueBytes: number;
+  spoolBytes: number;
+  up: number;
+  lastSuccessSeconds: number;
+}
+
 /** What the line-protocol parser's series cache reports. */
 export interface ParserCacheStats {
   readonly cacheResets: number;
@@ -77,6 +93,39 @@ export class SelfMetrics {
     name: `${P}collector_present`, help: 'Whether the hardware or source a collector reads exists on this node (1) or not (0).',
     labelNames: ['collector'] as const, registers: [this.registry],
   });
+
+  /** Forwarding sinks' own numbers, read at scrape time (see sinks/README.md). */
+  watchSinks(sinks: () => ReadonlyArray<{ stats(): SinkStatsView }>): void {
+    const each = (fn: (s: SinkStatsView) => void) => { for (const sink of sinks()) fn(sink.stats()); };
+    const counter = (name: string, help: string, pick: (s: SinkStatsView) => number) =>
+      new client.Counter({
+        name: `${P}forward_${name}`, help, labelNames: ['sink'] as const, registers: [this.registry],
+        collect() { this.reset(); each((s) => this.inc({ sink: s.name }, pick(s))); },
+      });
+    const gauge = (name: string, help: string, pick: (s: SinkStatsView) => number) =>
+      new client.Gauge({
+        name: `${P}forward_${name}`, help, labelNames: ['sink'] as const, registers: [this.registry],
+        collect() { this.reset(); each((s) => this.set({ sink: s.name }, pick(s))); },
+      });
+    counter('samples_accepted_total', 'Samples a sink took from the hub.', (s) => s.acceptedSamplesTotal);
+    counter('samples_sent_total', 'Samples delivered (2xx).', (s) => s.sentSamplesTotal);
+    counter('bytes_sent_total', 'Request bytes delivered (compressed where the format compresses).', (s) => s.sentBytesTotal);
+    counter('requests_failed_total', 'Requests that failed: network error, timeout or non-2xx.', (s) => s.failedRequestsTotal);
+    counter('retries_total', 'Requests that repeated a failed one.', (s) => s.retriesTotal);
+    counter('spool_corrupt_records_total', 'Spool records skipped for a failed length or checksum check.', (s) => s.spoolCorruptRecordsTotal);
+    gauge('queue_bytes', 'Encoded bytes waiting in memory.', (s) => s.queueBytes);
+    gauge('spool_bytes', 'Bytes waiting in the on-disk spool.', (s) => s.spoolBytes);
+    gauge('up', 'Whether the last request to the target succeeded (1) or not (0).', (s) => s.up);
+    gauge('last_success_timestamp_seconds', 'When a request last succeeded (0 = never).', (s) => s.lastSuccessSeconds);
+    new client.Counter({
+      name: `${P}forward_samples_dropped_total`, help: 'Samples a sink gave up on, by reason (queue_full, rejected, shutdown, spool_full, unencodable).',
+      labelNames: ['sink', 'reason'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        each((s) => { for (const [reason, n] of Object.entries(s.droppedSamplesTotal)) this.inc({ sink: s.name, reason }, n); });
+      },
+    });
+  }
 
   /** Plain numbers for /api/v1/stats. */
   readonly stats = {
