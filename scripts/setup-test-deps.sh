@@ -11,6 +11,13 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 command -v prometheus-pushgateway >/dev/null 2>&1 || [ -x /usr/bin/prometheus-pushgateway ] || need+=(prometheus-pushgateway)
 [ -x /usr/bin/prometheus-node-exporter ] || need+=(prometheus-node-exporter)
+# Headless browser for the dashboard tests (driven by playwright-core).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+# Helm's template engine, built offline from Debian's Go packages, renders the chart in tests.
+command -v go >/dev/null 2>&1 || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || need+=(golang-github-masterminds-sprig-dev)
+[ -d /usr/share/gocode/src/github.com/ghodss/yaml ] || need+=(golang-github-ghodss-yaml-dev)
+[ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || need+=(golang-gopkg-yaml.v3-dev)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 
