@@ -1,0 +1,61 @@
+/** Spec validation with the agent's config schema, and the spec → live config mapping. */
+
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/config/load';
+import { LIVE_SETTINGS } from '../../src/config/schema';
+import { livePatch, SPEC_SETTINGS, specSettingsAreLive, validateSpec } from '../../src/controller/spec';
+
+describe('MetricsManagerConfig spec', () => {
+  it('maps only live settings, each from one spec field', () => {
+    assert.equal(specSettingsAreLive(), true, `not live: ${SPEC_SETTINGS.filter((f) => !LIVE_SETTINGS.includes(f.key)).map((f) => f.key).join(', ')}`);
+    assert.equal(new Set(SPEC_SETTINGS.map((f) => f.key)).size, SPEC_SETTINGS.length);
+  });
+
+  it('a full spec is accepted; its settings and monitoring defaults come back', () => {
+    const v = validateSpec({
+      nodeSelector: { matchExpressions: [{ key: 'intel.feature.node.kubernetes.io/gpu', operator: 'In', values: ['true'] }] },
+      retention: { seconds: 600, maxSeries: 5000 },
+      rateLimit: { enabled: true, requestsPerMinute: 60, burst: 5 },
+      cors: { origins: ['https://a.example'], allowCredentials: true },
+      stream: { intervalMs: 250 },
+      forwarding: { debounceMs: 0 },
+      monitoring: { serviceMonitor: { labels: { release: 'kps' } } },
+    });
+    assert.ok(v.ok, v.ok ? '' : v.message);
+    assert.deepEqual(v.settings, {
+      retentionSeconds: 600, maxSeries: 5000, rateLimitEnabled: true, rateLimitPerMinute: 60, rateLimitBurst: 5,
+      corsOrigins: ['https://a.example'], corsAllowCredentials: true, pollerIntervalMs: 250, persistDebounceMs: 0,
+    });
+    assert.deepEqual(v.monitoring, { serviceMonitor: { mode: 'Auto', interval: '15s', labels: { release: 'kps' } }, vmServiceScrape: { mode: 'Auto', interval: '15s', labels: {} } });
+  });
+
+  it('problems name the spec field, in spec terms', () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ rateLimit: { requestsPerMinute: 0 } }, 'spec.rateLimit.requestsPerMinute', />=1/],
+      [{ retention: { seconds: 'long' } }, 'spec.retention.seconds', /number/],
+      [{ stream: { intervalMs: 50 } }, 'spec.stream.intervalMs', />=100/],
+      [{ cors: { allowCredentials: true } }, 'spec.cors.origins', /spec\.cors\.allowCredentials=true needs explicit spec\.cors\.origins/],
+      [{ rateLimit: { requestPerMinute: 5 } }, 'spec.rateLimit', /requestPerMinute/],
+      [{ nodeSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }, 'spec.nodeSelector.matchExpressions[0].values', /must not be empty/],
+      [{ monitoring: { vmServiceScrape: { mode: 'Sometimes' } } }, 'spec.monitoring.vmServiceScrape.mode', /Auto/],
+      [{ monitoring: { serviceMonitor: { labels: { 'bad key!': 'x' } } } }, 'spec.monitoring.serviceMonitor.labels', /label key/],
+    ];
+    for (const [spec, field, message] of cases) {
+      const v = validateSpec(spec);
+      assert.equal(v.ok, false, JSON.stringify(spec));
+      if (v.ok) continue;
+      const p = v.problems.find((x) => x.field.startsWith(field));
+      assert.ok(p, `${JSON.stringify(spec)} → ${v.message}`);
+      assert.match(p.message, message, v.message);
+      assert.ok(v.message.startsWith('spec.'), v.message);
+    }
+  });
+
+  it('livePatch: fields left out fall back to the node\'s own settings', () => {
+    const base = loadConfig({ METRICS_RETENTION_SECONDS: '900', RATE_LIMIT_BURST: '7' });
+    const patch = livePatch(base, { rateLimitBurst: 50 });
+    assert.equal(patch.rateLimitBurst, 50);
+    assert.equal(patch.retentionSeconds, 900);
+    assert.deepEqual(Object.keys(patch).sort(), SPEC_SETTINGS.map((f) => f.key).sort());
+  });
+});
