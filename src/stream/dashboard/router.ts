@@ -1,0 +1,161 @@
+/**
+ * Serves the live dashboard: one HTML page, one ES module and one stylesheet, read from this
+ * folder as they are in the repository (no build step). The page is served at GET /dashboard and,
+ * for browsers, at GET /metrics/stream (a request whose Accept has text/html and not
+ * text/event-stream; anything else falls through to the stream handler mounted before this router).
+ *
+ * Every URL in the page is relative, so it works behind a path prefix or `kubectl port-forward`:
+ * the HTML is rendered once per mount point with the relative path back to the mount root
+ * (`./` under /dashboard, `../` under /metrics/stream) and the module derives its API base from
+ * its own URL (`import.meta.url`).
+ *
+ * Security: metric names and labels are attacker-controlled, so the page renders them only with
+ * DOM text APIs; the page carries a strict Content-Security-Policy (no inline script or style) with
+ * Trusted Types enforced, so an innerHTML sink would throw even if one slipped in.
+ */
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Router, type Request, type Response } from 'express';
+import { wantsHtml } from '../negotiate';
+
+export const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+].join('; ');
+
+/** Folder of the assets inside the package. */
+const ASSET_FOLDER = path.join('src', 'stream', 'dashboard');
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  /** Short content hash: the `?v=` cache buster and the ETag. */
+  hash: string;
+}
+
+const ASSETS: Record<string, string> = {
+  'dashboard.mjs': 'text/javascript; charset=utf-8',
+  'dashboard.css': 'text/css; charset=utf-8',
+};
+
+export interface DashboardOptions {
+  /** Folder holding index.html and the assets; default: src/stream/dashboard under the package root. */
+  dir?: string;
+}
+
+/**
+ * The package root: the nearest ancestor of `from` holding package.json, so the same lookup works
+ * from src/ (ts-node), dist/ (the package) and build/ (the tests).
+ */
+export function packageRoot(from: string): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export function dashboardDir(): string {
+  return path.join(packageRoot(__dirname), ASSET_FOLDER);
+}
+
+function asset(body: Buffer, type: string): Asset {
+  return { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) };
+}
+
+/**
+ * Reads the assets once (throws at construction when one is missing, naming it) and returns the
+ * router. The router holds no mutable state.
+ */
+export function dashboardRouter(opts: DashboardOptions = {}): Router {
+  const dir = opts.dir ?? dashboardDir();
+  const assets = new Map<string, Asset>();
+  for (const [name, type] of Object.entries(ASSETS)) assets.set(name, asset(readFileSync(path.join(dir, name)), type));
+
+  // The page, rendered for each mount point: `{{root}}` is the relative path to the mount root,
+  // `{{v:name}}` the asset's content hash.
+  const template = readFileSync(path.join(dir, 'index.html'), 'utf8');
+  const render = (root: string): Asset => {
+    const html = template
+      .replaceAll('{{root}}', root)
+      .replace(/\{\{v:([a-z.]+)\}\}/g, (_m, name: string) => {
+        const a = assets.get(name);
+        if (!a) throw new Error(`index.html refers to unknown asset ${name}`);
+        return a.hash;
+      });
+    return asset(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8');
+  };
+  const pageAtDashboard = render('./');
+  const pageAtStream = render('../');
+
+  const securityHeaders = (res: Response) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+  };
+
+  const send = (req: Request, res: Response, a: Asset, cacheControl: string) => {
+    securityHeaders(res);
+    res.setHeader('Cache-Control', cacheControl);
+    res.setHeader('ETag', `"${a.hash}"`);
+    res.setHeader('Vary', 'Accept-Encoding');
+    if (req.headers['if-none-match'] === `"${a.hash}"`) {
+      res.status(304).end();
+      return;
+    }
+    res.setHeader('Content-Type', a.type);
+    res.status(200).send(a.body);
+  };
+
+  const sendPage = (req: Request, res: Response, page: Asset) => {
+    res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    // The page is tiny and names hashed assets: always revalidate it so an upgrade shows at once.
+    send(req, res, page, 'no-cache');
+  };
+
+  const r = Router();
+
+  r.get('/dashboard', (req, res) => {
+    // `/dashboard/` would resolve the relative URLs one level too deep: send it to `../dashboard`.
+    if (req.path.endsWith('/')) {
+      securityHeaders(res);
+      res.redirect(308, '../dashboard' + queryPart(req.originalUrl));
+      return;
+    }
+    sendPage(req, res, pageAtDashboard);
+  });
+
+  r.get('/metrics/stream', (req, res, next) => {
+    // The stream handler (mounted before us) already passed on HTML requests; be safe when it is absent.
+    if (!wantsHtml(req.headers.accept) || req.path.endsWith('/')) return next();
+    res.setHeader('Vary', 'Accept');
+    sendPage(req, res, pageAtStream);
+  });
+
+  r.get('/dashboard/assets/:file', (req, res, next) => {
+    const a = assets.get(String(req.params.file));
+    if (!a) return next();
+    // A URL carrying the current content hash never changes; anything else is revalidated.
+    const immutable = req.query.v === a.hash;
+    send(req, res, a, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+  });
+
+  return r;
+}
+
+function queryPart(url: string): string {
+  const i = url.indexOf('?');
+  return i < 0 ? '' : url.slice(i);
+}

@@ -1,0 +1,242 @@
+/**
+ * The dashboard's HTTP side (routes, headers, relative URLs) and the page module's pure helpers,
+ * without a browser.
+ */
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startAgent, type RunningAgent } from '../helpers/agent';
+import { matchesSelector, parseSelector } from '../../src/query/selector';
+import { DASHBOARD_CSP, dashboardDir, packageRoot } from '../../src/stream/dashboard/router';
+
+const DIR = dashboardDir();
+
+/** The page module's exports (plain ES module, loaded as the browser would). */
+type Ring = { t: number[]; v: number[] };
+interface PageModule {
+  parseValue(v: unknown): number;
+  cleanLabels(l: unknown): Record<string, string>;
+  seriesKey(name: string, labels: Record<string, string>): string;
+  parseFilter(text: string): { include: string[]; exclude: string[]; empty: boolean };
+  matchesFilter(haystack: string, f: { include: string[]; exclude: string[] }): boolean;
+  formatValue(v: number, name: string): { text: string; unit: string };
+  formatNumber(v: number): string;
+  formatAge(ms: number): string;
+  pushPoint(ring: Ring, t: number, v: number, cap?: number): void;
+  mergeHistory(ring: Ring, points: Array<[number, number]>, cap?: number): void;
+  sparkPath(ring: Ring, w: number, h: number, map?: (v: number) => number, range?: { min?: number; max?: number }): { line: string; area: string };
+  streamUrl(root: URL, search: string): URL;
+  nameSelector(names: string[]): string | undefined;
+  tileRole(name: string, labels: Record<string, string>): { tile: string; role: string } | undefined;
+  planSeed(
+    wanted: Array<{ name: string; labels: Record<string, string> }>,
+    seriesOf: (name: string) => ReadonlySet<{ labels: Record<string, string> }>,
+    maxLength?: number,
+    wide?: number,
+  ): { selector: string | undefined; covers: Set<object> };
+  SPARK_POINTS: number;
+}
+
+describe('dashboard assets and routes', () => {
+  let a: RunningAgent;
+  before(async () => {
+    a = await startAgent();
+  });
+  after(async () => {
+    await a.stop();
+  });
+
+  it('finds its folder from the package root, wherever the code runs (src, dist, build)', () => {
+    assert.equal(DIR, path.join(packageRoot(__dirname), 'src', 'stream', 'dashboard'));
+    assert.ok(readFileSync(path.join(DIR, 'index.html'), 'utf8').includes('<table'));
+  });
+
+  for (const [mount, accept] of [['/dashboard', 'text/html'], ['/metrics/stream', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8']] as const) {
+    it(`GET ${mount} (Accept: ${accept.split(',')[0]}) serves the page with a strict CSP and relative URLs`, async () => {
+      const res = await fetch(a.url + mount, { headers: { accept } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+      assert.equal(res.headers.get('content-security-policy'), DASHBOARD_CSP);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+      assert.equal(res.headers.get('cache-control'), 'no-cache');
+      const html = await res.text();
+      // No absolute URL and no inline script, style or handler anywhere.
+      assert.doesNotMatch(html, /(?:src|href)="\//);
+      assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)/);
+      assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
+      // Each asset resolves back to /dashboard/assets/ from the page's own location.
+      const refs = [...html.matchAll(/(?:src|href)="([^"]+\/assets\/[^"]+)"/g)].map((m) => m[1]);
+      assert.equal(refs.length, 2);
+      for (const ref of refs) {
+        const u = new URL(ref, a.url + mount);
+        assert.match(u.pathname, /^\/dashboard\/assets\/dashboard\.(mjs|css)$/);
+        const asset = await fetch(u);
+        assert.equal(asset.status, 200);
+        assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+        assert.equal(asset.headers.get('x-content-type-options'), 'nosniff');
+        assert.match(asset.headers.get('content-type') ?? '', u.pathname.endsWith('.mjs') ? /^text\/javascript; charset=utf-8$/ : /^text\/css; charset=utf-8$/);
+      }
+    });
+  }
+
+  it('leaves event-stream requests on /metrics/stream to the stream', async () => {
+    const ctl = new AbortController();
+    const res = await fetch(`${a.url}/metrics/stream`, { headers: { accept: 'text/event-stream' }, signal: ctl.signal });
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    ctl.abort();
+  });
+
+  it('revalidates assets by ETag, and without the current ?v= hash they are not cached for long', async () => {
+    const first = await fetch(`${a.url}/dashboard/assets/dashboard.css`);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('cache-control'), 'no-cache');
+    const etag = first.headers.get('etag');
+    assert.ok(etag);
+    const again = await fetch(`${a.url}/dashboard/assets/dashboard.css`, { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    const page = await fetch(`${a.url}/dashboard`);
+    const again2 = await fetch(`${a.url}/dashboard`, { headers: { 'if-none-match': page.headers.get('etag')! } });
+    assert.equal(again2.status, 304);
+  });
+
+  it('404s unknown assets and redirects /dashboard/ relatively', async () => {
+    assert.equal((await fetch(`${a.url}/dashboard/assets/../../package.json`)).status, 404);
+    assert.equal((await fetch(`${a.url}/dashboard/assets/index.html`)).status, 404);
+    assert.equal((await fetch(`${a.url}/dashboard/assets/router.ts`)).status, 404);
+    const res = await fetch(`${a.url}/dashboard/?q=1`, { redirect: 'manual' });
+    assert.equal(res.status, 308);
+    assert.equal(res.headers.get('location'), '../dashboard?q=1');
+  });
+
+  it('renders names and labels through DOM text APIs only (no HTML sinks in the assets)', () => {
+    const js = readFileSync(path.join(DIR, 'dashboard.mjs'), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
+    for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'setAttribute(\'style', 'srcdoc', 'createContextualFragment']) {
+      assert.ok(!js.includes(sink), `dashboard.mjs uses ${sink}`);
+    }
+    // Attributes set from data are limited to safe ones.
+    for (const m of js.matchAll(/setAttribute\('([^']+)'/g)) {
+      assert.ok(['class', 'viewBox', 'preserveAspectRatio', 'aria-hidden', 'vector-effect', 'd', 'aria-sort', 'aria-pressed', 'aria-rowindex', 'aria-rowcount'].includes(m[1]), `setAttribute('${m[1]}')`);
+    }
+  });
+});
+
+describe('dashboard page helpers', () => {
+  let m: PageModule;
+  before(async () => {
+    m = (await import(pathToFileURL(path.join(DIR, 'dashboard.mjs')).href)) as PageModule;
+  });
+
+  it('reads the values the agent sends, NaN and ±Inf included', () => {
+    assert.equal(m.parseValue(1.5), 1.5);
+    assert.ok(Number.isNaN(m.parseValue('NaN')));
+    assert.equal(m.parseValue('+Inf'), Infinity);
+    assert.equal(m.parseValue('-Inf'), -Infinity);
+    assert.equal(m.parseValue('42'), 42);
+    assert.ok(Number.isNaN(m.parseValue(null)));
+    assert.equal(m.formatValue(NaN, 'x').text, 'NaN');
+    assert.equal(m.formatValue(Infinity, 'x').text, '+Inf');
+  });
+
+  it('keys series by name and sorted labels, without collisions or prototype keys', () => {
+    assert.equal(m.seriesKey('a', { y: '1', x: '2' }), m.seriesKey('a', { x: '2', y: '1' }));
+    assert.notEqual(m.seriesKey('a', { x: '1,y=2' }), m.seriesKey('a', { x: '1', y: '2' }));
+    const l = m.cleanLabels(JSON.parse('{"__proto__": "p", "b": 1}'));
+    assert.deepEqual(Object.keys(l), ['__proto__', 'b']);
+    assert.equal(l.b, '1');
+    assert.equal(Object.getPrototypeOf(l), null);
+  });
+
+  it('filters by all terms, with -term excluding', () => {
+    const f = m.parseFilter('GPU  -copy');
+    assert.deepEqual(f, { include: ['gpu'], exclude: ['copy'], empty: false });
+    assert.ok(m.matchesFilter('gpu_engine_usage_usage {engine=render}', f));
+    assert.ok(!m.matchesFilter('gpu_engine_usage_usage {engine=copy}', f));
+    assert.ok(m.parseFilter('  ').empty);
+  });
+
+  it('formats values with units from the name', () => {
+    assert.deepEqual(m.formatValue(12884901888, 'gpu_memory_total_bytes'), { text: '12', unit: 'GiB' });
+    assert.deepEqual(m.formatValue(1.95e9, 'npu_frequency_max_hertz'), { text: '1.95', unit: 'GHz' });
+    assert.deepEqual(m.formatValue(42.123, 'mem_used_percent'), { text: '42.1', unit: '%' });
+    assert.deepEqual(m.formatValue(54, 'gpu_temperature_celsius'), { text: '54', unit: '°C' });
+    assert.deepEqual(m.formatValue(29.97, 'fps'), { text: '29.97', unit: '' });
+    assert.equal(m.formatNumber(123456789), '123.46M');
+    assert.equal(m.formatNumber(0.000012), '1.20e-5');
+    assert.equal(m.formatAge(500), 'now');
+    assert.equal(m.formatAge(75_000), '1m');
+  });
+
+  it('keeps at most SPARK_POINTS points, puts history before live points, breaks lines at NaN', () => {
+    const ring: Ring = { t: [], v: [] };
+    for (let i = 0; i < 100; i++) m.pushPoint(ring, 1000 + i, i);
+    assert.equal(ring.t.length, m.SPARK_POINTS);
+    assert.equal(ring.t[ring.t.length - 1], 1099);
+    m.pushPoint(ring, 500, -1); // older than the newest: ignored
+    assert.equal(ring.v[ring.v.length - 1], 99);
+
+    const live: Ring = { t: [10_000, 11_000], v: [5, 6] };
+    m.mergeHistory(live, [[8000, 3], [9000, 4], [10_000, 99]]);
+    assert.deepEqual(live, { t: [8000, 9000, 10_000, 11_000], v: [3, 4, 5, 6] });
+
+    const p = m.sparkPath({ t: [0, 1, 2, 3, 4], v: [1, 2, NaN, 3, 4] }, 100, 20);
+    assert.equal(p.line.split('M').length - 1, 2, p.line);
+    assert.deepEqual(m.sparkPath({ t: [], v: [] }, 100, 20), { line: '', area: '' });
+  });
+
+  it('builds relative stream and history URLs', () => {
+    const root = new URL('http://h/prefix/');
+    assert.equal(m.streamUrl(root, '?name=gpu_*&x=1').href, 'http://h/prefix/metrics/stream?name=gpu_*&delta=1');
+    assert.equal(m.nameSelector(['a', 'b:c']), '{__name__=~"a|b:c"}');
+    assert.equal(m.nameSelector(['a"b']), undefined);
+  });
+
+  it('plans history requests: small names together, a wide name narrowed by its most selective label', () => {
+    const series = (name: string, labels: Record<string, string>) => ({ name, labels });
+    const family = new Map<string, Set<{ name: string; labels: Record<string, string> }>>();
+    const add = (s: { name: string; labels: Record<string, string> }) => {
+      if (!family.has(s.name)) family.set(s.name, new Set());
+      family.get(s.name)!.add(s);
+      return s;
+    };
+    const fps = add(series('fps', { cam: '1' }));
+    const temp = add(series('temp', {}));
+    const wide = Array.from({ length: 100 }, (_, i) => add(series('load', { shard: String(i % 3), idx: `${i}.x|y` })));
+    const of = (n: string) => family.get(n) ?? new Set();
+
+    const small = m.planSeed([fps, temp, wide[0]], of, 3500, 50);
+    assert.equal(small.selector, '{__name__=~"fps|temp"}');
+    assert.deepEqual([...small.covers], [fps, temp]);
+
+    const narrowed = m.planSeed([wide[5], wide[7], fps], of, 3500, 50);
+    assert.equal(narrowed.selector, '{__name__="load",idx=~`5\\.x\\|y|7\\.x\\|y`}');
+    assert.deepEqual([...narrowed.covers], [wide[5], wide[7]]);
+
+    // The selector parses, and matches exactly the wanted series.
+    const sel = parseSelector(narrowed.selector!);
+    assert.deepEqual(wide.filter((s) => matchesSelector(sel, s.name, s.labels)), [wide[5], wide[7]]);
+
+    // Bounded length: a long batch is split over several requests.
+    const many = m.planSeed(wide, of, 200, 50);
+    assert.ok(many.selector!.length <= 200 + 20, many.selector);
+    assert.ok(many.covers.size > 1 && many.covers.size < wide.length);
+  });
+
+  it('maps system series to summary tiles', () => {
+    assert.deepEqual(pick(m.tileRole('cpu_usage_idle', { cpu: 'cpu-total' })), { tile: 'cpu', role: 'idle' });
+    assert.equal(m.tileRole('cpu_usage_user', { cpu: 'cpu-total' }), undefined);
+    assert.deepEqual(pick(m.tileRole('gpu_busy_ratio', { gpu_id: '1' })), { tile: 'gpu:1', role: 'busy' });
+    assert.deepEqual(pick(m.tileRole('nvidia_gpu_utilization_ratio', { gpu: '0' })), { tile: 'nvidia:0', role: 'busy' });
+    assert.deepEqual(pick(m.tileRole('npu_utilization', {})), { tile: 'npu', role: 'busy' });
+    assert.deepEqual(pick(m.tileRole('npu_info', { pci_slot: '0000:00:0b.0' })), { tile: 'npu', role: 'info' });
+    assert.equal(m.tileRole('gpu_frequency', { gpu_id: '0', type: 'max_freq' }), undefined);
+  });
+});
+
+function pick(r: { tile: string; role: string } | undefined) {
+  return r && { tile: r.tile, role: r.role };
+}
