@@ -9,6 +9,8 @@ import os from 'node:os';
 import { collectorEnv, createCollectors } from './collectors';
 import type { CommandRunner } from './collectors/collector';
 import { CollectorScheduler } from './collectors/scheduler';
+import { configRouter } from './cluster/config-route';
+import { ClusterConfigWatcher, type ClusterOptions } from './cluster/config-watcher';
 import type { Router } from 'express';
 import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
@@ -20,6 +22,8 @@ import { createLogger, type Logger } from './log/logger';
 import { createSinks } from './sinks';
 import { TelegrafSource } from './sources/telegraf';
 import { SeriesStore } from './store/series-store';
+import { StreamHub, streamRouter } from './stream';
+import { dashboardRouter } from './stream/dashboard/router';
 import { SelfMetrics } from './telemetry/self-metrics';
 import { VERSION } from './version';
 
@@ -29,6 +33,8 @@ export interface AgentOptions {
   now?: () => number;
   /** Command runner for collectors that shell out (nvidia-smi); tests inject recordings. */
   run?: CommandRunner;
+  /** Set when running on a Kubernetes node: follow the MetricsManagerConfig that governs it. */
+  cluster?: ClusterOptions;
 }
 
 /** Something the agent starts after the store and stops before it: sources and sinks. */
@@ -44,8 +50,12 @@ export class Agent {
   readonly metrics: SelfMetrics;
   readonly hub: Hub;
   readonly collectors: CollectorScheduler;
+  /** The live stream (GET /metrics/stream): one hub for every client. */
+  readonly stream: StreamHub;
   /** The `host` label of system metrics. */
   readonly hostname: string;
+  /** Follows MetricsManagerConfig in a cluster; undefined outside one. */
+  readonly cluster: ClusterConfigWatcher | undefined;
   private readonly ctx: AppContext;
   /** Sinks first, then sources: started in this order, stopped in reverse. */
   private readonly components: Component[] = [];
@@ -65,7 +75,23 @@ export class Agent {
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
     this.hostname = c.hostname || os.hostname();
 
-    // Sinks first: they must be subscribed before any source produces data.
+    // The stream first: started before the HTTP servers, stopped (last) after they closed.
+    this.stream = new StreamHub({
+      store: this.store,
+      hub: this.hub,
+      settings: () => this.config.get(),
+      now,
+      observer: {
+        connected: () => this.metrics.sseConnected(),
+        disconnected: (seconds, reason) => this.metrics.sseDisconnected(seconds, reason),
+        sent: (events, bytes) => this.metrics.sseSent(events, bytes),
+        serialized: (kind) => this.metrics.sseSerialized(kind),
+      },
+    });
+    const stream = this.stream;
+    this.components.push({ start: () => stream.start(), stop: () => stream.stop() });
+
+    // Sinks next: they must be subscribed before any source produces data.
     const sinks = createSinks(() => this.config.get(), { hub: this.hub, logger: this.logger, now });
     this.metrics.watchSinks(() => sinks);
     const sinkBudgetMs = () => this.config.get().shutdownTimeoutMs / 2;
@@ -98,9 +124,15 @@ export class Agent {
       },
     });
 
+    // In a cluster: started after everything else, stopped first.
+    const cluster = opts.cluster ? new ClusterConfigWatcher(opts.cluster, { live: this.config, base: c, logger: this.logger }) : undefined;
+    if (cluster) this.components.push({ start: () => cluster.start(), stop: () => cluster.stop() });
+    this.cluster = cluster;
+
     this.ctx = {
       config: this.config, store: this.store, hub: this.hub, lineProtocol, metrics: this.metrics, logger: this.logger,
       version: VERSION, startedAtMs: now(), now,
+      streamSubscribers: () => this.stream.clientCount,
       pipelineHealth: () => ({
         system_metrics_source: this.config.get().systemMetricsSource,
         collectors: this.collectors.health(),
@@ -114,7 +146,9 @@ export class Agent {
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
   async start(extraRouters: Router[] = []): Promise<void> {
     for (const c of this.components) await c.start();
-    const { listener, rateLimitStore } = buildApp(this.ctx, extraRouters);
+    // The stream router first, the dashboard last: the stream handler passes browser (HTML)
+    // requests for /metrics/stream on to it (src/stream/negotiate.ts).
+    const { listener, rateLimitStore } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName }), ...extraRouters, dashboardRouter()]);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
     // Expire idle series even when nobody reads or writes.
     this.sweepTimer = setInterval(() => this.store.expire(), 1000);
@@ -158,7 +192,10 @@ export class Agent {
     clearInterval(this.sweepTimer);
     this.rateLimitShutdown?.();
     const deadline = this.config.get().shutdownTimeoutMs;
-    await Promise.all(this.servers.map((s) => closeServer(s, deadline)));
+    const closing = this.servers.map((s) => closeServer(s, deadline));
+    // Open streams never finish on their own: end them now, or they hold the shutdown until its deadline.
+    this.stream.closeClients();
+    await Promise.all(closing);
     for (const c of [...this.components].reverse()) await c.stop();
     this.logger.info('agent stopped', { uptime_seconds: (this.ctx.now() - this.ctx.startedAtMs) / 1000 });
   }

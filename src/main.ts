@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
- * The command line: `metrics-manager [agent]`. The only place that reads argv and the
+ * The command line: `metrics-manager [agent|controller]`. The only place that reads argv and the
  * environment, installs signal handlers and calls process.exit.
  */
 
 import { Agent } from './agent';
+import { clusterOptionsFromEnv } from './cluster/options';
 import { ConfigError, loadConfig } from './config/load';
+import { controllerFromEnv } from './controller';
 
-const USAGE = 'usage: metrics-manager [agent]';
+const USAGE = 'usage: metrics-manager [agent|controller]';
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'agent';
@@ -15,6 +17,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (command === 'controller') return controllerCommand();
   if (command !== 'agent') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
     return 2;
@@ -29,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const agent = new Agent({ config });
+  const agent = new Agent({ config, cluster: clusterOptionsFromEnv(process.env) });
   const stop = (signal: string) => {
     agent.logger.info('shutting down', { signal });
     agent.stop().then(
@@ -48,6 +51,32 @@ async function main(argv: string[]): Promise<number> {
     agent.logger.error('agent failed to start', { error: String(e) });
     return 1;
   }
+  return -1; // keep running
+}
+
+/** `metrics-manager controller`: runs until SIGTERM/SIGINT, then releases its leader lease and exits. */
+function controllerCommand(): number {
+  let built;
+  try {
+    built = controllerFromEnv(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`metrics-manager: ${e.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw e;
+  }
+  const { controller, logger } = built;
+  const stop = (signal: string) => {
+    logger.info('shutting down', { signal });
+    controller.stop().then(() => process.exit(0), (err: unknown) => {
+      logger.error('shutdown failed', { error: String(err) });
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  controller.start();
   return -1; // keep running
 }
 

@@ -65,6 +65,10 @@ export const SETTINGS = {
   telegrafHttpEndpoint: ['TELEGRAF_HTTP_ENDPOINT', url.default('http://localhost:8186/write')],
   telegrafPrometheusEndpoint: ['PROMETHEUS_TELEGRAF_ENDPOINT', url.default('http://localhost:9273')],
   pollerIntervalMs: ['PROMETHEUS_POLLER_INTERVAL_MS', int(100, 5000).default(500)],
+  // The live stream (GET /metrics/stream, see src/stream/README.md).
+  sseHeartbeatIntervalMs: ['SSE_HEARTBEAT_INTERVAL_MS', int(100, 300_000).default(15_000)],
+  sseClientBufferBytes: ['SSE_CLIENT_BUFFER_BYTES', int(64 * 1024, 1024 * MiB).default(4 * MiB)],
+  sseMaxClients: ['SSE_MAX_CLIENTS', int(1, 1_000_000).default(10_000)],
   persistDebounceMs: ['FILE_PERSIST_DEBOUNCE_MS', int(0, 5000).default(100)],
   customMetricsDir: ['CUSTOM_METRICS_DIR', z.string().default('/app/custom-metrics')],
   shutdownTimeoutMs: ['SHUTDOWN_TIMEOUT_MS', int(100, 60_000).default(10_000)],
@@ -138,6 +142,7 @@ export type Config = z.infer<typeof configSchema>;
 export const LIVE_SETTINGS: readonly SettingKey[] = [
   'retentionSeconds', 'maxSeries', 'maxStoreBytes', 'maxBatchSize', 'rateLimitEnabled', 'rateLimitPerMinute',
   'rateLimitBurst', 'trustForwardedHeaders', 'corsOrigins', 'corsAllowCredentials', 'pollerIntervalMs', 'persistDebounceMs',
+  'sseHeartbeatIntervalMs', 'sseClientBufferBytes', 'sseMaxClients',
 ];
 
 /** The env var that sets a config key (for error messages). */

@@ -46,6 +46,7 @@ const KNOWN_PATHS: Record<string, string[]> = {
   '/api/metrics/prometheus': ['GET'],
   '/metrics': ['GET'],
   '/metrics/self': ['GET'],
+  '/metrics/stream': ['GET'],
 };
 
 export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): BuiltApp {

@@ -17,6 +17,8 @@ export interface AppContext {
   version: string;
   startedAtMs: number;
   now: () => number;
+  /** Open event streams (GET /metrics/stream), for /api/health. */
+  streamSubscribers?: () => number;
   /** State of collectors, the Telegraf source and sinks, for /api/health. */
   pipelineHealth?: () => Record<string, unknown>;
 }

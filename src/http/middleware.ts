@@ -27,7 +27,9 @@ export function assignCorrelationId(req: PlainRequest, res: PlainResponse): stri
 export function trackRequest(metrics: SelfMetrics, req: PlainRequest, res: PlainResponse, route: () => string): void {
   const start = process.hrtime.bigint();
   res.once('finish', () => {
-    metrics.requestDone(req.method ?? 'GET', route(), res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
+    // An event stream's "latency" is its whole lifetime: counted, not timed (see the stream's own metrics).
+    const stream = String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream');
+    metrics.requestDone(req.method ?? 'GET', route(), res.statusCode, stream ? undefined : Number(process.hrtime.bigint() - start) / 1e9);
   });
 }
 

@@ -102,8 +102,12 @@ export class TokenBucketStore implements Store {
   }
 }
 
-/** Paths never limited: health probes, stats and scrapes must work when a client floods us. */
-const EXEMPT = new Set(['/', '/health', '/api/health', '/api/v1/stats', '/metrics', '/metrics/self']);
+/**
+ * Paths never limited: health probes, stats and scrapes must work when a client floods us. The
+ * stream is exempt as the reference documents (its code limited it): one request holds one long
+ * connection, and SSE_MAX_CLIENTS bounds how many there can be.
+ */
+const EXEMPT = new Set(['/', '/health', '/api/health', '/api/v1/stats', '/metrics', '/metrics/self', '/metrics/stream']);
 
 /** The client key: the socket peer, or the first X-Forwarded-For / X-Real-IP entry when trusted. */
 export function clientAddress(req: Request, trustForwarded: boolean): string {

@@ -310,6 +310,23 @@ export class SeriesStore {
     yield* this.byKey.values();
   }
 
+  /**
+   * Series written at or after the wall-clock time `sinceMs` (this store's clock, 1 ms resolution,
+   * so a series written in that very millisecond is included), most recently written first.
+   * O(series returned): walks the least-recently-updated list from its newest end. The stream uses
+   * it for deltas and resume (src/stream). Do not write to the store while iterating.
+   */
+  *updatedSince(sinceMs: number): IterableIterator<Series> {
+    const t = Math.floor(sinceMs - this.epochMs);
+    for (let s = this.tail; s !== null && s.updatedTick >= t; s = s.prev) yield s;
+  }
+
+  /** Series removed so far for any reason (expired, evicted, deleted). */
+  get removedTotal(): number {
+    const r = this.removed;
+    return r.expired + r.max_series + r.max_bytes + r.deleted;
+  }
+
   /** Families with at least one series, for exposition. */
   *allFamilies(): IterableIterator<Family> {
     this.expire();

@@ -75,6 +75,25 @@ export class SelfMetrics {
     name: `${P}events_series_removed_total`, help: 'Series removed from the store, by reason (expired, max_series, max_bytes, deleted).',
     labelNames: ['reason'] as const, registers: [this.registry],
   });
+  private readonly connectionDuration = new client.Histogram({
+    name: `${P}connections_duration_seconds`, help: 'How long connections stayed open, by type (sse: event streams).',
+    labelNames: ['type'] as const, registers: [this.registry],
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+  });
+  private readonly sseEvents = new client.Counter({
+    name: `${P}sse_events_sent_total`, help: 'Stream events delivered, counted once per client.', registers: [this.registry],
+  });
+  private readonly sseBytes = new client.Counter({
+    name: `${P}sse_bytes_sent_total`, help: 'Bytes written to stream clients: events, heartbeats and retry hints.', registers: [this.registry],
+  });
+  private readonly sseSerializedTotal = new client.Counter({
+    name: `${P}sse_events_serialized_total`, help: 'Stream events serialized, by kind; one serialization is shared by every client with the same filter.',
+    labelNames: ['kind'] as const, registers: [this.registry],
+  });
+  private readonly sseSlow = new client.Counter({
+    name: `${P}sse_slow_consumer_disconnects_total`, help: 'Stream clients disconnected because their unsent bytes passed SSE_CLIENT_BUFFER_BYTES.',
+    registers: [this.registry],
+  });
   readonly healthStatus = new client.Gauge({
     name: `${P}health_dependencies_status`, help: 'Dependency status as seen by the agent (1 = up, 0 = down).',
     labelNames: ['dependency'] as const, registers: [this.registry],
@@ -164,12 +183,38 @@ export class SelfMetrics {
     client.collectDefaultMetrics({ register: this.registry, prefix: P });
   }
 
-  requestDone(method: string, route: string, status: number, seconds: number): void {
+  /** `seconds` undefined: a stream, counted but not timed (its duration is its connection's). */
+  requestDone(method: string, route: string, status: number, seconds: number | undefined): void {
     this.httpRequests.inc({ method, route, status: String(status) });
-    this.httpDuration.observe({ method, route }, seconds);
     this.stats.requests++;
     if (status >= 400) this.stats.failed++;
+    if (seconds === undefined) return;
+    this.httpDuration.observe({ method, route }, seconds);
     this.latencies[this.latencyCount++ % this.latencies.length] = seconds * 1000;
+  }
+
+  /** The stream's hooks (src/stream StreamObserver). */
+  sseConnected(): void {
+    this.connectionsActive.inc({ type: 'sse' });
+    this.connectionsTotal.inc({ type: 'sse' });
+  }
+
+  sseDisconnected(seconds: number, reason: 'client' | 'slow' | 'shutdown'): void {
+    this.connectionsActive.dec({ type: 'sse' });
+    this.connectionDuration.observe({ type: 'sse' }, seconds);
+    if (reason === 'slow') this.sseSlow.inc();
+  }
+
+  sseSent(events: number, bytes: number): void {
+    if (events > 0) {
+      this.sseEvents.inc(events);
+      this.stats.sseEventsSent += events;
+    }
+    if (bytes > 0) this.sseBytes.inc(bytes);
+  }
+
+  sseSerialized(kind: string): void {
+    this.sseSerializedTotal.inc({ kind });
   }
 
   rateLimitedRequest(route: string): void {

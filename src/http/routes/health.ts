@@ -57,7 +57,7 @@ export function healthRouter(ctx: AppContext): Router {
         removed: ctx.store.removals,
         telegraf_endpoint: cfg.telegrafHttpEndpoint,
       },
-      sse_subscribers: 0,
+      sse_subscribers: ctx.streamSubscribers?.() ?? 0,
       ...(ctx.pipelineHealth?.() ?? {}),
     });
   });
