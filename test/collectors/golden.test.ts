@@ -49,7 +49,8 @@ async function render(hostCase: HostCase): Promise<string> {
   await scheduler.runOnce();
   const failed = scheduler.health().filter((h) => h.lastError !== null);
   assert.deepEqual(failed.map((h) => `${h.name}: ${h.lastError}`), [], 'no collector failed');
-  return encodeText(expositionFamilies(store));
+  // Collectors run concurrently, so families arrive in any order: sort them for a stable file.
+  return encodeText([...expositionFamilies(store)].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)));
 }
 
 describe('collectors: golden /metrics per fixture host', () => {
