@@ -17,6 +17,7 @@
 
 import type { Logger } from '../log/logger';
 import { errorText, httpStatus } from './kube';
+import { Sleeper } from './sleeper';
 
 export interface LeaseApi {
   getLease(namespace: string, name: string): Promise<Record<string, unknown>>;
@@ -62,7 +63,7 @@ export class LeaderElector {
   private stopped = false;
   private running: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   /** The last lease record seen and when (our clock) it was first seen. */
   private observed = { record: '', atMs: 0 };
   private lastRenewMs = 0;
@@ -91,7 +92,7 @@ export class LeaderElector {
 
   private async doStop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.stop();
     await this.running;
     if (this.leader) {
       this.leader = false;
@@ -114,10 +115,10 @@ export class LeaderElector {
           this.opts.onStartedLeading();
           continue;
         }
-        await this.sleep(this.t.retryPeriodMs * (1 + 0.2 * this.random()));
+        await this.sleeper.sleep(this.t.retryPeriodMs * (1 + 0.2 * this.random()));
         continue;
       }
-      await this.sleep(this.t.retryPeriodMs);
+      await this.sleeper.sleep(this.t.retryPeriodMs);
       if (this.stopped) return;
       const ok = await this.withDeadline(this.tryAcquireOrRenew(), this.lastRenewMs + this.t.renewDeadlineMs - this.now());
       if (ok) {
@@ -139,19 +140,6 @@ export class LeaderElector {
         clearTimeout(timer);
         resolve(v);
       }, () => resolve(false));
-    });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
     });
   }
 

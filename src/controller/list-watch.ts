@@ -18,6 +18,7 @@
 
 import type { Logger } from '../log/logger';
 import { errorText, httpStatus, type ListResult } from './kube';
+import { Sleeper } from './sleeper';
 
 /** What the loop needs from client-node's Watch (tests may pass the real one or a stub). */
 export interface WatchLike {
@@ -97,7 +98,7 @@ export class ListWatch<T> {
   private lastListMs = 0;
   private stopped = false;
   private running: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private endWatch: ((end: WatchEnd) => void) | undefined;
   private syncedOnce!: Promise<void>;
   private resolveSynced!: () => void;
@@ -137,7 +138,7 @@ export class ListWatch<T> {
   /** Stops the loop. Does not wait more than a second for a list call still in flight (it is abandoned). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.stop();
     this.endWatch?.({ kind: 'stopped' });
     await settleWithin(this.running, 1000);
   }
@@ -154,7 +155,7 @@ export class ListWatch<T> {
           failures++;
           this.stats.failures++;
           this.opts.logger?.warn('kubernetes list failed; retrying', { watch: this.opts.name, error: errorText(err), attempt: failures });
-          await this.sleep(this.backoff(failures));
+          await this.sleeper.sleep(this.backoff(failures));
           continue;
         }
       }
@@ -169,7 +170,7 @@ export class ListWatch<T> {
           // The resume point is gone: relist. Repeated 410s back off like failures.
           this.stats.gone++;
           needList = true;
-          if (++failures > 1) await this.sleep(this.backoff(failures - 1));
+          if (++failures > 1) await this.sleeper.sleep(this.backoff(failures - 1));
           break;
         case 'idle':
         case 'error':
@@ -178,13 +179,13 @@ export class ListWatch<T> {
           if (failures === 1 || failures % 10 === 0) {
             this.opts.logger?.warn('kubernetes watch interrupted; resuming', { watch: this.opts.name, reason: end.kind === 'idle' ? 'no data' : errorText(end.err), resource_version: this.resourceVersion, attempt: failures });
           }
-          await this.sleep(this.backoff(failures));
+          await this.sleeper.sleep(this.backoff(failures));
           break;
         case 'closed':
           if (end.events === 0 && end.ms < this.t.minWatchMs) {
             failures++;
             this.stats.failures++;
-            await this.sleep(this.backoff(failures));
+            await this.sleeper.sleep(this.backoff(failures));
           } else {
             failures = 0;
           }
@@ -196,19 +197,6 @@ export class ListWatch<T> {
   private backoff(failures: number): number {
     const ms = Math.min(this.t.backoffMaxMs, this.t.backoffInitialMs * 2 ** Math.max(0, failures - 1));
     return ms / 2 + (ms / 2) * this.random();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 
   private async relist(): Promise<void> {

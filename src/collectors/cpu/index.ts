@@ -3,10 +3,11 @@
  * prometheus_client v1 (`cpu_usage_user{cpu="cpu-total"}` …). See README.md.
  */
 
-import type { Labels, Sample } from '../../model/sample';
+import type { Sample } from '../../model/sample';
 import type { Collection, Collector, CollectorEnv } from '../collector';
 import { parseProcStat, type CpuTimes } from './proc-stat';
 import { CPU_USAGE_FIELDS, cpuUsage, type CpuUsageField } from './usage';
+import { LabelCache } from '../labels';
 
 export { parseProcStat, type CpuTimes } from './proc-stat';
 export { CPU_USAGE_FIELDS, cpuUsage, type CpuUsage, type CpuUsageField } from './usage';
@@ -39,7 +40,7 @@ export class CpuCollector implements Collector {
   /** Previous snapshot per CPU name; CPUs that disappear are dropped. */
   private prev = new Map<string, CpuTimes>();
   /** One labels object per CPU, reused across cycles (the scheduler caches by identity). */
-  private readonly labels = new Map<string, Labels>();
+  private readonly labels = new LabelCache('cpu');
 
   /** `env.fs` is read at every collect, so it may be replaced between calls (tests do). */
   constructor(
@@ -63,22 +64,13 @@ export class CpuCollector implements Collector {
       const prev = this.prev.get(cur.cpu);
       const usage = prev === undefined ? undefined : cpuUsage(prev, cur);
       if (usage === undefined) continue;
-      const labels = this.labelsFor(cur.cpu);
+      const labels = this.labels.get(cur.cpu);
       for (const f of CPU_USAGE_FIELDS) {
         samples.push({ name: `cpu_usage_${f}`, labels, value: usage[f], type: 'gauge', help: HELP[f] });
       }
     }
     this.prev = next;
-    for (const k of this.labels.keys()) if (!next.has(k)) this.labels.delete(k);
+    this.labels.retain(next);
     return { samples, present: times.length > 0 };
-  }
-
-  private labelsFor(cpu: string): Labels {
-    let l = this.labels.get(cpu);
-    if (l === undefined) {
-      l = { cpu };
-      this.labels.set(cpu, l);
-    }
-    return l;
   }
 }

@@ -6,6 +6,7 @@
 import type { Labels, Sample } from '../../model/sample';
 import type { Collection, Collector, CollectorEnv } from '../collector';
 import { averageKhz, cpuDirs, parseKhz } from './frequency';
+import { LabelCache } from '../labels';
 
 export { averageKhz, cpuDirs, parseKhz } from './frequency';
 
@@ -19,7 +20,7 @@ const CORE_HELP = 'Current frequency of the CPU in hertz (cpufreq scaling_cur_fr
 export class CpuFreqCollector implements Collector {
   readonly name = 'cpufreq';
   readonly defaultIntervalMs = 1000;
-  private readonly labels = new Map<string, Labels>();
+  private readonly labels = new LabelCache('cpu');
 
   /** `env.fs` is read at every collect, so it may be replaced between calls. */
   constructor(private readonly env: CollectorEnv) {}
@@ -33,21 +34,12 @@ export class CpuFreqCollector implements Collector {
       const v = parseKhz(await tolerant(fs.readText('sys', `devices/system/cpu/${cpu}/cpufreq/scaling_cur_freq`)));
       if (v === undefined) continue;
       khz.push(v);
-      samples.push({ name: 'cpu_frequency_hertz', labels: this.labelsFor(cpu), value: v * 1000, type: 'gauge', help: CORE_HELP, unit: 'hertz' });
+      samples.push({ name: 'cpu_frequency_hertz', labels: this.labels.get(cpu), value: v * 1000, type: 'gauge', help: CORE_HELP, unit: 'hertz' });
     }
     const avg = averageKhz(khz);
     if (avg === undefined) return { samples: [], present: false };
     samples.unshift({ name: 'cpu_frequency_avg_frequency', labels: NO_LABELS, value: avg, type: 'gauge', help: AVG_HELP });
     return { samples, present: true };
-  }
-
-  private labelsFor(cpu: string): Labels {
-    let l = this.labels.get(cpu);
-    if (l === undefined) {
-      l = { cpu };
-      this.labels.set(cpu, l);
-    }
-    return l;
   }
 }
 
