@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from './context';
-import { errorBody, toHttpError } from './errors';
+import { toHttpError } from './errors';
 import { applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
 import { rateLimiter, TokenBucketStore } from './rate-limit';
 import { pathOf, queryOf, sendError, type PlainHandler } from './respond';
@@ -46,6 +46,8 @@ const KNOWN_PATHS: Record<string, string[]> = {
   '/api/metrics/prometheus': ['GET'],
   '/metrics': ['GET'],
   '/metrics/self': ['GET'],
+  '/api/v1/config': ['GET'],
+  '/dashboard': ['GET'],
   '/metrics/stream': ['GET'],
 };
 
