@@ -2,8 +2,11 @@
  * `npm run bench`: load benchmark of the agent against VictoriaMetrics and the Pushgateway (not a
  * test; nothing here runs under npm test). See the header of bench/RESULTS.md for the method.
  *
- *   node build/bench/run.js [--no-profile] [--profile-out=FILE] [--quick]
+ *   node build/bench/run.js [--no-profile] [--profile-out=FILE] [--quick] [--only=LIST]
  *   (or npm run bench -- --no-profile …)
+ *
+ * --only=lp,small,memory,fixtures,machine,forward,profile runs just those parts (comma-separated)
+ * and prints their sections without touching bench/RESULTS.md (for working on one scenario).
  *
  * Builds nothing: `npm run bench` has built dist/ (the agent) and build/ (this harness) already.
  * Each target runs alone (the machine has few cores): started on a free loopback port, waited for,
@@ -16,16 +19,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { LP_BODIES, LP_FIELDS_PER_LINE, LP_LINES_PER_BODY, LP_SERIES, LP_TAG_SETS, lineProtocolManifest, promTextManifest, pushBatchJson, smallPushManifest, type Manifest } from './lib/bodies';
 import { summariseProfile, type HotLine, type SelfTime } from './lib/cpuprofile';
-import { cpuSeconds, freePort, killAllSync, Proc, rssBytes, sleep, StepError, stopAll, waitReady, which } from './lib/procs';
+import { collectorProfiles, fixtureCollectorCost, forwardAgent, forwardInproc, machineCollectorCost, reportNode, type ForwardResult } from './lib/node-scenarios';
+import { mb, num, passFail, rate, ratio, table } from './lib/format';
+import { cpuSeconds, killAllSync, Proc, rssBytes, sleep, StepError, stopAll, which } from './lib/procs';
+import { baseEnv, checkAlive, counterSum, debVersion, describeError, getText, log, ROOT, startTarget, versionOf, type Started, type TargetName } from './lib/targets';
 import { failureSummary, runWrk, type WrkResult } from './lib/wrk';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
+/** 1-minute load average when the harness started: others' work on the machine shows up here. */
+const LOAD_AT_START = os.loadavg()[0];
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = !argv.includes('--no-profile') && process.env.BENCH_PROFILE !== '0';
 /** `--profile-out=FILE`: keep the agent's .cpuprofile (open it in Chrome DevTools or speedscope). */
 const PROFILE_OUT = argv.find((a) => a.startsWith('--profile-out='))?.slice('--profile-out='.length);
+const PARTS = ['lp', 'small', 'memory', 'fixtures', 'machine', 'forward', 'profile'] as const;
+type Part = (typeof PARTS)[number];
+const ONLY = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
+for (const p of ONLY ?? []) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (parts: ${PARTS.join(', ')})`);
+const runs = (p: Part): boolean => (p === 'profile' && !PROFILE ? false : !ONLY || ONLY.includes(p));
 
 /** Load shape, the same for every target. */
 const LOAD = {
@@ -33,6 +45,14 @@ const LOAD = {
   measureS: QUICK ? 3 : 10,
   lp: { threads: 1, connections: 4 },
   small: { threads: 1, connections: 32 },
+};
+
+/** Scenarios 4–6 (issue 3): idle window per group, profile length, forwarded samples and series. */
+const NODE = {
+  windowS: QUICK ? 6 : 20,
+  profileS: QUICK ? 6 : 12,
+  forwardSamples: QUICK ? 200_000 : 1_000_000,
+  forwardSeries: 10_000,
 };
 
 const TARGETS = {
@@ -43,7 +63,6 @@ const TARGETS = {
   bytesPerExtraPoint: 20,
 };
 
-type TargetName = 'agent' | 'victoria-metrics' | 'pushgateway';
 
 interface ScenarioResult {
   warmup: WrkResult;
@@ -82,80 +101,6 @@ function nextTimestampBase(): number {
   return TS_BASE + tsInvocation++ * 600_000;
 }
 
-function log(msg: string): void {
-  process.stderr.write(`bench: ${msg}\n`);
-}
-
-function versionOf(cmd: string, args: string[]): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
-    return out.split('\n')[0].trim();
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    return (err.stdout || err.stderr || '').split('\n')[0].trim();
-  }
-}
-
-function debVersion(pkg: string): string {
-  try {
-    return execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
-}
-
-interface Started {
-  proc: Proc;
-  url: string;
-}
-
-async function startTarget(name: TargetName, bin: string, tmp: string, extra: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<Started> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  let proc: Proc;
-  let ready: string;
-  switch (name) {
-    case 'agent':
-      proc = new Proc({
-        name,
-        cmd: process.execPath,
-        args: [...(extra.nodeArgs ?? []), path.join(ROOT, 'dist', 'main.js'), 'agent'],
-        cwd: ROOT,
-        env: { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', ...extra.env },
-      });
-      ready = `${url}/health`;
-      break;
-    case 'victoria-metrics': {
-      const data = fs.mkdtempSync(path.join(tmp, 'vm-data-'));
-      proc = new Proc({
-        name,
-        cmd: bin,
-        env: baseEnv(),
-        args: [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${data}`, '-retentionPeriod=1d', '-memory.allowedPercent=20', '-loggerLevel=ERROR'],
-      });
-      ready = `${url}/health`;
-      break;
-    }
-    case 'pushgateway':
-      proc = new Proc({ name, cmd: bin, env: baseEnv(), args: [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=error'] });
-      ready = `${url}/-/ready`;
-      break;
-  }
-  await waitReady(proc, ready);
-  return { proc, url };
-}
-
-/**
- * A minimal environment for the children, so settings in the caller's shell (MAX_STORE_BYTES,
- * NODE_OPTIONS, …) cannot change what is measured: the agent runs with its defaults plus what
- * the harness sets.
- */
-function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR']) if (process.env[k] !== undefined) env[k] = process.env[k];
-  return env;
-}
-
 /** Warm-up then a measured wrk run; CPU of the target over the measured run from /proc. */
 async function scenario(step: string, wrkBin: string, t: Started, m: Manifest, shape: { threads: number; connections: number }, samplesPerRequest: number): Promise<ScenarioResult> {
   log(`${step}: warm-up ${LOAD.warmupS} s`);
@@ -176,27 +121,6 @@ async function scenario(step: string, wrkBin: string, t: Started, m: Manifest, s
   return { warmup: warm, wrk, okPerS: ok / wrk.durationS, samplesPerS: (ok * samplesPerRequest) / wrk.durationS, cpuCores: (cpu1 - cpu0) / wallS, failures };
 }
 
-function checkAlive(step: string, p: Proc): void {
-  if (!p.running) throw new StepError(step, `${p.opts.name} ${p.describeExit()} during the run`, p.tail());
-}
-
-async function getText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
-  return text;
-}
-
-/** Sum of a counter's samples in a Prometheus text page whose labels contain `labelMatch`. */
-function counterSum(page: string, name: string, labelMatch: string): number {
-  let sum = 0;
-  for (const line of page.split('\n')) {
-    if (!line.startsWith(name + '{') || !line.includes(labelMatch)) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 function okCount(r: WrkResult): number {
   return Object.entries(r.codes).reduce((n, [c, v]) => (c.startsWith('2') ? n + v : n), 0);
 }
@@ -212,56 +136,53 @@ async function benchTarget(name: TargetName, bin: string | undefined, wrkBin: st
   const errors: string[] = [];
   // Scenario 1, on a fresh instance.
   let t: Started | undefined;
-  try {
-    log(`${name}: starting for scenario 1`);
-    t = await startTarget(name, bin, tmp);
-    const lpManifest = name === 'pushgateway' ? manifests.prom : manifests.lp;
-    r.lpFormat = name === 'pushgateway' ? 'Prometheus text, PUT /metrics/job/bench/instance/<i>' : 'line protocol, POST /write';
-    const perReq = LP_LINES_PER_BODY * LP_FIELDS_PER_LINE;
-    r.lp = await scenario(`scenario 1 (${name})`, wrkBin, t, lpManifest, LOAD.lp, perReq);
-    r.rssAfter = rssBytes(t.proc.pid);
-    const acked = num((okCount(r.lp.warmup) + okCount(r.lp.wrk)) * perReq);
-    if (name === 'agent') {
-      const health = JSON.parse(await getText(`${t.url}/api/health`)) as { metrics_store?: { total_metrics?: number; bytes?: number } };
-      const self = await getText(`${t.url}/metrics/self`);
-      const received = counterSum(self, 'metrics_manager_events_received_total', 'format="write"');
-      const rejected = counterSum(self, 'metrics_manager_events_rejected_total', 'format="write"');
-      r.notes.push(
-        `after scenario 1 the agent held ${num(health.metrics_store?.total_metrics)} series (${num(LP_SERIES)} sent), store.bytes ${mb(health.metrics_store?.bytes ?? NaN)} MB; ` +
-          `its own counters: ${num(received)} samples received, ${num(rejected)} rejected (wrk counted ${acked} acknowledged, warm-up included; the agent also served the requests in flight when wrk stopped)`,
-      );
-    } else if (name === 'victoria-metrics') {
-      const page = await getText(`${t.url}/metrics`);
-      const rows = counterSum(page, 'vm_rows_inserted_total', 'type="influx"');
-      r.notes.push(`VictoriaMetrics counted ${num(rows)} influx rows inserted (wrk counted ${acked} acknowledged, warm-up included, requests in flight at the stop not counted)`);
+  if (runs('lp')) {
+    try {
+      log(`${name}: starting for scenario 1`);
+      t = await startTarget(name, bin, tmp);
+      const lpManifest = name === 'pushgateway' ? manifests.prom : manifests.lp;
+      r.lpFormat = name === 'pushgateway' ? 'Prometheus text, PUT /metrics/job/bench/instance/<i>' : 'line protocol, POST /write';
+      const perReq = LP_LINES_PER_BODY * LP_FIELDS_PER_LINE;
+      r.lp = await scenario(`scenario 1 (${name})`, wrkBin, t, lpManifest, LOAD.lp, perReq);
+      r.rssAfter = rssBytes(t.proc.pid);
+      const acked = num((okCount(r.lp.warmup) + okCount(r.lp.wrk)) * perReq);
+      if (name === 'agent') {
+        const health = JSON.parse(await getText(`${t.url}/api/health`)) as { metrics_store?: { total_metrics?: number; bytes?: number } };
+        const self = await getText(`${t.url}/metrics/self`);
+        const received = counterSum(self, 'metrics_manager_events_received_total', 'format="write"');
+        const rejected = counterSum(self, 'metrics_manager_events_rejected_total', 'format="write"');
+        r.notes.push(
+          `after scenario 1 the agent held ${num(health.metrics_store?.total_metrics)} series (${num(LP_SERIES)} sent), store.bytes ${mb(health.metrics_store?.bytes ?? NaN)} MB; ` +
+            `its own counters: ${num(received)} samples received, ${num(rejected)} rejected (wrk counted ${acked} acknowledged, warm-up included; the agent also served the requests in flight when wrk stopped)`,
+        );
+      } else if (name === 'victoria-metrics') {
+        const page = await getText(`${t.url}/metrics`);
+        const rows = counterSum(page, 'vm_rows_inserted_total', 'type="influx"');
+        r.notes.push(`VictoriaMetrics counted ${num(rows)} influx rows inserted (wrk counted ${acked} acknowledged, warm-up included, requests in flight at the stop not counted)`);
+      }
+    } catch (e) {
+      errors.push(describeError(e, t?.proc));
+      log(`${name}: scenario 1 FAILED: ${errors[errors.length - 1]}`);
+    } finally {
+      await t?.proc.stop();
     }
-  } catch (e) {
-    errors.push(describeError(e, t?.proc));
-    log(`${name}: scenario 1 FAILED: ${errors[errors.length - 1]}`);
-  } finally {
-    await t?.proc.stop();
   }
   // Scenario 2, on another fresh instance (the Pushgateway's cost per push grows with what it holds).
   t = undefined;
-  try {
-    log(`${name}: starting for scenario 2`);
-    t = await startTarget(name, bin, tmp);
-    r.small = await scenario(`scenario 2 (${name})`, wrkBin, t, manifests[`small-${name}`], LOAD.small, 1);
-  } catch (e) {
-    errors.push(describeError(e, t?.proc));
-    log(`${name}: scenario 2 FAILED: ${errors[errors.length - 1]}`);
-  } finally {
-    await t?.proc.stop();
+  if (runs('small')) {
+    try {
+      log(`${name}: starting for scenario 2`);
+      t = await startTarget(name, bin, tmp);
+      r.small = await scenario(`scenario 2 (${name})`, wrkBin, t, manifests[`small-${name}`], LOAD.small, 1);
+    } catch (e) {
+      errors.push(describeError(e, t?.proc));
+      log(`${name}: scenario 2 FAILED: ${errors[errors.length - 1]}`);
+    } finally {
+      await t?.proc.stop();
+    }
   }
   if (errors.length) r.error = errors.join('\n\n');
   return r;
-}
-
-function describeError(e: unknown, p?: Proc): string {
-  if (e instanceof StepError) return `step "${e.step}": ${e.message}${e.detail ? `\n--- output tail ---\n${e.detail}` : ''}`;
-  const msg = e instanceof Error ? e.message : String(e);
-  const tail = p ? p.tail() : '';
-  return `${msg}${tail ? `\n--- ${p!.opts.name} output tail ---\n${tail}` : ''}`;
 }
 
 async function storeMemory(mem: MemoryResult): Promise<void> {
@@ -351,37 +272,6 @@ async function profileAgent(wrkBin: string, tmp: string, m: Manifest): Promise<P
 
 // ---------------------------------------------------------------- report
 
-function mb(n: number): string {
-  return Number.isFinite(n) ? (n / 1048576).toFixed(1) : 'n/a';
-}
-
-function num(n: number | undefined, digits = 0): string {
-  if (n === undefined || !Number.isFinite(n)) return 'n/a';
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-
-function rate(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return 'n/a';
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return n.toFixed(0);
-}
-
-function passFail(ok: boolean | undefined): string {
-  return ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL';
-}
-
-function table(head: string[], rows: string[][]): string {
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
-  return lines.join('\n');
-}
-
-function ratio(a: number | undefined, b: number | undefined): string {
-  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return 'n/a';
-  return `${(a / b).toFixed(2)}×`;
-}
-
 function cpuModel(): string {
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
@@ -391,12 +281,12 @@ function cpuModel(): string {
   }
 }
 
-function report(targets: TargetResult[], mem: MemoryResult, prof: ProfileResult | undefined, wrkVersion: string, totalS: number): string {
+function report(targets: TargetResult[], mem: MemoryResult, node: string, prof: ProfileResult | undefined, wrkVersion: string, totalS: number): string {
   const out: string[] = [];
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const arch = execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim();
   out.push(`## Latest run`, '');
-  out.push(`${date} · ${arch} · ${cpuModel()} · ${os.cpus().length} cores · node ${process.version} · ${wrkVersion} · run took ${totalS.toFixed(0)} s${QUICK ? ' · QUICK (shortened) run' : ''}`, '');
+  out.push(`${date} · ${arch} · ${cpuModel()} · ${os.cpus().length} cores · node ${process.version} · ${wrkVersion} · run took ${totalS.toFixed(0)} s · load average ${LOAD_AT_START.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end${QUICK ? ' · QUICK (shortened) run' : ''}${ONLY ? ` · only ${ONLY.join(', ')}` : ''}`, '');
   for (const t of targets) {
     if (t.missing) out.push(`- **${t.name} missing**: ${t.missing}; its columns are empty.`);
     else if (t.name !== 'agent') out.push(`- ${t.name} ${t.version}`);
@@ -406,68 +296,76 @@ function report(targets: TargetResult[], mem: MemoryResult, prof: ProfileResult 
   const agent = targets.find((t) => t.name === 'agent')!;
   const peers = targets.filter((t) => t.name !== 'agent');
 
-  out.push(`### 1. Line protocol, ${LP_LINES_PER_BODY}-line bodies (${LP_LINES_PER_BODY * LP_FIELDS_PER_LINE} samples), ${num(LP_TAG_SETS)} tag sets = ${num(LP_SERIES)} series`, '');
-  out.push(`wrk -t${LOAD.lp.threads} -c${LOAD.lp.connections}, ${LOAD.warmupS} s warm-up + ${LOAD.measureS} s measured. Agent: default settings except RATE_LIMIT_ENABLED=false, LOG_LEVEL=error.`, '');
-  out.push(
-    table(
-      ['target', 'format', 'samples/s', 'req/s', 'p50 ms', 'p99 ms', 'target CPU (cores)', 'RSS after (MB)', 'errors'],
-      targets.map((t) => [
-        t.name,
-        t.lpFormat ?? '',
-        rate(t.lp?.samplesPerS),
-        num(t.lp?.okPerS),
-        num(t.lp?.wrk.latencyMs.p50, 2),
-        num(t.lp?.wrk.latencyMs.p99, 2),
-        num(t.lp?.cpuCores, 2),
-        t.rssAfter ? mb(t.rssAfter) : 'n/a',
-        t.missing ? 'missing' : t.error && !t.lp ? 'run failed' : t.lp?.failures || 'none',
-      ]),
-    ),
-    '',
-  );
-  for (const p of peers) if (!p.missing) out.push(`- agent / ${p.name}: ${ratio(agent.lp?.samplesPerS, p.lp?.samplesPerS)} samples/s${p.name === 'pushgateway' ? ' (the Pushgateway takes no line protocol: it got the same samples as Prometheus text)' : ''}`);
-  out.push(`- target: agent ≥ ${rate(TARGETS.lpSamplesPerS)} samples/s → **${passFail(agent.lp ? agent.lp.samplesPerS >= TARGETS.lpSamplesPerS && !agent.lp.failures : undefined)}** (${rate(agent.lp?.samplesPerS)})`);
-  for (const t of targets) for (const n of t.notes) out.push(`- ${n}`);
-  out.push('');
+  if (runs('lp')) {
+    out.push(`### 1. Line protocol, ${LP_LINES_PER_BODY}-line bodies (${LP_LINES_PER_BODY * LP_FIELDS_PER_LINE} samples), ${num(LP_TAG_SETS)} tag sets = ${num(LP_SERIES)} series`, '');
+    out.push(`wrk -t${LOAD.lp.threads} -c${LOAD.lp.connections}, ${LOAD.warmupS} s warm-up + ${LOAD.measureS} s measured. Agent: default settings except RATE_LIMIT_ENABLED=false, LOG_LEVEL=error.`, '');
+    out.push(
+      table(
+        ['target', 'format', 'samples/s', 'req/s', 'p50 ms', 'p99 ms', 'target CPU (cores)', 'RSS after (MB)', 'errors'],
+        targets.map((t) => [
+          t.name,
+          t.lpFormat ?? '',
+          rate(t.lp?.samplesPerS),
+          num(t.lp?.okPerS),
+          num(t.lp?.wrk.latencyMs.p50, 2),
+          num(t.lp?.wrk.latencyMs.p99, 2),
+          num(t.lp?.cpuCores, 2),
+          t.rssAfter ? mb(t.rssAfter) : 'n/a',
+          t.missing ? 'missing' : t.error && !t.lp ? 'run failed' : t.lp?.failures || 'none',
+        ]),
+      ),
+      '',
+    );
+    for (const p of peers) if (!p.missing) out.push(`- agent / ${p.name}: ${ratio(agent.lp?.samplesPerS, p.lp?.samplesPerS)} samples/s${p.name === 'pushgateway' ? ' (the Pushgateway takes no line protocol: it got the same samples as Prometheus text)' : ''}`);
+    out.push(`- target: agent ≥ ${rate(TARGETS.lpSamplesPerS)} samples/s → **${passFail(agent.lp ? agent.lp.samplesPerS >= TARGETS.lpSamplesPerS && !agent.lp.failures : undefined)}** (${rate(agent.lp?.samplesPerS)})`);
+    for (const t of targets) for (const n of t.notes) out.push(`- ${n}`);
+    out.push('');
+  }
 
-  out.push(`### 2. Small JSON pushes (one sample per request)`, '');
-  out.push(`wrk -t${LOAD.small.threads} -c${LOAD.small.connections}, ${LOAD.warmupS} s warm-up + ${LOAD.measureS} s measured. Agent: POST /api/v1/metrics/simple JSON; VictoriaMetrics: POST /write one LP line; Pushgateway: POST /metrics/job/bench one text line.`, '');
-  out.push(
-    table(
-      ['target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'target CPU (cores)', 'errors'],
-      targets.map((t) => [
-        t.name,
-        num(t.small?.okPerS),
-        num(t.small?.wrk.latencyMs.p50, 2),
-        num(t.small?.wrk.latencyMs.p90, 2),
-        num(t.small?.wrk.latencyMs.p99, 2),
-        num(t.small?.wrk.latencyMs.max, 1),
-        num(t.small?.cpuCores, 2),
-        t.missing ? 'missing' : t.error && !t.small ? 'run failed' : t.small?.failures || 'none',
-      ]),
-    ),
-    '',
-  );
-  for (const p of peers) if (!p.missing) out.push(`- agent / ${p.name}: ${ratio(agent.small?.okPerS, p.small?.okPerS)} req/s`);
-  const sOk = agent.small ? agent.small.okPerS >= TARGETS.smallReqPerS && agent.small.wrk.latencyMs.p99 <= TARGETS.smallP99Ms && !agent.small.failures : undefined;
-  out.push(`- target: agent ≥ ${rate(TARGETS.smallReqPerS)} req/s with p99 ≤ ${TARGETS.smallP99Ms} ms → **${passFail(sOk)}** (${num(agent.small?.okPerS)} req/s, p99 ${num(agent.small?.wrk.latencyMs.p99, 2)} ms)`);
-  out.push('');
+  if (runs('small')) {
+    out.push(`### 2. Small JSON pushes (one sample per request)`, '');
+    out.push(`wrk -t${LOAD.small.threads} -c${LOAD.small.connections}, ${LOAD.warmupS} s warm-up + ${LOAD.measureS} s measured. Agent: POST /api/v1/metrics/simple JSON; VictoriaMetrics: POST /write one LP line; Pushgateway: POST /metrics/job/bench one text line.`, '');
+    out.push(
+      table(
+        ['target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'target CPU (cores)', 'errors'],
+        targets.map((t) => [
+          t.name,
+          num(t.small?.okPerS),
+          num(t.small?.wrk.latencyMs.p50, 2),
+          num(t.small?.wrk.latencyMs.p90, 2),
+          num(t.small?.wrk.latencyMs.p99, 2),
+          num(t.small?.wrk.latencyMs.max, 1),
+          num(t.small?.cpuCores, 2),
+          t.missing ? 'missing' : t.error && !t.small ? 'run failed' : t.small?.failures || 'none',
+        ]),
+      ),
+      '',
+    );
+    for (const p of peers) if (!p.missing) out.push(`- agent / ${p.name}: ${ratio(agent.small?.okPerS, p.small?.okPerS)} req/s`);
+    const sOk = agent.small ? agent.small.okPerS >= TARGETS.smallReqPerS && agent.small.wrk.latencyMs.p99 <= TARGETS.smallP99Ms && !agent.small.failures : undefined;
+    out.push(`- target: agent ≥ ${rate(TARGETS.smallReqPerS)} req/s with p99 ≤ ${TARGETS.smallP99Ms} ms → **${passFail(sOk)}** (${num(agent.small?.okPerS)} req/s, p99 ${num(agent.small?.wrk.latencyMs.p99, 2)} ms)`);
+    out.push('');
+  }
 
-  out.push(`### 3. Store memory`, '');
-  if (mem.single) {
-    const s = mem.single;
-    out.push(`- (a) ${num(s.series)} series × 1 point (name + 3 labels, through the JSON batch parser): ${mb(s.total)} MB measured (heap ${mb(s.heapUsed)} + external ${mb(s.external)}) = **${s.mbPer100k.toFixed(1)} MB per 100k series** (${s.bytesPerSeries.toFixed(0)} B/series); store.bytes estimate ${mb(s.storeBytes)} MB (${s.estBytesPerSeries.toFixed(0)} B/series, ${((s.storeBytes / s.total) * 100).toFixed(0)} % of measured) → target ≤ ${TARGETS.mbPer100kSeries} MB: **${passFail(s.mbPer100k <= TARGETS.mbPer100kSeries)}**`);
+  if (runs('memory')) {
+    out.push(`### 3. Store memory`, '');
+    if (mem.single) {
+      const s = mem.single;
+      out.push(`- (a) ${num(s.series)} series × 1 point (name + 3 labels, through the JSON batch parser): ${mb(s.total)} MB measured (heap ${mb(s.heapUsed)} + external ${mb(s.external)}) = **${s.mbPer100k.toFixed(1)} MB per 100k series** (${s.bytesPerSeries.toFixed(0)} B/series); store.bytes estimate ${mb(s.storeBytes)} MB (${s.estBytesPerSeries.toFixed(0)} B/series, ${((s.storeBytes / s.total) * 100).toFixed(0)} % of measured) → target ≤ ${TARGETS.mbPer100kSeries} MB: **${passFail(s.mbPer100k <= TARGETS.mbPer100kSeries)}**`);
+    }
+    if (mem.history) {
+      const h = mem.history;
+      out.push(`- (b) ${num(h.series)} series × ${h.points} points (HISTORY_POINTS=${h.points}): ${mb(h.full.total)} MB vs ${mb(h.onePoint.total)} MB with 1 point = **${h.bytesPerExtraPoint.toFixed(1)} B per extra point**; store.bytes says ${h.estBytesPerExtraPoint.toFixed(1)} B (${mb(h.storeBytesOne)} → ${mb(h.storeBytesFull)} MB) → target ≤ ${TARGETS.bytesPerExtraPoint} B: **${passFail(h.bytesPerExtraPoint <= TARGETS.bytesPerExtraPoint)}**`);
+    }
+    if (mem.http) {
+      const m = mem.http;
+      out.push(`- agent over HTTP (context): ${num(m.series)} series pushed as JSON batches of 1000 in ${m.seconds.toFixed(1)} s; RSS ${mb(m.rssIdle)} MB idle → ${mb(m.rssLoaded)} MB loaded (+${mb(m.rssLoaded - m.rssIdle)} MB, no forced GC); store.bytes ${mb(m.storeBytes)} MB`);
+    }
+    for (const e of mem.errors) out.push(`- **failed**: ${e.split('\n')[0]}`, '', '```', e, '```');
+    out.push('');
   }
-  if (mem.history) {
-    const h = mem.history;
-    out.push(`- (b) ${num(h.series)} series × ${h.points} points (HISTORY_POINTS=${h.points}): ${mb(h.full.total)} MB vs ${mb(h.onePoint.total)} MB with 1 point = **${h.bytesPerExtraPoint.toFixed(1)} B per extra point**; store.bytes says ${h.estBytesPerExtraPoint.toFixed(1)} B (${mb(h.storeBytesOne)} → ${mb(h.storeBytesFull)} MB) → target ≤ ${TARGETS.bytesPerExtraPoint} B: **${passFail(h.bytesPerExtraPoint <= TARGETS.bytesPerExtraPoint)}**`);
-  }
-  if (mem.http) {
-    const m = mem.http;
-    out.push(`- agent over HTTP (context): ${num(m.series)} series pushed as JSON batches of 1000 in ${m.seconds.toFixed(1)} s; RSS ${mb(m.rssIdle)} MB idle → ${mb(m.rssLoaded)} MB loaded (+${mb(m.rssLoaded - m.rssIdle)} MB, no forced GC); store.bytes ${mb(m.storeBytes)} MB`);
-  }
-  for (const e of mem.errors) out.push(`- **failed**: ${e.split('\n')[0]}`, '', '```', e, '```');
-  out.push('');
+
+  if (node) out.push(node, '');
 
   if (prof) {
     out.push(`### Agent CPU profile during scenario 1 (separate run with --cpu-prof)`, '');
@@ -492,9 +390,11 @@ function report(targets: TargetResult[], mem: MemoryResult, prof: ProfileResult 
 
 const DEFAULT_HEADER = `# Benchmark results
 
-\`npm run bench\` builds the agent and this harness, then bench/run.ts measures the agent against two
-peers on the same machine: VictoriaMetrics (line protocol on \`/write\`) and the Prometheus
-Pushgateway (text format). Options: \`npm run bench -- --no-profile --profile-out=FILE --quick\`.
+\`npm run bench\` builds the agent and this harness, then bench/run.ts measures the agent against
+peers on the same machine: VictoriaMetrics (line protocol on \`/write\`; the forwarding target), the
+Prometheus Pushgateway (text format) and prometheus-node-exporter (collector cost). Options:
+\`npm run bench -- --no-profile --profile-out=FILE --quick\`; \`--only=lp,small,memory,fixtures,machine,forward,profile\`
+runs some parts and prints them without touching this file.
 
 Method: every target runs alone, a fresh instance per scenario (started on a free loopback port,
 waited for, stopped afterwards), so the targets do not compete for the machine's cores and no
@@ -512,10 +412,32 @@ the best compromise on 2 cores (the agent is single-threaded and peaks at 1–2,
 2. Small pushes: one \`fps\` sample per request (agent: simple JSON; peers: their one-line equivalent).
 3. Store memory: \`node --expose-gc build/bench/store-memory.js\` measures heapUsed + external after
    GC around a SeriesStore fed through the real JSON parser; agent RSS over HTTP is context only.
+4. Collector cost per cycle on the fixture hosts (test/fixtures/hosts/<case>/{t0,t1}):
+   \`node --expose-gc build/bench/collector-cost.js\` runs every built-in collector the agent enables
+   there (createCollectors, SYSTEM_METRICS_SOURCE=builtin, scripts off) alone, cycle after cycle,
+   on a HostFs alternating between the t0 and t1 trees with the clocks 1 s further each cycle, and
+   reports CPU µs (process.cpuUsage, all threads) per cycle into t1 (every rate computed); then all
+   of them through CollectorScheduler.runOnce() with a real hub and store: the agent's cost per
+   cycle. nvidia-smi is replayed from the recorded CSV (once also through a real process spawn).
+5. Collector cost on this machine: three agents (\`node dist/main.js agent\`, rate limit off) idle
+   side by side for 20 s — SYSTEM_METRICS_SOURCE=builtin with the default collectors at 1 s,
+   SYSTEM_METRICS_SOURCE=none, and builtin scraped on /metrics once a second — so builtin − none is
+   the collectors' share; then prometheus-node-exporter with its default collectors and with only
+   cpu+meminfo+hwmon+cpufreq (our collectors' equivalent), each scraped once a second for 20 s.
+   CPU is utime+stime from /proc/<pid>/stat over the window; RSS at the end.
+6. Forwarding to VictoriaMetrics (-influxSkipSingleField, a fresh instance per run): (a) the
+   agent's RemoteWriteSink (\`/api/v1/write\`) and InfluxV1Sink (\`/write\`) driven in-process at full
+   speed by \`build/bench/forward-inproc.js\` with 1M samples over 10k series, timed until
+   VictoriaMetrics' vm_rows_inserted_total holds them all, then checked through /api/v1/export;
+   the same sinks with a stub fetch give the encoding cost alone. (b) The whole agent with
+   FORWARD_REMOTE_WRITE_URL, loaded by wrk with scenario 1's line protocol: ingest rate, forwarded
+   rate and drops from its own sink counters, VictoriaMetrics' row count.
 
 Target CPU is utime+stime of the target process from /proc over the measured run, in cores.
-Last, scenario 1 runs once more against an agent started with \`node --cpu-prof\` (not one of the
-measured runs) and the top self-time functions and hottest source lines are listed.
+Last, two profiles (not measured runs): agents in builtin mode with every collector at 100 ms under
+\`node --cpu-prof\` (on this machine and on the desktop fixture tree), and scenario 1 once more
+against an agent started with \`node --cpu-prof\`; the top self-time functions, areas and hottest
+source lines are listed.
 The machine may be shared (compiles, tests), so treat single runs as noisy. The section below is
 replaced by every run.
 `;
@@ -564,24 +486,53 @@ async function main(): Promise<number> {
     };
     log(`line protocol: ${LP_BODIES} bodies of ${num(manifests.lp.bodyBytes)} bytes; Prometheus text: ${num(manifests.prom.bodyBytes)} bytes`);
 
+    const vmBin = which('victoria-metrics', ['/usr/bin/victoria-metrics']);
     const targets: TargetResult[] = [];
-    targets.push(await benchTarget('agent', process.execPath, wrkBin, tmp, manifests));
-    targets.push(await benchTarget('victoria-metrics', which('victoria-metrics', ['/usr/bin/victoria-metrics']), wrkBin, tmp, manifests));
-    targets.push(await benchTarget('pushgateway', which('prometheus-pushgateway', ['/usr/bin/prometheus-pushgateway']), wrkBin, tmp, manifests));
+    if (runs('lp') || runs('small')) {
+      targets.push(await benchTarget('agent', process.execPath, wrkBin, tmp, manifests));
+      targets.push(await benchTarget('victoria-metrics', vmBin, wrkBin, tmp, manifests));
+      targets.push(await benchTarget('pushgateway', which('prometheus-pushgateway', ['/usr/bin/prometheus-pushgateway']), wrkBin, tmp, manifests));
+    }
 
     const mem: MemoryResult = { errors: [] };
-    await storeMemory(mem);
-    await agentRss(mem, tmp);
+    if (runs('memory')) {
+      await storeMemory(mem);
+      await agentRss(mem, tmp);
+    }
 
-    const prof = PROFILE ? await profileAgent(wrkBin, tmp, manifests.lp) : undefined;
+    // Issue 3: collectors (fixture hosts, this machine against node_exporter), forwarding.
+    const fixtures = runs('fixtures') ? await fixtureCollectorCost(QUICK) : undefined;
+    const machine = runs('machine') ? await machineCollectorCost(tmp, which('prometheus-node-exporter', ['/usr/bin/prometheus-node-exporter']), NODE.windowS) : undefined;
+    const collectorProf = runs('profile') ? await collectorProfiles(tmp, NODE.profileS) : undefined;
+    let forward: ForwardResult | undefined;
+    if (runs('forward')) {
+      forward = await forwardInproc(tmp, vmBin, NODE.forwardSamples, NODE.forwardSeries);
+      if (vmBin) {
+        forward.agent = await forwardAgent({
+          tmp, vmBin, wrkBin, manifest: manifests.lp.file, samplesPerRequest: LP_LINES_PER_BODY * LP_FIELDS_PER_LINE,
+          shape: LOAD.lp, warmupS: LOAD.warmupS, measureS: LOAD.measureS, timestampBase: nextTimestampBase,
+        });
+      }
+    }
+    const node = reportNode({
+      fixtures, machine, profiles: collectorProf, forward,
+      agentShape: `wrk -t${LOAD.lp.threads} -c${LOAD.lp.connections}, ${LOAD.warmupS} s warm-up + ${LOAD.measureS} s measured`,
+      scenario1SamplesPerS: targets.find((t) => t.name === 'agent')?.lp?.samplesPerS,
+    });
 
-    const section = report(targets, mem, prof, wrkVersion, (Date.now() - started) / 1000);
+    const prof = runs('profile') ? await profileAgent(wrkBin, tmp, manifests.lp) : undefined;
+
+    const section = report(targets, mem, node, prof, wrkVersion, (Date.now() - started) / 1000);
     process.stdout.write(`\n${section}\n`);
     const agentErr = targets.find((t) => t.name === 'agent')?.error;
     if (agentErr) {
       // A broken run must not replace the last good numbers.
       log(`the agent run failed (${agentErr.split('\n')[0]}); ${path.relative(process.cwd(), RESULTS_FILE)} left unchanged`);
       return 1;
+    }
+    if (ONLY) {
+      log(`--only: ${path.relative(process.cwd(), RESULTS_FILE)} left unchanged`);
+      return 0;
     }
     writeResults(section);
     log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
@@ -596,10 +547,23 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => process.exit(code || streamBench()),
   (err: unknown) => {
     log(`FAILED: ${err instanceof Error ? err.stack : String(err)}`);
     killAllSync();
     process.exit(1);
   },
 );
+
+// ---------------------------------------------------------------- stream (SSE) benchmark (issue 4)
+// bench/stream.ts runs last, in its own process, and owns the "## Stream (SSE)" section of
+// RESULTS.md, which it keeps above "## Latest run" (so writeResults above leaves it alone).
+function streamBench(): number {
+  if (ONLY) return 0;
+  try {
+    execFileSync(process.execPath, [path.join(__dirname, 'stream.js'), ...(QUICK ? ['--quick'] : [])], { stdio: 'inherit' });
+    return 0;
+  } catch {
+    return 1;
+  }
+}

@@ -146,3 +146,92 @@ function shorten(url: string, root: string): string {
   if (u.startsWith(root + path.sep)) u = u.slice(root.length + 1);
   return u.replace(/^.*\/node_modules\//, 'node_modules/');
 }
+
+export interface AreaTime {
+  /** Project folder (`collectors/temp`, `store`), else the node module or V8 pseudo-frame. */
+  area: string;
+  ms: number;
+  /** Of the busy (non-idle) time. */
+  percent: number;
+}
+
+export interface BusyProfile {
+  /** Sampled time after `skipFirstMs`, idle excluded. */
+  busyMs: number;
+  idleMs: number;
+  /** Each busy sample charged to the nearest frame of the project's own code on its stack. */
+  areas: AreaTime[];
+  /** Self time per function, idle excluded; percent of busy time. */
+  rows: SelfTime[];
+}
+
+/**
+ * Where a mostly idle process spends its CPU: samples after `skipFirstMs` (start-up excluded),
+ * `(idle)` left out, self time per function and time per project area (the folder of the nearest
+ * project frame on the stack, `dist/` or `build/src/` stripped; samples with no project frame go
+ * to the nearest module, e.g. `node:internal/fs/promises`, which is where an awaited read resumes).
+ */
+export function summariseBusy(file: string, root: string, opts: { skipFirstMs?: number; top?: number } = {}): BusyProfile {
+  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  const from = p.startTime + (opts.skipFirstMs ?? 0) * 1000;
+  const areaCache = new Map<number, string>();
+  const areaOf = (id: number): string => {
+    const hit = areaCache.get(id);
+    if (hit !== undefined) return hit;
+    let firstModule = '';
+    let area = '';
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const cf = byId.get(cur)?.callFrame;
+      if (!cf) break;
+      const url = cf.url;
+      if (url.startsWith('file://') && !url.includes('/node_modules/')) {
+        // collectors/cpu/proc-stat.js → collectors/cpu; collectors/host-fs.js → collectors/host-fs
+        const rel = shorten(url, root).replace(/^(dist|build\/src|build)\//, '').replace(/\.js$/, '');
+        const parts = rel.split('/');
+        area = parts.length > 2 ? parts.slice(0, 2).join('/') : rel;
+        break;
+      }
+      if (!firstModule && url) firstModule = url.includes('/node_modules/') ? shorten(url, root).replace(/^node_modules\/((@[^/]+\/)?[^/]+).*$/, 'node_modules/$1') : url;
+    }
+    if (!area) area = firstModule || byId.get(id)?.callFrame.functionName || '(unknown)';
+    areaCache.set(id, area);
+    return area;
+  };
+  const self = new Map<string, SelfTime>();
+  const areas = new Map<string, number>();
+  let busyUs = 0;
+  let idleUs = 0;
+  let t = p.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    if (t < from) continue;
+    const dt = Math.max(0, i + 1 < deltas.length ? deltas[i + 1] : 0);
+    const n = byId.get(samples[i]);
+    if (!n) continue;
+    const cf = n.callFrame;
+    if (cf.functionName === '(idle)') {
+      idleUs += dt;
+      continue;
+    }
+    busyUs += dt;
+    const fn = cf.functionName || (cf.url ? '(anonymous)' : '(native/vm)');
+    const where = cf.url ? `${shorten(cf.url, root)}:${cf.lineNumber + 1}` : '';
+    const key = `${fn}\u0000${where}`;
+    const g = self.get(key) ?? { fn, where, selfMs: 0, percent: 0 };
+    g.selfMs += dt / 1000;
+    self.set(key, g);
+    const a = areaOf(n.id);
+    areas.set(a, (areas.get(a) ?? 0) + dt);
+  }
+  const top = opts.top ?? 15;
+  const pctOf = (us: number) => (busyUs > 0 ? (us * 100) / busyUs : 0);
+  const rows = [...self.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, top);
+  for (const r of rows) r.percent = pctOf(r.selfMs * 1000);
+  const areaRows = [...areas.entries()].map(([area, us]) => ({ area, ms: us / 1000, percent: pctOf(us) })).sort((a, b) => b.ms - a.ms).slice(0, top);
+  return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, areas: areaRows, rows };
+}

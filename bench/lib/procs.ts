@@ -204,3 +204,24 @@ function isExecutable(p: string): boolean {
     return false;
   }
 }
+
+/**
+ * CPU time of a process in seconds with finer resolution than the 10 ms ticks of /proc/<pid>/stat:
+ * the sum of the run time (ns) in /proc/<pid>/task/<tid>/schedstat over its live threads (threads
+ * that exited are missing, so compare deltas with cpuSeconds()). NaN when unavailable.
+ */
+export function cpuSecondsFine(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+    return ns > 0 ? ns / 1e9 : NaN;
+  } catch {
+    return NaN;
+  }
+}
