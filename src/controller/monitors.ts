@@ -57,13 +57,16 @@ export function desiredMonitor(kind: MonitorKind, owner: { metadata: ObjectMeta 
     spec: {
       selector: { matchLabels: { ...agents.labels } },
       namespaceSelector: { matchNames: [agents.namespace] },
-      endpoints: [{
+      // /metrics carries pushed metrics whose own labels (job, instance) must win: honorLabels, as
+      // for a Pushgateway. /metrics/self is the agent's own health (alerts read it).
+      endpoints: ['/metrics', '/metrics/self'].map((path) => ({
         port: agents.portName,
-        path: '/metrics',
+        path,
         interval: spec.interval,
+        ...(path === '/metrics' ? { honorLabels: true } : {}),
         // The agent already sets `host` on system metrics; `node` names the Kubernetes node of the target.
         [kind.relabelField]: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }],
-      }],
+      })),
     },
   };
 }

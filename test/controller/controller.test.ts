@@ -128,7 +128,10 @@ describe('controller', () => {
     assert.deepEqual(sm.spec, {
       selector: { matchLabels: { 'app.kubernetes.io/name': 'metrics-manager', 'app.kubernetes.io/component': 'agent' } },
       namespaceSelector: { matchNames: [AGENT_NS] },
-      endpoints: [{ port: 'http', path: '/metrics', interval: '30s', relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] }],
+      endpoints: [
+        { port: 'http', path: '/metrics', interval: '30s', honorLabels: true, relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] },
+        { port: 'http', path: '/metrics/self', interval: '30s', relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] },
+      ],
     });
     const { ServiceMonitor } = await import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor');
     new ServiceMonitor(sm as never).validate();
@@ -160,7 +163,10 @@ describe('controller', () => {
     fake.addResource(SERVICE_MONITORS);
     const vm = await eventually(() => fake.get(VM_SERVICE_SCRAPES, NS, 'first-metrics-manager'), 3000, 'the VMServiceScrape');
     assert.equal(vm.metadata.labels!.team, 'platform');
-    assert.deepEqual((vm.spec as { endpoints: unknown[] }).endpoints, [{ port: 'http', path: '/metrics', interval: '15s', relabelConfigs: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] }]);
+    assert.deepEqual((vm.spec as { endpoints: unknown[] }).endpoints, [
+      { port: 'http', path: '/metrics', interval: '15s', honorLabels: true, relabelConfigs: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] },
+      { port: 'http', path: '/metrics/self', interval: '15s', relabelConfigs: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] },
+    ]);
     await eventually(() => condition(fake, 'team-b', 'second', 'MonitorsRegistered')?.reason === 'RegisteredByOtherConfig', 3000, 'second defers to first');
     assert.equal(fake.list(VM_SERVICE_SCRAPES).length, 1);
     assert.equal(fake.list(SERVICE_MONITORS).length, 1);
