@@ -2,17 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../helpers/tools';
 
 const MAIN = path.resolve(__dirname, '../../src/main.js');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function startProcess(env: Record<string, string>) {
   const child = spawn(process.execPath, [MAIN, 'agent'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

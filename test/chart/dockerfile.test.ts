@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CHART_DIR, ROOT } from './chart';
+import { freePort } from '../helpers/tools';
 
 interface Instruction { cmd: string; args: string; line: number }
 interface Stage { from: string; name?: string; instructions: Instruction[] }
@@ -67,16 +67,6 @@ function dockerIgnored(rel: string, patterns: string[]): boolean {
   return ignored;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a command asynchronously (the agent under test runs in this process's event loop too). */
 function runAsync(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -7,29 +7,18 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import type { CollectorEnv } from '../../src/collectors/collector';
 import { CpuCollector } from '../../src/collectors/cpu';
 import { HostFs } from '../../src/collectors/host-fs';
 import { MemCollector } from '../../src/collectors/mem';
 import type { Sample } from '../../src/model/sample';
 import { parsePrometheusText } from '../../src/formats/prometheus/parse';
-import { requireTool } from '../helpers/tools';
+import { freePort, requireTool } from '../helpers/tools';
 
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
 const INTERVAL_MS = 2000;
 const TOLERANCE_PP = 1;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -6,6 +6,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { parsePrometheusText } from '../../src/formats/prometheus/parse';
 import { postJson, postText, startAgent, type RunningAgent } from '../helpers/agent';
+import { freePort } from '../helpers/tools';
 
 /** Drives the real SDK: counter, histogram and gauge, exported once through `exporter`. */
 async function pushWithSdk(exporter: PushMetricExporter, service: string): Promise<void> {
@@ -125,13 +126,7 @@ describe('HTTP OTLP', () => {
   });
 
   it('answers on OTLP_HTTP_PORT too when it is set', async () => {
-    const net = await import('node:net');
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as import('node:net').AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const b = await startAgent({ OTLP_HTTP_PORT: String(port) });
     try {
       const r = await postJson(`http://127.0.0.1:${port}/v1/metrics`, { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'via_4318', gauge: { dataPoints: [{ asDouble: 4 }] } }] }] }] });

@@ -6,25 +6,14 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { RemoteWriteSink } from '../../src/sinks';
-import { requireTool } from '../helpers/tools';
+import { freePort, requireTool } from '../helpers/tools';
 import { captureLogger, fakeHub, sample, sleep } from './helpers';
 
 const PROM_BIN = '/usr/bin/prometheus';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('forwarding to Prometheus (real component, remote-write receiver)', function () {
   this.timeout(60_000);

@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { InfluxV1Sink, RemoteWriteSink, type ForwardingSink, type SinkOptions } from '../../src/sinks';
 import type { Labels } from '../../src/model/sample';
-import { requireTool } from '../helpers/tools';
+import { freePort, requireTool } from '../helpers/tools';
 import { assertBalanced, captureLogger, fakeHub, sample, sleep } from './helpers';
 
 const VM_BIN = '/usr/bin/victoria-metrics';
@@ -109,16 +108,6 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('forwarding to VictoriaMetrics (real component)', function () {
   this.timeout(60_000);
