@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { buildCapabilities } from './capabilities/capabilities';
 import { collectorEnv, createCollectors } from './collectors';
 import type { CommandRunner } from './collectors/collector';
 import { CollectorScheduler } from './collectors/scheduler';
@@ -140,6 +141,21 @@ export class Agent {
         sinks: sinks.map((sink) => sink.stats()),
         ...(scripts ? { scripts: scripts.health() } : {}),
       }),
+      capabilities: (profile) => {
+        const health = new Map(this.collectors.health().map((h) => [h.name, h]));
+        return buildCapabilities({
+          config: this.config.get(),
+          nowMs: now(),
+          profile,
+          hostname: this.hostname,
+          collectors: built.scheduled.flatMap(({ collector }) => {
+            const h = health.get(collector.name);
+            return h ? [{ health: h, findings: collector.describe?.() }] : [];
+          }),
+          telegraf: telegraf?.state(),
+          sinks: sinks.map((sink) => sink.stats()),
+        });
+      },
     };
   }
 

@@ -43,4 +43,29 @@ export interface Collector {
    * those are counted and shown in health by the scheduler.
    */
   collect(): Promise<Collection>;
+  /**
+   * What the last cycle found, for GET /api/v1/capabilities: the devices it reads and, when it
+   * found none, why. Optional: collectors of node-wide sources (cpu, mem) have nothing to add.
+   * Returns a copy the caller owns; never reads the host (it reports the last cycle's view).
+   */
+  describe?(): CollectorFindings;
+}
+
+/** Why a collector has nothing to read, in the words of GET /api/v1/capabilities. */
+export type AbsentReason = 'no_device' | 'no_driver' | 'not_installed' | 'no_permission';
+
+/** One device a collector reads. Keys are the JSON keys of the capabilities answer. */
+export interface DeviceInfo {
+  kind: 'intel_gpu' | 'intel_npu' | 'nvidia_gpu';
+  /** The label value that identifies it in its series (gpu_id, pci_slot or gpu index). */
+  id: string;
+  [detail: string]: string | number | boolean | null;
+}
+
+export interface CollectorFindings {
+  devices: DeviceInfo[];
+  /** Set when the collector found nothing to read. */
+  absentReason?: AbsentReason;
+  /** Human detail: what was looked for, or what is partly missing (e.g. NPU telemetry unreadable). */
+  detail?: string;
 }

@@ -14,6 +14,7 @@ import { toHttpError } from './errors';
 import { applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
 import { rateLimiter, TokenBucketStore } from './rate-limit';
 import { pathOf, queryOf, sendError, type PlainHandler } from './respond';
+import { capabilitiesRouter } from './routes/capabilities';
 import { healthRouter } from './routes/health';
 import { ingestRoutes } from './routes/ingest';
 import { otlpRoutes } from './routes/otlp';
@@ -47,6 +48,7 @@ const KNOWN_PATHS: Record<string, string[]> = {
   '/metrics': ['GET'],
   '/metrics/self': ['GET'],
   '/api/v1/config': ['GET'],
+  '/api/v1/capabilities': ['GET'],
   '/dashboard': ['GET'],
   '/metrics/stream': ['GET'],
 };
@@ -83,6 +85,7 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
   }));
   app.use(healthRouter(ctx));
   app.use(queryRouter(ctx));
+  app.use(capabilitiesRouter(ctx));
   for (const r of extraRouters) app.use(r);
   app.use((req: Request, res: Response) => {
     const allowed = KNOWN_PATHS[req.path];

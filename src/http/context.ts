@@ -1,3 +1,4 @@
+import type { Capabilities, CapabilityProfile } from '../capabilities/capabilities';
 import type { LiveConfig } from '../config/load';
 import type { LineProtocolParser } from '../formats/influx/parse';
 import type { Hub } from '../hub/hub';
@@ -21,4 +22,6 @@ export interface AppContext {
   streamSubscribers?: () => number;
   /** State of collectors, the Telegraf source and sinks, for /api/health. */
   pipelineHealth?: () => Record<string, unknown>;
+  /** GET /api/v1/capabilities. */
+  capabilities?: (profile: CapabilityProfile) => Capabilities;
 }

@@ -6,7 +6,7 @@
  */
 
 import type { Labels, Sample } from '../../model/sample';
-import type { Collection, Collector, CollectorEnv } from '../collector';
+import type { Collection, Collector, CollectorEnv, CollectorFindings } from '../collector';
 import type { HostFs } from '../host-fs';
 import { CounterTracker } from '../rate';
 import { discoverIntelGpus, type IntelGpuCard } from './cards';
@@ -47,6 +47,8 @@ export class IntelGpuCollector implements Collector {
   private readonly scanner: DrmClientScanner | undefined;
   /** PCI slots on which a DRM client showed a VRAM region (so the card has device memory). */
   private readonly vramSeen = new Set<string>();
+  /** The cards of the last cycle (capabilities). */
+  private lastCards: IntelGpuCard[] = [];
 
   constructor(
     private readonly env: CollectorEnv,
@@ -60,6 +62,7 @@ export class IntelGpuCollector implements Collector {
   async collect(): Promise<Collection> {
     const fs = this.env.fs;
     const cards = await discoverIntelGpus(fs);
+    this.lastCards = cards;
     if (cards.length === 0) {
       this.counters.retain(new Set());
       this.engines.retain(new Set());
@@ -92,6 +95,11 @@ export class IntelGpuCollector implements Collector {
     this.counters.retain(keys);
     this.engines.retain(new Set(cards.map((c) => c.pciSlot)));
     return { samples: out, present: true };
+  }
+
+  describe(): CollectorFindings {
+    const devices = this.lastCards.map((c) => ({ kind: 'intel_gpu' as const, id: c.gpuId, card: c.card, pci_slot: c.pciSlot, driver: c.driver }));
+    return devices.length > 0 ? { devices } : { devices, absentReason: 'no_device', detail: 'no DRM card bound to the i915 or xe driver under class/drm' };
   }
 
   /** i915: `<card>/gt/gt<N>/rps_*` (card-level `gt_*_freq_mhz` on old kernels); xe: `<dev>/tile<T>/gt<N>/freq0`. */

@@ -10,7 +10,7 @@
 
 import path from 'node:path';
 import type { Labels, MetricType, Sample } from '../../model/sample';
-import type { Collection, Collector, CollectorEnv } from '../collector';
+import type { Collection, Collector, CollectorEnv, CollectorFindings } from '../collector';
 import type { HostFs } from '../host-fs';
 import { CounterTracker } from '../rate';
 import { decodePmt, energyDelta, energyJoules, MEMORY_BW_UNIT_BYTES, type NpuPlatform, platformForGuid } from './pmt';
@@ -130,6 +130,16 @@ export class IntelNpuCollector implements Collector {
   /** What the last cycle found (device, platform, why telemetry is missing). */
   status(): IntelNpuStatus {
     return { ...this.last };
+  }
+
+  describe(): CollectorFindings {
+    const s = this.last;
+    if (s.device === null) return { devices: [], absentReason: 'no_device', detail: `no PCI device bound to intel_vpu (${DRIVER_DIR}, ${ACCEL_CLASS})` };
+    return {
+      devices: [{ kind: 'intel_npu', id: s.device, pci_slot: s.device, generation: s.platform, telemetry: s.telemetry }],
+      // Present but partial: power, temperature and work point need PMT telemetry.
+      ...(s.detail !== null ? { detail: `telemetry ${s.telemetry}: ${s.detail}` } : {}),
+    };
   }
 
   async collect(): Promise<Collection> {

@@ -10,7 +10,7 @@
  */
 
 import type { Labels, MetricType, Sample } from '../../model/sample';
-import type { Collection, Collector, CollectorEnv } from '../collector';
+import type { AbsentReason, Collection, Collector, CollectorEnv, CollectorFindings, DeviceInfo } from '../collector';
 import { NVIDIA_SMI_ARGS, parseNvidiaSmiCsv, type NvidiaGpuReading } from './nvidia-smi-csv';
 
 export interface NvidiaCollectorOptions {
@@ -55,6 +55,8 @@ export class NvidiaCollector implements Collector {
   private readonly absentRetryMs: number;
   /** Monotonic time before which the command is not run again (after it was found absent). */
   private retryAtMs = -Infinity;
+  /** What the last run found (capabilities). */
+  private findings: CollectorFindings = { devices: [] };
 
   constructor(
     private readonly env: CollectorEnv,
@@ -75,24 +77,34 @@ export class NvidiaCollector implements Collector {
     try {
       res = await this.env.run(this.smiPath, [...NVIDIA_SMI_ARGS], this.timeoutMs);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') return this.absent();
+      if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') return this.absent('not_installed', `${this.smiPath} not found`);
       throw e;
     }
-    if (res.code !== null && ABSENT_EXIT_CODES.has(res.code)) return this.absent();
+    if (res.code !== null && ABSENT_EXIT_CODES.has(res.code)) {
+      const why = firstLine(res.stderr) || firstLine(res.stdout);
+      const reason: AbsentReason = res.code === 127 ? 'not_installed' : res.code === 6 ? 'no_device' : 'no_driver';
+      return this.absent(reason, `${this.smiPath} exited with code ${res.code}${why ? `: ${why}` : ''}`);
+    }
     if (res.code !== 0) {
       const why = firstLine(res.stderr) || firstLine(res.stdout);
       throw new Error(res.code === null ? `${this.smiPath} was killed (timeout ${this.timeoutMs} ms?)` : `${this.smiPath} exited with code ${res.code}${why ? `: ${why}` : ''}`);
     }
 
     const { gpus } = parseNvidiaSmiCsv(res.stdout);
-    if (gpus.length === 0) return this.absent();
+    if (gpus.length === 0) return this.absent('no_device', `${this.smiPath} listed no GPU`);
     this.retryAtMs = -Infinity;
+    this.findings = { devices: gpus.map((g): DeviceInfo => ({ kind: 'nvidia_gpu', id: String(g.index), uuid: g.uuid, model: g.name })) };
     const samples: Sample[] = [];
     for (const gpu of gpus) toSamples(gpu, samples);
     return { samples, present: true };
   }
 
-  private absent(): Collection {
+  describe(): CollectorFindings {
+    return { ...this.findings, devices: this.findings.devices.map((d) => ({ ...d })) };
+  }
+
+  private absent(reason: AbsentReason, detail: string): Collection {
+    this.findings = { devices: [], absentReason: reason, detail };
     this.retryAtMs = this.env.monotonic() + this.absentRetryMs;
     return { samples: [], present: false };
   }

@@ -31,7 +31,7 @@ export function healthRouter(ctx: AppContext): Router {
         },
         component_api: { report: 'POST /api/metrics/report', query: 'GET /api/metrics/query', prometheus: 'GET /api/metrics/prometheus' },
         prometheus: { metrics: 'GET /metrics', write: 'POST /write', write_v2: 'POST /api/v2/write', otlp: 'POST /v1/metrics', service_metrics: 'GET /metrics/self' },
-        health: { basic: 'GET /health', detailed: 'GET /api/health', stats: 'GET /api/v1/stats' },
+        health: { basic: 'GET /health', detailed: 'GET /api/health', stats: 'GET /api/v1/stats', capabilities: 'GET /api/v1/capabilities' },
       },
     });
   });
