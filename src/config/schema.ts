@@ -48,6 +48,9 @@ export const SETTINGS = {
 
   retentionSeconds: ['METRICS_RETENTION_SECONDS', int(10, 86_400).default(300)],
   maxSeries: ['MAX_METRICS_IN_MEMORY', int(1, 10_000_000).default(100_000)],
+  // System series (collectors, Telegraf) have their own bound. A 256-core node with 8 GPUs makes
+  // about 4,000 (a dozen per core, a few hundred per GPU with its per-process attribution).
+  maxSystemSeries: ['MAX_SYSTEM_METRICS_IN_MEMORY', int(1, 10_000_000).default(20_000)],
   maxStoreBytes: ['MAX_STORE_BYTES', int(1 * MiB, 64 * 1024 * MiB).default(256 * MiB)],
   historyPoints: ['HISTORY_POINTS', int(1, 100_000).default(120)],
   maxBatchSize: ['MAX_METRICS_BATCH_SIZE', int(1, 10_000).default(1000)],
@@ -140,7 +143,7 @@ export type Config = z.infer<typeof configSchema>;
 
 /** Settings that may change while the agent runs (DESIGN.md §5); the rest need a restart. */
 export const LIVE_SETTINGS: readonly SettingKey[] = [
-  'retentionSeconds', 'maxSeries', 'maxStoreBytes', 'maxBatchSize', 'rateLimitEnabled', 'rateLimitPerMinute',
+  'retentionSeconds', 'maxSeries', 'maxSystemSeries', 'maxStoreBytes', 'maxBatchSize', 'rateLimitEnabled', 'rateLimitPerMinute',
   'rateLimitBurst', 'trustForwardedHeaders', 'corsOrigins', 'corsAllowCredentials', 'pollerIntervalMs', 'persistDebounceMs',
   'sseHeartbeatIntervalMs', 'sseClientBufferBytes', 'sseMaxClients',
 ];

@@ -2,9 +2,12 @@
  * The bounded in-memory series store.
  *
  * A series is name + sorted labels (its key is the Prometheus text form, see model/series-key.ts).
- * Every series sits in one least-recently-updated list, so retention (from the last update),
- * the series-count bound and the byte budget are all enforced by popping from the list's head:
- * O(1) per series removed, never a full scan. Families (the `# TYPE` unit of exposition) keep their
+ * Custom (pushed) and system (collector, Telegraf) series live in two partitions with their own
+ * bounds (`maxSeries`, `maxSystemSeries`): a write only ever evicts series of its own origin, so a
+ * big node's collectors cannot push out what apps pushed, and a flood of pushes cannot push out the
+ * node's own metrics. Each partition keeps its series in a least-recently-updated list, so
+ * retention (from the last update), the series-count bound and the byte budget are all enforced by
+ * popping from a list's head: O(1) per series removed, never a full scan. Families (the `# TYPE` unit of exposition) keep their
  * own intrusive list so /metrics can print series grouped without sorting.
  */
 
@@ -15,7 +18,10 @@ import { HistoryRing } from './history';
 /** Read at use time, so changes to the live config apply on the next call. */
 export interface StoreLimits {
   retentionSeconds: number;
+  /** Bound on custom (pushed) series. */
   maxSeries: number;
+  /** Bound on system (collector, Telegraf) series. */
+  maxSystemSeries: number;
   maxStoreBytes: number;
   historyPoints: number;
 }
@@ -102,14 +108,22 @@ export interface WriteResult {
   tooOld: number;
 }
 
-export type RemovalListener = (reason: RemovalReason, count: number) => void;
+export type RemovalListener = (reason: RemovalReason, count: number, origin: Origin) => void;
+
+/** The series of one origin, least recently updated first. */
+class Partition {
+  head: Series | null = null;
+  tail: Series | null = null;
+  size = 0;
+  bytes = 0;
+  constructor(readonly origin: Origin) {}
+}
 
 export class SeriesStore {
   private readonly byKey = new Map<string, Series>();
   private readonly families = new Map<string, Family>();
-  private head: Series | null = null; // least recently updated
-  private tail: Series | null = null;
-  private totalBytes = 0;
+  private readonly custom = new Partition('custom');
+  private readonly system = new Partition('system');
   private readonly removed: Record<RemovalReason, number> = { expired: 0, max_series: 0, max_bytes: 0, deleted: 0 };
 
   /** Ticks count ms from here; rebased before they outgrow V8's small integers (every ~12 days). */
@@ -136,15 +150,34 @@ export class SeriesStore {
   private rebase(t: number): void {
     const shift = t - REBASED_TICK;
     this.epochMs += shift;
-    for (let s = this.head; s; s = s.next) s.updatedTick -= shift;
+    for (const p of [this.custom, this.system]) for (let s = p.head; s; s = s.next) s.updatedTick -= shift;
   }
 
+  private part(origin: Origin): Partition {
+    return origin === 'system' ? this.system : this.custom;
+  }
+
+  private boundOf(p: Partition, limits: StoreLimits): number {
+    return p === this.system ? limits.maxSystemSeries : limits.maxSeries;
+  }
+
+  /** Series held, both origins. */
   get size(): number {
     return this.byKey.size;
   }
 
+  /** Series held of one origin. */
+  sizeOf(origin: Origin): number {
+    return this.part(origin).size;
+  }
+
+  /** Estimated bytes held, both origins. */
   get bytes(): number {
-    return this.totalBytes;
+    return this.custom.bytes + this.system.bytes;
+  }
+
+  bytesOf(origin: Origin): number {
+    return this.part(origin).bytes;
   }
 
   get removals(): Readonly<Record<RemovalReason, number>> {
@@ -199,7 +232,7 @@ export class SeriesStore {
       series.updatedTick = tick;
       result.stored++;
     }
-    this.enforceBytes(limits);
+    this.enforceBytes(limits, this.part(origin));
     return result;
   }
 
@@ -224,12 +257,15 @@ export class SeriesStore {
   }
 
   private create(key: string, s: Sample, family: Family, origin: Origin, limits: StoreLimits): Series {
-    while (this.byKey.size >= limits.maxSeries && this.head) this.remove(this.head, 'max_series');
+    const p = this.part(origin);
+    const bound = this.boundOf(p, limits);
+    while (p.size >= bound && p.head) this.remove(p.head, 'max_series');
     // Most series are named like their family: share that string instead of keeping a copy each.
     const series = new Series(key, s.name === family.name ? family.name : s.name, family, origin);
-    this.totalBytes += series.bytes;
+    p.bytes += series.bytes;
+    p.size++;
     this.byKey.set(key, series);
-    this.appendLru(series);
+    this.appendLru(p, series);
     // Append to the family list.
     series.famPrev = family.tail;
     if (family.tail) family.tail.famNext = series;
@@ -253,12 +289,12 @@ export class SeriesStore {
       }
       h = series.history = new HistoryRing(limits.historyPoints);
       h.add(series.timestampMs, series.value);
-      this.totalBytes += h.bytes;
+      this.part(series.origin).bytes += h.bytes;
     }
     const before = h.bytes;
     if (h.maxPoints !== limits.historyPoints) h.setMaxPoints(limits.historyPoints);
     const kept = h.add(t, v);
-    this.totalBytes += h.bytes - before;
+    this.part(series.origin).bytes += h.bytes - before;
     // The latest point is the newest in time, not the last written.
     const n = h.length;
     series.timestampMs = h.timeAt(n - 1);
@@ -271,20 +307,27 @@ export class SeriesStore {
     const cutoff = now - limits.retentionSeconds * 1000;
     let n = 0;
     const cutoffTick = this.tick(cutoff);
-    while (this.head && this.head.updatedTick < cutoffTick) {
-      this.remove(this.head, 'expired');
-      n++;
+    for (const p of [this.custom, this.system]) {
+      while (p.head && p.head.updatedTick < cutoffTick) {
+        this.remove(p.head, 'expired');
+        n++;
+      }
+      // A lowered bound applies without waiting for new series.
+      const bound = this.boundOf(p, limits);
+      while (p.size > bound && p.head) this.remove(p.head, 'max_series');
     }
-    // A lowered maxSeries applies without waiting for new series.
-    while (this.byKey.size > limits.maxSeries && this.head) this.remove(this.head, 'max_series');
-    this.enforceBytes(limits);
+    // A lowered budget: the partition holding more bytes gives them back.
+    this.enforceBytes(limits, this.custom.bytes >= this.system.bytes ? this.custom : this.system);
     return n;
   }
 
-  private enforceBytes(limits: StoreLimits): void {
-    // Keep at least the most recent series even if it alone is over budget (budget ≥ 1 MiB in config).
-    while (this.totalBytes > limits.maxStoreBytes && this.head && this.head !== this.tail) {
-      this.remove(this.head, 'max_bytes');
+  /**
+   * Evicts from `p` only (the writer's origin): one origin never evicts the other's series. Keeps
+   * at least the most recent series even if it alone is over budget (budget ≥ 1 MiB in config).
+   */
+  private enforceBytes(limits: StoreLimits, p: Partition): void {
+    while (this.bytes > limits.maxStoreBytes && p.head && p.head !== p.tail) {
+      this.remove(p.head, 'max_bytes');
     }
   }
 
@@ -304,6 +347,17 @@ export class SeriesStore {
     return this.deleteWhere(() => true);
   }
 
+  /** Deletes every series of one origin; returns how many. */
+  clearOrigin(origin: Origin): number {
+    const p = this.part(origin);
+    let n = 0;
+    while (p.head) {
+      this.remove(p.head, 'deleted');
+      n++;
+    }
+    return n;
+  }
+
   /** Live series in creation order. Expired ones are purged first. */
   *all(): IterableIterator<Series> {
     this.expire();
@@ -318,7 +372,24 @@ export class SeriesStore {
    */
   *updatedSince(sinceMs: number): IterableIterator<Series> {
     const t = Math.floor(sinceMs - this.epochMs);
-    for (let s = this.tail; s !== null && s.updatedTick >= t; s = s.prev) yield s;
+    // Merge the two partitions' lists from their newest ends.
+    let a = this.custom.tail;
+    let b = this.system.tail;
+    if (a !== null && a.updatedTick < t) a = null;
+    if (b !== null && b.updatedTick < t) b = null;
+    while (a !== null || b !== null) {
+      let s: Series;
+      if (b === null || (a !== null && a.updatedTick >= b.updatedTick)) {
+        s = a!;
+        a = s.prev;
+        if (a !== null && a.updatedTick < t) a = null;
+      } else {
+        s = b;
+        b = s.prev;
+        if (b !== null && b.updatedTick < t) b = null;
+      }
+      yield s;
+    }
   }
 
   /** Series removed so far for any reason (expired, evicted, deleted). */
@@ -333,16 +404,17 @@ export class SeriesStore {
     yield* this.families.values();
   }
 
-  /** Distinct series names, in first-seen order. */
-  names(): string[] {
+  /** Distinct series names, in first-seen order; of one origin when given. */
+  names(origin?: Origin): string[] {
     const seen = new Set<string>();
-    for (const s of this.all()) seen.add(s.name);
+    for (const s of this.all()) if (origin === undefined || s.origin === origin) seen.add(s.name);
     return [...seen];
   }
 
   private remove(s: Series, reason: RemovalReason): void {
+    const p = this.part(s.origin);
     this.byKey.delete(s.key);
-    this.unlinkLru(s);
+    this.unlinkLru(p, s);
     const f = s.family;
     if (s.famPrev) s.famPrev.famNext = s.famNext;
     else f.head = s.famNext;
@@ -350,31 +422,33 @@ export class SeriesStore {
     else f.tail = s.famPrev;
     s.famPrev = s.famNext = null;
     if (--f.size === 0) this.families.delete(f.name);
-    this.totalBytes -= s.bytes;
+    p.bytes -= s.bytes;
+    p.size--;
     this.removed[reason]++;
-    this.onRemove?.(reason, 1);
+    this.onRemove?.(reason, 1, s.origin);
   }
 
   private touch(s: Series, tick: number): void {
     s.updatedTick = tick;
-    if (s === this.tail) return;
-    this.unlinkLru(s);
-    this.appendLru(s);
+    const p = this.part(s.origin);
+    if (s === p.tail) return;
+    this.unlinkLru(p, s);
+    this.appendLru(p, s);
   }
 
-  private appendLru(s: Series): void {
-    s.prev = this.tail;
+  private appendLru(p: Partition, s: Series): void {
+    s.prev = p.tail;
     s.next = null;
-    if (this.tail) this.tail.next = s;
-    else this.head = s;
-    this.tail = s;
+    if (p.tail) p.tail.next = s;
+    else p.head = s;
+    p.tail = s;
   }
 
-  private unlinkLru(s: Series): void {
+  private unlinkLru(p: Partition, s: Series): void {
     if (s.prev) s.prev.next = s.next;
-    else this.head = s.next;
+    else p.head = s.next;
     if (s.next) s.next.prev = s.prev;
-    else this.tail = s.prev;
+    else p.tail = s.prev;
     s.prev = s.next = null;
   }
 }

@@ -72,8 +72,8 @@ export class SelfMetrics {
     labelNames: ['format', 'reason'] as const, registers: [this.registry],
   });
   private readonly removed = new client.Counter({
-    name: `${P}events_series_removed_total`, help: 'Series removed from the store, by reason (expired, max_series, max_bytes, deleted).',
-    labelNames: ['reason'] as const, registers: [this.registry],
+    name: `${P}events_series_removed_total`, help: 'Series removed from the store, by reason (expired, max_series, max_bytes, deleted) and origin (custom, system).',
+    labelNames: ['reason', 'origin'] as const, registers: [this.registry],
   });
   private readonly connectionDuration = new client.Histogram({
     name: `${P}connections_duration_seconds`, help: 'How long connections stayed open, by type (sse: event streams).',
@@ -236,8 +236,8 @@ export class SelfMetrics {
     else this.stats.storageErrors += n;
   }
 
-  seriesRemoved(reason: string, n: number): void {
-    this.removed.inc({ reason }, n);
+  seriesRemoved(reason: string, n: number, origin: string): void {
+    this.removed.inc({ reason, origin }, n);
   }
 
   collectorCycle(collector: string, seconds: number, ok: boolean): void {

@@ -51,6 +51,23 @@ describe('HTTP query and exposition', () => {
     assert.equal(a.agent.store.size, 0);
   });
 
+  it('DELETE and /api/health concern custom series; system series are counted beside them', async () => {
+    a.agent.hub.accept({ samples: [{ name: 'cpu_usage_idle', labels: { cpu: 'cpu0' }, value: 90, type: 'gauge' }], origin: 'system', format: 'system' });
+    await postText(`${a.url}/write`, 'a value=1\nb value=1');
+    type H = { metrics_store: { total_metrics: number; metric_names: string[]; system_metrics: number; max_system_metrics: number } };
+    const h = await json<H>('/api/health');
+    assert.equal(h.metrics_store.total_metrics, 2);
+    assert.deepEqual(h.metrics_store.metric_names, ['a', 'b']);
+    assert.equal(h.metrics_store.system_metrics, 1);
+    assert.equal(h.metrics_store.max_system_metrics, 20_000);
+    const byName = await fetch(`${a.url}/api/v1/metrics?name=cpu_usage_idle`, { method: 'DELETE' });
+    assert.equal(((await byName.json()) as { cleared: number }).cleared, 0, 'a system series is not deleted by name');
+    const all = await fetch(`${a.url}/api/v1/metrics`, { method: 'DELETE' });
+    assert.equal(((await all.json()) as { cleared: number }).cleared, 2);
+    assert.equal(a.agent.store.sizeOf('custom'), 0);
+    assert.equal(a.agent.store.sizeOf('system'), 1, 'system series survive a clear');
+  });
+
   it('GET /api/v1/query_range returns history points, raw and stepped', async () => {
     const t0 = 1_800_000_000; // seconds
     const lines = Array.from({ length: 10 }, (_, i) => `temp,card=c0 value=${i} ${t0 + i * 10}`).join('\n');

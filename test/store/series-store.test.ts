@@ -10,7 +10,7 @@ function clock(start = 1_700_000_000_000) {
 const g = (name: string, labels: Record<string, string>, value: number, timestampMs?: number): Sample => ({ name, labels, value, timestampMs, type: 'gauge' });
 
 function makeStore(limits: Partial<StoreLimits> = {}, c = clock()) {
-  const l: StoreLimits = { retentionSeconds: 300, maxSeries: 1000, maxStoreBytes: 64 * 1024 * 1024, historyPoints: 10, ...limits };
+  const l: StoreLimits = { retentionSeconds: 300, maxSeries: 1000, maxSystemSeries: 1000, maxStoreBytes: 64 * 1024 * 1024, historyPoints: 10, ...limits };
   const removed: string[] = [];
   const store = new SeriesStore(() => l, c.now, (reason) => removed.push(reason));
   return { store, limits: l, clock: c, removed };
@@ -173,6 +173,58 @@ describe('SeriesStore', () => {
     c.advance(2_000);
     store.expire();
     assert.equal(store.get('b'), undefined);
+  });
+
+  it('bounds custom and system series apart: neither evicts the other', () => {
+    const c = clock();
+    const { store, removed } = makeStore({ maxSeries: 3, maxSystemSeries: 2 }, c);
+    for (let i = 0; i < 3; i++) store.write([g('pushed', { i: String(i) }, i)], 'custom');
+    c.advance(10);
+    // Many more system series than fit: they evict older system series only.
+    for (let i = 0; i < 10; i++) {
+      store.write([g('cpu', { core: String(i) }, i)], 'system');
+      c.advance(10);
+    }
+    assert.equal(store.sizeOf('custom'), 3);
+    assert.equal(store.sizeOf('system'), 2);
+    assert.deepEqual([...store.all()].filter((s) => s.origin === 'system').map((s) => s.labels.core).sort(), ['8', '9']);
+    // And pushes evict older pushes only.
+    for (let i = 3; i < 6; i++) store.write([g('pushed', { i: String(i) }, i)], 'custom');
+    assert.equal(store.sizeOf('system'), 2);
+    assert.deepEqual(store.names('custom'), ['pushed']);
+    assert.deepEqual(store.names('system'), ['cpu']);
+    assert.equal(removed.length, 8 + 3);
+    assert.equal(store.size, 5);
+  });
+
+  it('evicts for bytes only within the writing origin', () => {
+    const c = clock();
+    const { store, limits } = makeStore({}, c);
+    for (let i = 0; i < 20; i++) store.write([g('cpu', { core: String(i) }, i)], 'system');
+    limits.maxStoreBytes = store.bytes + 2000;
+    for (let i = 0; i < 200; i++) store.write([g('pushed', { i: String(i) }, i)], 'custom');
+    assert.equal(store.sizeOf('system'), 20, 'pushes never evict system series');
+    assert.ok(store.sizeOf('custom') < 200 && store.sizeOf('custom') > 0);
+    assert.ok(store.removals.max_bytes > 0);
+    assert.ok(store.bytes <= limits.maxStoreBytes);
+  });
+
+  it('clears one origin and lists series written since a time across both', () => {
+    const c = clock();
+    const { store } = makeStore({}, c);
+    store.write([g('a', {}, 1)], 'custom');
+    c.advance(10);
+    store.write([g('s', {}, 1)], 'system');
+    c.advance(10);
+    const since = c.now();
+    store.write([g('b', {}, 1)], 'custom');
+    c.advance(10);
+    store.write([g('t', {}, 1)], 'system');
+    c.advance(10);
+    store.write([g('a', {}, 2)], 'custom');
+    assert.deepEqual([...store.updatedSince(since)].map((s) => s.name), ['a', 't', 'b']);
+    assert.equal(store.clearOrigin('custom'), 2);
+    assert.deepEqual([...store.all()].map((s) => s.name), ['s', 't']);
   });
 
   it('fills a missing timestamp with the current time', () => {

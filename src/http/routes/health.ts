@@ -43,15 +43,18 @@ export function healthRouter(ctx: AppContext): Router {
   r.get('/api/health', (_req, res) => {
     const cfg = ctx.config.get();
     ctx.store.expire();
-    const names = ctx.store.names();
+    // As in the reference, whose store holds only pushed metrics: these mean custom series.
+    const names = ctx.store.names('custom');
     res.json({
       ...basic(),
       metrics_store: {
-        total_metrics: ctx.store.size,
+        total_metrics: ctx.store.sizeOf('custom'),
         metric_names: names.slice(0, MAX_NAMES_IN_HEALTH),
         metric_names_truncated: names.length > MAX_NAMES_IN_HEALTH,
         retention_seconds: cfg.retentionSeconds,
         max_metrics: cfg.maxSeries,
+        system_metrics: ctx.store.sizeOf('system'),
+        max_system_metrics: cfg.maxSystemSeries,
         bytes: ctx.store.bytes,
         max_bytes: cfg.maxStoreBytes,
         removed: ctx.store.removals,
@@ -85,7 +88,7 @@ export function healthRouter(ctx: AppContext): Router {
       metrics_ingestion: { total: s.samplesReceived, by_source: { ...s.byFormat } },
       sse: { events_sent: s.sseEventsSent },
       errors: { parse: s.parseErrors, storage: s.storageErrors, sse: 0 },
-      store: { series: ctx.store.size, bytes: ctx.store.bytes, removed: ctx.store.removals },
+      store: { series: ctx.store.size, custom_series: ctx.store.sizeOf('custom'), system_series: ctx.store.sizeOf('system'), bytes: ctx.store.bytes, removed: ctx.store.removals },
     });
   });
 

@@ -103,7 +103,8 @@ export function queryRouter(ctx: AppContext): Router {
     const name = singleParam(req, 'name');
     if (name === '') throw badRequest('name must not be empty; omit it to delete every custom metric');
     const f = filterFrom(req);
-    const cleared = f.name || f.selector ? ctx.store.deleteWhere((s) => matches(s, f)) : ctx.store.clear();
+    // Custom series only, as the reference documents: the node's own metrics are not the client's to clear.
+    const cleared = f.name || f.selector ? ctx.store.deleteWhere((s) => s.origin === 'custom' && matches(s, f)) : ctx.store.clearOrigin('custom');
     res.json({ cleared, message: `Cleared ${cleared} metrics` });
   });
 
