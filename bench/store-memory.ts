@@ -40,8 +40,8 @@ function diff(a: Mem, b: Mem): Mem {
 
 const T0 = Date.UTC(2025, 0, 1);
 
-function newStore(historyPoints: number): SeriesStore {
-  const limits: StoreLimits = { retentionSeconds: 86400, maxSeries: 10_000_000, maxSystemSeries: 10_000_000, maxStoreBytes: Number.MAX_SAFE_INTEGER, historyPoints };
+function newStore(historySeconds: number): SeriesStore {
+  const limits: StoreLimits = { retentionSeconds: 86400, maxSeries: 10_000_000, maxSystemSeries: 10_000_000, maxStoreBytes: Number.MAX_SAFE_INTEGER, historySeconds };
   let now = T0;
   // The clock only moves forward a little, so nothing expires during the measurement.
   return new SeriesStore(() => limits, () => (now += 1));

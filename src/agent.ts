@@ -70,7 +70,7 @@ export class Agent {
     this.config = new LiveConfig(opts.config);
     const c = opts.config;
     this.logger = opts.logger ?? createLogger({ level: c.logLevel, format: c.logFormat, service: c.serviceName, version: VERSION });
-    this.store = new SeriesStore(() => this.config.get(), now, (reason, n, origin) => this.metrics.seriesRemoved(reason, n, origin));
+    this.store = new SeriesStore(() => this.config.get(), now, (reason, n, origin) => this.metrics.seriesRemoved(reason, n, origin), (reason, n) => this.metrics.historyChunksTrimmed(reason, n));
     const lineProtocol = new LineProtocolParser();
     this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes }, lineProtocol);
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));

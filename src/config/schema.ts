@@ -52,7 +52,8 @@ export const SETTINGS = {
   // about 4,000 (a dozen per core, a few hundred per GPU with its per-process attribution).
   maxSystemSeries: ['MAX_SYSTEM_METRICS_IN_MEMORY', int(1, 10_000_000).default(20_000)],
   maxStoreBytes: ['MAX_STORE_BYTES', int(1 * MiB, 64 * 1024 * MiB).default(256 * MiB)],
-  historyPoints: ['HISTORY_POINTS', int(1, 100_000).default(120)],
+  // History per series by time, in compressed chunks (src/store/chunk.ts); 0 keeps the latest point only.
+  historySeconds: ['HISTORY_SECONDS', int(0, 86_400).default(3600)],
   maxBatchSize: ['MAX_METRICS_BATCH_SIZE', int(1, 10_000).default(1000)],
   maxBodyBytes: ['MAX_BODY_BYTES', int(1024, 256 * MiB).default(10 * MiB)],
   otlpMaxBodyBytes: ['OTLP_MAX_BODY_BYTES', int(1024, 256 * MiB).default(20 * MiB)],
@@ -143,7 +144,7 @@ export type Config = z.infer<typeof configSchema>;
 
 /** Settings that may change while the agent runs (DESIGN.md §5); the rest need a restart. */
 export const LIVE_SETTINGS: readonly SettingKey[] = [
-  'retentionSeconds', 'maxSeries', 'maxSystemSeries', 'maxStoreBytes', 'maxBatchSize', 'rateLimitEnabled', 'rateLimitPerMinute',
+  'retentionSeconds', 'maxSeries', 'maxSystemSeries', 'maxStoreBytes', 'historySeconds', 'maxBatchSize', 'rateLimitEnabled', 'rateLimitPerMinute',
   'rateLimitBurst', 'trustForwardedHeaders', 'corsOrigins', 'corsAllowCredentials', 'pollerIntervalMs', 'persistDebounceMs',
   'sseHeartbeatIntervalMs', 'sseClientBufferBytes', 'sseMaxClients',
 ];

@@ -54,11 +54,11 @@ export interface RangeSeries {
 export function rangeQuery(store: SeriesStore, f: SeriesFilter, startMs: number, endMs: number, stepMs?: number): RangeSeries[] {
   const out: RangeSeries[] = [];
   for (const s of selectSeries(store, f)) {
-    const all = s.points();
     let points: Array<[number, number]>;
     if (!stepMs) {
-      points = all.filter(([t]) => t >= startMs && t <= endMs);
+      points = s.points(startMs, endMs);
     } else {
+      const all = s.points(startMs - stepMs, endMs);
       points = [];
       let i = 0;
       for (let t = startMs; t <= endMs; t += stepMs) {

@@ -1,153 +1,179 @@
 /**
- * A bounded, time-ordered ring of (timestamp ms, value) points: 16 bytes a point, grown on demand
- * so a series that is written once costs nothing here.
+ * Per-series history kept by time, in compressed chunks (see chunk.ts).
+ *
+ * A series' newest point lives on the Series itself; everything older is here: completed chunks of
+ * CHUNK_POINTS points, copied into a shared arena of fixed-size slabs, plus one open chunk being
+ * written. A slab is freed when the last chunk in it is dropped; chunks complete in time order, so
+ * trimming the oldest history empties the oldest slabs. Per completed chunk a series keeps only a
+ * packed arena reference and its last timestamp (16 bytes), so a one-byte-per-point encoding is not
+ * eaten up by per-chunk object overhead.
  */
 
-const INITIAL_CAPACITY = 4;
+import { CHUNK_POINTS, ChunkWriter, chunkFirstTime, readChunk } from './chunk';
 
-export class HistoryRing {
-  private times: Float64Array;
-  private values: Float64Array;
-  /** Index of the oldest point. */
-  private start = 0;
-  private count = 0;
+/** Slab size: a few hundred typical chunks, small enough that a small store wastes little. */
+export const SLAB_BYTES = 64 * 1024;
+const SLAB_SHIFT = 2 ** 20; // ref = slab id × 2^20 + offset (offset < SLAB_BYTES ≤ 2^20)
 
-  constructor(private max: number) {
-    const cap = Math.min(INITIAL_CAPACITY, max);
-    this.times = new Float64Array(cap);
-    this.values = new Float64Array(cap);
-  }
+interface Slab {
+  readonly buf: Uint8Array;
+  used: number;
+  /** Chunks in this slab that some series still references. */
+  live: number;
+}
 
-  /** The bound on points held. */
-  get maxPoints(): number {
-    return this.max;
-  }
+/** The shared store of completed chunks. One per SeriesStore. */
+export class HistoryArena {
+  private readonly slabs: Array<Slab | null> = [];
+  private readonly freeIds: number[] = [];
+  private current: Slab | null = null;
+  private currentId = -1;
+  private slabCount = 0;
 
-  get length(): number {
-    return this.count;
-  }
-
-  get capacity(): number {
-    return this.times.length;
-  }
-
-  /** Bytes held by the typed arrays (for the store's byte budget). */
+  /** Bytes allocated for slabs (what the process really holds, holes included). */
   get bytes(): number {
-    return this.times.length * 16;
+    return this.slabCount * SLAB_BYTES;
   }
 
-  /** Timestamp of point i (0 = oldest). */
-  timeAt(i: number): number {
-    return this.times[(this.start + i) % this.times.length];
+  /** Copies `len` bytes of `src` in; returns the reference. */
+  put(src: Uint8Array, len: number): number {
+    let slab = this.current;
+    if (slab === null || slab.used + len > SLAB_BYTES) {
+      // Chunks are at most a few KiB (CHUNK_POINTS points of at most 145 bits), far below a slab.
+      slab = { buf: new Uint8Array(SLAB_BYTES), used: 0, live: 0 };
+      const id = this.freeIds.pop() ?? this.slabs.length;
+      this.slabs[id] = slab;
+      this.current = slab;
+      this.currentId = id;
+      this.slabCount++;
+    }
+    const off = slab.used;
+    slab.buf.set(src.subarray(0, len), off);
+    slab.used += len;
+    slab.live++;
+    return this.currentId * SLAB_SHIFT + off;
   }
 
-  valueAt(i: number): number {
-    return this.values[(this.start + i) % this.values.length];
+  /** Releases a chunk; frees its slab when it was the last one in it. */
+  release(ref: number): void {
+    const id = Math.floor(ref / SLAB_SHIFT);
+    const slab = this.slabs[id];
+    if (!slab) return;
+    if (--slab.live > 0) return;
+    if (slab === this.current) this.current = null;
+    this.slabs[id] = null;
+    this.freeIds.push(id);
+    this.slabCount--;
+  }
+
+  /** The slab buffer and offset of a chunk. */
+  locate(ref: number): [Uint8Array, number] {
+    const id = Math.floor(ref / SLAB_SHIFT);
+    return [this.slabs[id]!.buf, ref - id * SLAB_SHIFT];
+  }
+}
+
+/**
+ * Fixed cost of a history beyond its buffers: the object, its writer, two small arrays (measured
+ * with bench/store-memory.ts).
+ */
+const HISTORY_OVERHEAD_BYTES = 240;
+/** Per completed chunk: its packed reference and last timestamp (two doubles). */
+const CHUNK_REF_BYTES = 16;
+
+export class SeriesHistory {
+  private readonly open = new ChunkWriter();
+  /** Completed chunks, oldest first: arena references and last timestamps. */
+  private refs: number[] = [];
+  private lastTimes: number[] = [];
+  /** True once any chunk was dropped (time window or byte budget): older points are gone. */
+  trimmed = false;
+
+  constructor(private readonly arena: HistoryArena) {}
+
+  /** Bytes held by this history itself (the arena's slabs are counted by the store). */
+  get bytes(): number {
+    return HISTORY_OVERHEAD_BYTES + this.open.buf.length + this.refs.length * CHUNK_REF_BYTES;
+  }
+
+  /** Points held. */
+  get length(): number {
+    return this.refs.length * CHUNK_POINTS + this.open.count;
+  }
+
+  get chunks(): number {
+    return this.refs.length;
+  }
+
+  /** Timestamp of the newest point held, or -Infinity when empty. */
+  get lastTime(): number {
+    return this.open.count > 0 ? this.open.lastT : this.lastTimes.length > 0 ? this.lastTimes[this.lastTimes.length - 1] : -Infinity;
+  }
+
+  /** Timestamp of the oldest point held, or +Infinity when empty. */
+  get firstTime(): number {
+    if (this.refs.length > 0) {
+      const [buf, off] = this.arena.locate(this.refs[0]);
+      return chunkFirstTime(buf, off);
+    }
+    return this.open.count > 0 ? this.open.firstT : Infinity;
+  }
+
+  /** Last timestamp of the oldest completed chunk (trimming order), or +Infinity when none. */
+  get oldestChunkEnd(): number {
+    return this.lastTimes.length > 0 ? this.lastTimes[0] : Infinity;
+  }
+
+  /** Appends a point newer than every point held (the caller checks `t > lastTime`). */
+  append(t: number, v: number): void {
+    const w = this.open;
+    if (w.count === CHUNK_POINTS) {
+      this.refs.push(this.arena.put(w.buf, w.byteLength));
+      this.lastTimes.push(w.lastT);
+      w.reset();
+    }
+    w.append(t, v);
+  }
+
+  /** Drops completed chunks whose points all lie before `cutoff`; returns how many. */
+  dropChunksBefore(cutoff: number): number {
+    let n = 0;
+    while (n < this.lastTimes.length && this.lastTimes[n] < cutoff) {
+      this.arena.release(this.refs[n]);
+      n++;
+    }
+    if (n > 0) {
+      this.refs.splice(0, n);
+      this.lastTimes.splice(0, n);
+      this.trimmed = true;
+    }
+    return n;
+  }
+
+  /** Releases every completed chunk (the series is going away or its history is disabled). */
+  releaseAll(): void {
+    for (const ref of this.refs) this.arena.release(ref);
+    this.refs = [];
+    this.lastTimes = [];
   }
 
   /**
-   * Adds a point keeping time order. Same timestamp as an existing point: last write wins.
-   * Returns false when the point is older than everything a full ring holds (it cannot be kept).
+   * Calls fn(t, v) for each point with t ≥ fromMs, oldest first; stops when fn returns false.
+   * Chunks that end before fromMs are skipped without decoding.
    */
-  add(t: number, v: number): boolean {
-    const n = this.count;
-    if (n > 0) {
-      const lastT = this.timeAt(n - 1);
-      if (t === lastT) {
-        this.values[(this.start + n - 1) % this.values.length] = v;
-        return true;
-      }
-      if (t < lastT) return this.insertOutOfOrder(t, v);
+  forEach(fromMs: number, fn: (t: number, v: number) => boolean | void): boolean {
+    let go = true;
+    const visit = (t: number, v: number): boolean => {
+      if (t < fromMs) return true;
+      if (fn(t, v) === false) go = false;
+      return go;
+    };
+    for (let i = 0; i < this.refs.length && go; i++) {
+      if (this.lastTimes[i] < fromMs) continue;
+      const [buf, off] = this.arena.locate(this.refs[i]);
+      readChunk(buf, off, visit);
     }
-    this.push(t, v);
-    return true;
-  }
-
-  /** Drops the oldest point when full; grows (×2, capped at maxPoints) before that. */
-  private push(t: number, v: number): void {
-    let cap = this.times.length;
-    if (this.count === cap && cap < this.max) {
-      this.resize(Math.min(cap * 2, this.max));
-      cap = this.times.length;
-    }
-    if (this.count === cap) {
-      this.start = (this.start + 1) % cap;
-      this.count--;
-    }
-    const i = (this.start + this.count) % cap;
-    this.times[i] = t;
-    this.values[i] = v;
-    this.count++;
-  }
-
-  private insertOutOfOrder(t: number, v: number): boolean {
-    // Find the first point newer than t (rings are small; a linear scan from the end is fine).
-    let pos = this.count - 1;
-    while (pos >= 0 && this.timeAt(pos) > t) pos--;
-    if (pos >= 0 && this.timeAt(pos) === t) {
-      this.values[(this.start + pos) % this.values.length] = v;
-      return true;
-    }
-    const full = this.count === this.times.length && this.times.length >= this.max;
-    if (full && pos < 0) return false;
-    // Linearise, splice, and write back: rare path, clarity over speed.
-    const ts: number[] = [];
-    const vs: number[] = [];
-    for (let i = 0; i < this.count; i++) {
-      ts.push(this.timeAt(i));
-      vs.push(this.valueAt(i));
-    }
-    ts.splice(pos + 1, 0, t);
-    vs.splice(pos + 1, 0, v);
-    if (full) {
-      ts.shift();
-      vs.shift();
-    }
-    const cap = Math.max(this.times.length, Math.min(ts.length, this.max));
-    if (cap !== this.times.length) {
-      this.times = new Float64Array(cap);
-      this.values = new Float64Array(cap);
-    }
-    this.times.set(ts);
-    this.values.set(vs);
-    this.start = 0;
-    this.count = ts.length;
-    return true;
-  }
-
-  private resize(cap: number): void {
-    const times = new Float64Array(cap);
-    const values = new Float64Array(cap);
-    for (let i = 0; i < this.count; i++) {
-      times[i] = this.timeAt(i);
-      values[i] = this.valueAt(i);
-    }
-    this.times = times;
-    this.values = values;
-    this.start = 0;
-  }
-
-  /** Changes the bound; shrinking keeps the newest points. */
-  setMaxPoints(maxPoints: number): void {
-    if (maxPoints === this.max) return;
-    this.max = maxPoints;
-    if (this.times.length > maxPoints) {
-      const drop = Math.max(0, this.count - maxPoints);
-      this.start = (this.start + drop) % this.times.length;
-      this.count -= drop;
-      this.resize(maxPoints);
-    }
-  }
-
-  /** Index of the first point with time ≥ t (binary search). */
-  lowerBound(t: number): number {
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.timeAt(mid) < t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    if (go && this.open.count > 0 && this.open.lastT >= fromMs) readChunk(this.open.buf, 0, visit);
+    return go;
   }
 }

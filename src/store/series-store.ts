@@ -13,7 +13,7 @@
 
 import type { Labels, MetricType, Origin, Sample } from '../model/sample';
 import { labelsKey, labelsOfKey, seriesKeyFromParts } from '../model/series-key';
-import { HistoryRing } from './history';
+import { HistoryArena, SeriesHistory } from './history';
 
 /** Read at use time, so changes to the live config apply on the next call. */
 export interface StoreLimits {
@@ -23,10 +23,14 @@ export interface StoreLimits {
   /** Bound on system (collector, Telegraf) series. */
   maxSystemSeries: number;
   maxStoreBytes: number;
-  historyPoints: number;
+  /** History kept per series, by time; 0 keeps the latest point only. */
+  historySeconds: number;
 }
 
 export type RemovalReason = 'expired' | 'max_series' | 'max_bytes' | 'deleted';
+
+/** Why history chunks were dropped: past the time window, or to stay within the byte budget. */
+export type TrimReason = 'window' | 'max_bytes';
 
 /**
  * Fixed per-series cost estimate: the Series object with its boxed numbers, its Map entry, the
@@ -47,7 +51,8 @@ export class Series {
    * Kept small so V8 stores it inline as a small integer instead of boxing a double per series.
    */
   updatedTick = 0;
-  history: HistoryRing | null = null;
+  /** Points older than the latest, compressed; null until the series has a second point. */
+  history: SeriesHistory | null = null;
   prev: Series | null = null;
   next: Series | null = null;
   famPrev: Series | null = null;
@@ -75,12 +80,15 @@ export class Series {
     return this.family.type;
   }
 
-  /** Points held for range queries, oldest first (the latest point included). */
-  points(): Array<[number, number]> {
-    const h = this.history;
-    if (!h) return [[this.timestampMs, this.value]];
+  /** Points held with fromMs ≤ t ≤ toMs, oldest first (the latest point included). */
+  points(fromMs = -Infinity, toMs = Infinity): Array<[number, number]> {
     const out: Array<[number, number]> = [];
-    for (let i = 0; i < h.length; i++) out.push([h.timeAt(i), h.valueAt(i)]);
+    this.history?.forEach(fromMs, (t, v) => {
+      if (t > toMs) return false;
+      out.push([t, v]);
+      return true;
+    });
+    if (this.timestampMs >= fromMs && this.timestampMs <= toMs) out.push([this.timestampMs, this.value]);
     return out;
   }
 }
@@ -104,11 +112,12 @@ export interface WriteResult {
   /** Samples refused because their family already exists with another type. */
   typeConflicts: number;
   firstConflict?: string;
-  /** Samples older than everything a full history ring holds: counted, not kept. */
+  /** Samples not newer than the newest history point (out of order) or, without history, older than the latest: counted, not kept. */
   tooOld: number;
 }
 
 export type RemovalListener = (reason: RemovalReason, count: number, origin: Origin) => void;
+export type TrimListener = (reason: TrimReason, chunks: number) => void;
 
 /** The series of one origin, least recently updated first. */
 class Partition {
@@ -125,6 +134,8 @@ export class SeriesStore {
   private readonly custom = new Partition('custom');
   private readonly system = new Partition('system');
   private readonly removed: Record<RemovalReason, number> = { expired: 0, max_series: 0, max_bytes: 0, deleted: 0 };
+  private readonly trims: Record<TrimReason, number> = { window: 0, max_bytes: 0 };
+  private readonly arena = new HistoryArena();
 
   /** Ticks count ms from here; rebased before they outgrow V8's small integers (every ~12 days). */
   private epochMs: number;
@@ -133,6 +144,7 @@ export class SeriesStore {
     private readonly limits: () => StoreLimits,
     private readonly now: () => number = Date.now,
     private readonly onRemove?: RemovalListener,
+    private readonly onTrim?: TrimListener,
   ) {
     this.epochMs = now();
   }
@@ -171,9 +183,19 @@ export class SeriesStore {
     return this.part(origin).size;
   }
 
-  /** Estimated bytes held, both origins. */
+  /** Estimated bytes held: both origins' series and the shared history chunks. */
   get bytes(): number {
-    return this.custom.bytes + this.system.bytes;
+    return this.custom.bytes + this.system.bytes + this.arena.bytes;
+  }
+
+  /** Bytes of completed history chunks (part of `bytes`). */
+  get historyBytes(): number {
+    return this.arena.bytes;
+  }
+
+  /** History chunks dropped so far, by reason. */
+  get historyTrims(): Readonly<Record<TrimReason, number>> {
+    return this.trims;
   }
 
   bytesOf(origin: Origin): number {
@@ -232,7 +254,7 @@ export class SeriesStore {
       series.updatedTick = tick;
       result.stored++;
     }
-    this.enforceBytes(limits, this.part(origin));
+    this.enforceBytes(limits, this.part(origin), now);
     return result;
   }
 
@@ -275,31 +297,83 @@ export class SeriesStore {
     return series;
   }
 
-  /** Stores one more point of an existing series; returns false if it was too old to keep. */
+  /**
+   * Stores one more point of an existing series; returns false if it was too old to keep. The
+   * latest point (newest in time, not last written) stays on the series; older ones go to history,
+   * which is append-only: a point not newer than the newest history point is refused.
+   */
   private record(series: Series, t: number, v: number, limits: StoreLimits): boolean {
+    const windowMs = limits.historySeconds * 1000;
+    if (t > series.timestampMs) {
+      if (windowMs > 0) this.appendHistory(series, series.timestampMs, series.value, t - windowMs);
+      else if (series.history !== null) this.dropHistory(series);
+      series.timestampMs = t;
+      series.value = v;
+      return true;
+    }
+    if (t === series.timestampMs) {
+      series.value = v; // same instant: last write wins
+      return true;
+    }
+    const h = series.history;
+    if (windowMs > 0 && (h === null || t > h.lastTime)) {
+      this.appendHistory(series, t, v, series.timestampMs - windowMs);
+      return true;
+    }
+    return false;
+  }
+
+  private appendHistory(series: Series, t: number, v: number, cutoff: number): void {
+    const p = this.part(series.origin);
     let h = series.history;
     if (h === null) {
-      if (limits.historyPoints <= 1) {
-        if (t >= series.timestampMs) {
-          series.timestampMs = t;
-          series.value = v;
-          return true;
-        }
-        return false;
-      }
-      h = series.history = new HistoryRing(limits.historyPoints);
-      h.add(series.timestampMs, series.value);
-      this.part(series.origin).bytes += h.bytes;
+      h = series.history = new SeriesHistory(this.arena);
+      p.bytes += h.bytes;
     }
     const before = h.bytes;
-    if (h.maxPoints !== limits.historyPoints) h.setMaxPoints(limits.historyPoints);
-    const kept = h.add(t, v);
-    this.part(series.origin).bytes += h.bytes - before;
-    // The latest point is the newest in time, not the last written.
-    const n = h.length;
-    series.timestampMs = h.timeAt(n - 1);
-    series.value = h.valueAt(n - 1);
-    return kept;
+    h.append(t, v);
+    if (h.oldestChunkEnd < cutoff) this.trimmed('window', h.dropChunksBefore(cutoff));
+    p.bytes += h.bytes - before;
+  }
+
+  private dropHistory(series: Series): void {
+    const h = series.history!;
+    this.part(series.origin).bytes -= h.bytes;
+    h.releaseAll();
+    series.history = null;
+  }
+
+  private trimmed(reason: TrimReason, chunks: number): void {
+    if (chunks <= 0) return;
+    this.trims[reason] += chunks;
+    this.onTrim?.(reason, chunks);
+  }
+
+  /**
+   * Drops completed history chunks oldest-first (by time, across every series of both origins)
+   * until the store is within `maxBytes` or no completed chunk is left. Each pass drops what ended
+   * in the oldest eighth of the time span held, so a store hovering at its budget trims in steps
+   * rather than on every write. O(series) per pass.
+   */
+  private trimHistory(maxBytes: number, now: number): void {
+    while (this.bytes > maxBytes && this.arena.bytes > 0) {
+      let oldest = Infinity;
+      for (const s of this.byKey.values()) {
+        const h = s.history;
+        if (h !== null && h.oldestChunkEnd < oldest) oldest = h.oldestChunkEnd;
+      }
+      if (oldest === Infinity) return;
+      const cutoff = oldest + Math.max((now - oldest) / 8, 1);
+      let n = 0;
+      for (const s of this.byKey.values()) {
+        const h = s.history;
+        if (h === null || h.oldestChunkEnd >= cutoff) continue;
+        const before = h.bytes;
+        n += h.dropChunksBefore(cutoff);
+        this.part(s.origin).bytes += h.bytes - before;
+      }
+      this.trimmed('max_bytes', n);
+    }
   }
 
   /** Removes series not updated within the retention window, oldest first; stops at the first fresh one. */
@@ -317,15 +391,18 @@ export class SeriesStore {
       while (p.size > bound && p.head) this.remove(p.head, 'max_series');
     }
     // A lowered budget: the partition holding more bytes gives them back.
-    this.enforceBytes(limits, this.custom.bytes >= this.system.bytes ? this.custom : this.system);
+    this.enforceBytes(limits, this.custom.bytes >= this.system.bytes ? this.custom : this.system, now);
     return n;
   }
 
   /**
-   * Evicts from `p` only (the writer's origin): one origin never evicts the other's series. Keeps
-   * at least the most recent series even if it alone is over budget (budget ≥ 1 MiB in config).
+   * History goes first (oldest first); then series are evicted from `p` only (the writer's origin):
+   * one origin never evicts the other's series. Keeps at least the most recent series even if it
+   * alone is over budget (budget ≥ 1 MiB in config).
    */
-  private enforceBytes(limits: StoreLimits, p: Partition): void {
+  private enforceBytes(limits: StoreLimits, p: Partition, now: number): void {
+    if (this.bytes <= limits.maxStoreBytes) return;
+    this.trimHistory(limits.maxStoreBytes, now);
     while (this.bytes > limits.maxStoreBytes && p.head && p.head !== p.tail) {
       this.remove(p.head, 'max_bytes');
     }
@@ -423,6 +500,7 @@ export class SeriesStore {
     s.famPrev = s.famNext = null;
     if (--f.size === 0) this.families.delete(f.name);
     p.bytes -= s.bytes;
+    s.history?.releaseAll();
     p.size--;
     this.removed[reason]++;
     this.onRemove?.(reason, 1, s.origin);

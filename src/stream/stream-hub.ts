@@ -450,7 +450,7 @@ export class StreamHub {
    * it must get a fresh snapshot instead. The rule (README.md "Resume"): `from` must be an event
    * this process sent and still remembers, no series may have been removed from the store since
    * (expiry, eviction, DELETE), it must lie within the retention window, and every series written
-   * since must still hold in its history ring all its points newer than `from`. Then the replay
+   * since must still hold in its history all its points newer than `from`. Then the replay
    * holds, for each matching series written since `from`, its points newer than `from` (oldest
    * first), or its latest point when its sample timestamps are not newer (pushed with old times).
    */
@@ -464,18 +464,15 @@ export class StreamHub {
       if (!filterMatches(f, s)) continue;
       const head = entryHead(s.name, s.labels);
       const h = s.history;
-      if (h === null) {
-        out.push(entry(head, s.value, s.timestampMs));
-        continue;
-      }
-      if (h.length >= h.maxPoints && h.timeAt(0) > from) return null; // points since `from` were pushed out of the ring
-      let i = h.lowerBound(from);
-      while (i < h.length && h.timeAt(i) <= from) i++;
-      if (i === h.length) {
-        out.push(entry(head, s.value, s.timestampMs));
-        continue;
-      }
-      for (; i < h.length; i++) out.push(entry(head, h.valueAt(i), h.timeAt(i)));
+      if (h !== null && h.trimmed && h.firstTime > from) return null; // points since `from` were trimmed away
+      let any = false;
+      h?.forEach(from, (t, v) => {
+        if (t > from) {
+          out.push(entry(head, v, t));
+          any = true;
+        }
+      });
+      if (s.timestampMs > from || !any) out.push(entry(head, s.value, s.timestampMs));
     }
     return out;
   }

@@ -75,6 +75,10 @@ export class SelfMetrics {
     name: `${P}events_series_removed_total`, help: 'Series removed from the store, by reason (expired, max_series, max_bytes, deleted) and origin (custom, system).',
     labelNames: ['reason', 'origin'] as const, registers: [this.registry],
   });
+  private readonly historyTrimmed = new client.Counter({
+    name: `${P}events_history_chunks_trimmed_total`, help: 'Compressed history chunks dropped, by reason (window: older than HISTORY_SECONDS; max_bytes: to stay within MAX_STORE_BYTES).',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
   private readonly connectionDuration = new client.Histogram({
     name: `${P}connections_duration_seconds`, help: 'How long connections stayed open, by type (sse: event streams).',
     labelNames: ['type'] as const, registers: [this.registry],
@@ -234,6 +238,10 @@ export class SelfMetrics {
     this.rejected.inc({ format, reason }, n);
     if (reason === 'parse' || reason === 'invalid') this.stats.parseErrors += n;
     else this.stats.storageErrors += n;
+  }
+
+  historyChunksTrimmed(reason: string, n: number): void {
+    this.historyTrimmed.inc({ reason }, n);
   }
 
   seriesRemoved(reason: string, n: number, origin: string): void {

@@ -185,7 +185,7 @@ describe('dashboard (real browser)', function () {
   });
 
   it('carries a strict CSP, logs no console errors, seeds sparklines from history; screenshot', async () => {
-    const a = await agent({ HISTORY_POINTS: '120' });
+    const a = await agent({ HISTORY_SECONDS: '3600' });
     await seedNode(a.url);
     const page = await open(`${a.url}/dashboard`);
     const headers = page.response!.headers();

@@ -5,7 +5,7 @@ import { requireTool, run } from '../helpers/tools';
 describe('HTTP query and exposition', () => {
   let a: RunningAgent;
   before(async () => {
-    a = await startAgent({ RATE_LIMIT_ENABLED: 'false', HISTORY_POINTS: '50' });
+    a = await startAgent({ RATE_LIMIT_ENABLED: 'false', HISTORY_SECONDS: '3600' });
   });
   after(() => a.stop());
   beforeEach(() => a.agent.store.clear());

@@ -10,7 +10,7 @@ function clock(start = 1_700_000_000_000) {
 const g = (name: string, labels: Record<string, string>, value: number, timestampMs?: number): Sample => ({ name, labels, value, timestampMs, type: 'gauge' });
 
 function makeStore(limits: Partial<StoreLimits> = {}, c = clock()) {
-  const l: StoreLimits = { retentionSeconds: 300, maxSeries: 1000, maxSystemSeries: 1000, maxStoreBytes: 64 * 1024 * 1024, historyPoints: 10, ...limits };
+  const l: StoreLimits = { retentionSeconds: 300, maxSeries: 1000, maxSystemSeries: 1000, maxStoreBytes: 64 * 1024 * 1024, historySeconds: 3600, ...limits };
   const removed: string[] = [];
   const store = new SeriesStore(() => l, c.now, (reason) => removed.push(reason));
   return { store, limits: l, clock: c, removed };
@@ -37,18 +37,72 @@ describe('SeriesStore', () => {
   });
 
   it('keeps a time-ordered history and the newest point as latest', () => {
-    const { store } = makeStore({ historyPoints: 3 });
+    const { store } = makeStore();
     const t0 = 1_700_000_000_000;
     store.write([g('m', {}, 1, t0)], 'custom');
     store.write([g('m', {}, 3, t0 + 2000)], 'custom');
-    store.write([g('m', {}, 2, t0 + 1000)], 'custom'); // out of order: history only
+    store.write([g('m', {}, 2, t0 + 1000)], 'custom'); // out of order but newer than all history: kept
     const s = store.get('m')!;
     assert.equal(s.value, 3);
     assert.deepEqual(s.points(), [[t0, 1], [t0 + 1000, 2], [t0 + 2000, 3]]);
-    store.write([g('m', {}, 4, t0 + 3000)], 'custom'); // ring of 3 drops the oldest
-    assert.deepEqual(s.points().map((p) => p[1]), [2, 3, 4]);
-    const res = store.write([g('m', {}, 0, t0 - 5000)], 'custom'); // older than a full ring
-    assert.equal(res.tooOld, 1);
+    store.write([g('m', {}, 30, t0 + 2000)], 'custom'); // same instant as the latest: last write wins
+    assert.equal(s.value, 30);
+    const res = store.write([g('m', {}, 0, t0 + 500), g('m', {}, 0, t0 + 1000)], 'custom'); // not newer than history
+    assert.equal(res.tooOld, 2);
+    assert.deepEqual(s.points(), [[t0, 1], [t0 + 1000, 2], [t0 + 2000, 30]]);
+    assert.deepEqual(s.points(t0 + 500, t0 + 1500), [[t0 + 1000, 2]]);
+  });
+
+  it('keeps history by time, in chunks, bit for bit', () => {
+    const { store, limits } = makeStore({ historySeconds: 600 });
+    const t0 = 1_700_000_000_000;
+    const special = [NaN, Infinity, -Infinity, -0, 0, Number.MIN_VALUE, -Number.MAX_VALUE, 0.1 + 0.2];
+    const value = (i: number) => (i % 50 < special.length ? special[i % 50] : Math.sin(i) * 100);
+    for (let i = 0; i < 1000; i++) store.write([g('m', {}, value(i), t0 + i * 1000)], 'custom');
+    const s = store.get('m')!;
+    const pts = s.points();
+    // 1000 s written, 600 s kept: whole chunks of 120 points older than the window are gone.
+    assert.equal(pts.at(-1)![0], t0 + 999_000);
+    assert.ok(pts[0][0] <= t0 + 399_000 && pts[0][0] > t0 + 399_000 - 120_000, `oldest ${pts[0][0] - t0}`);
+    assert.ok(store.historyTrims.window > 0);
+    for (const [t, v] of pts) {
+      const i = (t - t0) / 1000;
+      assert.ok(Object.is(v, value(i)), `point ${i}: ${v} vs ${value(i)}`);
+    }
+    limits.historySeconds = 0; // history off: the next write keeps the latest point only
+    store.write([g('m', {}, 5, t0 + 1_000_000)], 'custom');
+    assert.deepEqual(s.points(), [[t0 + 1_000_000, 5]]);
+    assert.equal(store.historyBytes, 0, 'its chunks were released');
+  });
+
+  it('trims history oldest-first before evicting any series, and counts it', () => {
+    const { store, limits } = makeStore({ maxStoreBytes: 64 * 1024 * 1024 });
+    const t0 = 1_700_000_000_000;
+    for (let k = 0; k < 600; k++) {
+      const batch: Sample[] = [];
+      for (let i = 0; i < 100; i++) batch.push(g('m', { i: String(i) }, Math.round(Math.sin(k + i) * 1000), t0 + k * 1000));
+      store.write(batch, 'custom');
+    }
+    assert.ok(store.historyBytes > 0);
+    const before = store.bytes;
+    limits.maxStoreBytes = before - store.historyBytes / 2;
+    store.write([g('m', { i: '0' }, 1, t0 + 600_000)], 'custom');
+    assert.ok(store.bytes <= limits.maxStoreBytes, `${store.bytes} > ${limits.maxStoreBytes}`);
+    assert.equal(store.size, 100, 'no series evicted');
+    assert.equal(store.removals.max_bytes, 0);
+    assert.ok(store.historyTrims.max_bytes > 0);
+    // Oldest first: every series lost its oldest points, none its newest.
+    for (const s of store.all()) {
+      const pts = s.points();
+      assert.ok(pts[0][0] > t0, 'the oldest chunk went');
+      assert.ok(pts.at(-1)![0] >= t0 + 599_000);
+    }
+    // Past what history can give back, series go.
+    limits.maxStoreBytes = 20_000;
+    store.write([g('m', { i: '1' }, 1, t0 + 601_000)], 'custom');
+    assert.equal(store.historyBytes, 0);
+    assert.ok(store.removals.max_bytes > 0);
+    assert.ok(store.bytes <= 20_000);
   });
 
   it('expires series by time since their last update, incrementally from the oldest', () => {
@@ -93,15 +147,16 @@ describe('SeriesStore', () => {
   });
 
   it('enforces the byte budget by evicting the least recently updated series', () => {
-    const { store } = makeStore({ maxStoreBytes: 20_000, historyPoints: 1000 });
+    const { store } = makeStore({ maxStoreBytes: 20_000 });
     const t0 = 1_700_000_000_000;
     for (let i = 0; i < 50; i++) store.write([g('m', { i: String(i) }, i, t0)], 'custom');
     const before = store.bytes;
     assert.ok(before < 20_000, `50 small series fit: ${before}`);
-    // Growing one series' history pushes others out.
-    for (let k = 1; k <= 1000; k++) store.write([g('big', {}, k, t0 + k)], 'custom');
+    // Series with long keys push others out.
+    for (let k = 1; k <= 200; k++) store.write([g('big', { pad: 'x'.repeat(k) }, k, t0 + k)], 'custom');
     assert.ok(store.bytes <= 20_000, `bytes ${store.bytes}`);
-    assert.ok(store.get('big'));
+    assert.ok(store.get(`big{pad="${'x'.repeat(200)}"}`), 'the newest stays');
+    assert.equal(store.get('m{i="0"}'), undefined, 'the oldest went');
     assert.ok(store.removals.max_bytes > 0);
   });
 
@@ -135,14 +190,15 @@ describe('SeriesStore', () => {
     assert.deepEqual([...store.allFamilies()].map((f) => f.name), ['up']);
   });
 
-  it('keeps its byte estimate equal to the sum over its series, down to zero', () => {
-    const { store, limits } = makeStore({ historyPoints: 8 });
+  it('keeps its byte estimate equal to the sum over its series and the chunk arena, down to zero', () => {
+    const { store, limits } = makeStore({ historySeconds: 200 });
     const t0 = 1_700_000_000_000;
-    for (let k = 0; k < 20; k++) store.write([g('a', { x: '1' }, k, t0 + k), g('b', {}, k, t0 + k)], 'custom');
-    const sum = () => [...store.all()].reduce((n, s) => n + s.bytes, 0);
+    for (let k = 0; k < 500; k++) store.write([g('a', { x: '1' }, k, t0 + k * 1000), g('b', {}, k, t0 + k * 1000)], 'system');
+    const sum = () => [...store.all()].reduce((n, s) => n + s.bytes, 0) + store.historyBytes;
+    assert.ok(store.historyTrims.window > 0);
     assert.equal(store.bytes, sum());
-    limits.historyPoints = 3; // shrinking rings must be accounted too
-    store.write([g('a', { x: '1' }, 99, t0 + 100)], 'custom');
+    limits.historySeconds = 0; // dropping history must be accounted too
+    store.write([g('a', { x: '1' }, 99, t0 + 600_000)], 'system');
     assert.equal(store.bytes, sum());
     store.clear();
     assert.equal(store.bytes, 0);

@@ -24,7 +24,7 @@ describe('stream: event ids and Last-Event-ID resume', function () {
   });
 
   it('delta mode: replays from the history rings what a reconnecting client missed, then continues with deltas', async () => {
-    a = await startAgent({ HISTORY_POINTS: '50' });
+    a = await startAgent({ HISTORY_SECONDS: '3600' });
     const t = Date.now() - 10_000;
     write('custom', [
       { name: 'temp', value: 20, timestampMs: t },
@@ -80,7 +80,7 @@ describe('stream: event ids and Last-Event-ID resume', function () {
   });
 
   it('sends a fresh snapshot when the id is unknown, too old, from before a restart, or series were removed since', async () => {
-    a = await startAgent({ HISTORY_POINTS: '4' });
+    a = await startAgent({ HISTORY_SECONDS: '1' });
     write('custom', [{ name: 'm', value: 1 }, { name: 'gone', value: 1 }]);
     const c1 = await connect('?delta=1');
     await c1.next();
@@ -96,13 +96,14 @@ describe('stream: event ids and Last-Event-ID resume', function () {
       c.close();
     }
 
-    // More points than the history ring holds were written since: the missed ones are gone.
+    // More points than the history window (1 s) keeps were written since: the missed ones are gone.
     const base = Date.now();
-    for (let i = 0; i < 6; i++) write('custom', [{ name: 'm', value: 10 + i, timestampMs: base + i }]);
+    for (let i = 0; i < 250; i++) write('custom', [{ name: 'm', value: 10 + i, timestampMs: base + i * 10 }]);
+    assert.ok(a.agent.store.historyTrims.window > 0, 'a chunk left the window');
     const lost = await connect('?delta=1', lastId);
     const f1 = await lost.next();
-    assert.equal(f1.kind, 'snapshot', 'history ring overflowed since the event');
-    assert.deepEqual(f1.metrics.map((m) => [m.name, m.value]).sort(), [['gone', 1], ['m', 15]]);
+    assert.equal(f1.kind, 'snapshot', 'history was trimmed since the event');
+    assert.deepEqual(f1.metrics.map((m) => [m.name, m.value]).sort(), [['gone', 1], ['m', 259]]);
     const okId = lost.events.at(-1)!.id!;
     lost.close();
 

@@ -113,7 +113,8 @@ export function queryRouter(ctx: AppContext): Router {
     if (!f.name && !f.selector) throw badRequest('name or match is required');
     const now = ctx.now();
     const end = timeParam(req, 'end', now);
-    const start = timeParam(req, 'start', end - ctx.config.get().retentionSeconds * 1000);
+    const cfg = ctx.config.get();
+    const start = timeParam(req, 'start', end - (cfg.historySeconds || cfg.retentionSeconds) * 1000);
     if (start > end) throw badRequest('start must not be after end');
     const step = durationParam(req, 'step');
     if (step && (end - start) / step > MAX_POINTS_PER_SERIES) {

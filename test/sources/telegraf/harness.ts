@@ -70,7 +70,7 @@ export interface Harness {
 }
 
 export function harness(): Harness {
-  const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxSystemSeries: 20_000, maxStoreBytes: 256 * 1024 * 1024, historyPoints: 120 }));
+  const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxSystemSeries: 20_000, maxStoreBytes: 256 * 1024 * 1024, historySeconds: 3600 }));
   currentStore = store;
   // One registry for the whole file: prom-client's default metrics are costly to build per test.
   sharedMetrics ??= new SelfMetrics({ series: () => currentStore?.size ?? 0, bytes: () => currentStore?.bytes ?? 0 });
