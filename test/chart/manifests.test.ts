@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDoc, renderer, rm, type K8sObject } from './chart';
+import { parseDoc, helm, rm, type K8sObject } from './chart';
 import { validateObject } from './validate';
 
 const FIX = 'run `npm run render-manifests`';
 
 describe('manifests/ and the chart\'s copies', function () {
   before(function () {
-    renderer(this);
+    helm(this);
   });
 
   it('the chart\'s telegraf.conf and CRD are byte-identical to telegraf/telegraf.conf and crds/', function () {
@@ -24,7 +24,7 @@ describe('manifests/ and the chart\'s copies', function () {
   });
 
   it('manifests/ is up to date with the chart (rendered to memory and compared)', function () {
-    const files = rm.renderManifests(renderer(this));
+    const files = rm.renderManifests(helm(this));
     const problems = rm.diffManifests(files);
     assert.deepEqual(problems.map((p) => `manifests/${p.file}: ${p.state}`), [], FIX);
   });

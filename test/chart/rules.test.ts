@@ -12,7 +12,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { startAgent } from '../helpers/agent';
 import { requireTool, run } from '../helpers/tools';
-import { CHART_DIR, one, renderer, renderObjects, ROOT, VALUE_SETS, type K8sObject } from './chart';
+import { CHART_DIR, one, helm, renderObjects, ROOT, VALUE_SETS, type K8sObject } from './chart';
 
 const PROMTOOL = '/usr/bin/promtool';
 const MONITORS = VALUE_SETS.find((s) => s.name === 'ci/monitors-rendered.yaml')!.opts;
@@ -46,7 +46,7 @@ describe('chart: alert rules and dashboard', function () {
 
   before(function () {
     requireTool(this, PROMTOOL, 'prometheus');
-    renderer(this);
+    helm(this);
     const objs = renderObjects(this, MONITORS);
     rule = one(objs, 'PrometheusRule');
     vmrule = one(objs, 'VMRule');
