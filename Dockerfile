@@ -6,11 +6,13 @@
 #   docker run --rm --read-only -p 9090:9090 metrics-manager:0.1.0              # agent
 #   docker run --rm --read-only metrics-manager:0.1.0 controller                # controller (in a cluster)
 #
-# The runtime stage holds production dependencies only, runs as uid 10001 and writes nothing to its
-# root filesystem: it works with readOnlyRootFilesystem. The optional forwarding spool
+# Node 24 (the current LTS). The runtime stage holds production dependencies only, runs as uid 10001
+# and writes nothing to its root filesystem: it works with readOnlyRootFilesystem. tini is PID 1: it
+# forwards signals to node and reaps the processes the user scripts leave behind (an orphan's
+# parent becomes PID 1, and node never waits for processes it did not start). The optional forwarding spool
 # (FORWARD_SPOOL_DIR) and user scripts (CUSTOM_METRICS_DIR, /app/custom-metrics) are volumes.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency, compile TypeScript ---------------------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -42,7 +44,10 @@ LABEL org.opencontainers.image.title="metrics-manager" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 
-RUN groupadd --system --gid 10001 metrics-manager \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 metrics-manager \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin metrics-manager \
  && mkdir -p /app/custom-metrics
@@ -62,5 +67,5 @@ EXPOSE 9090
 # for it the check only confirms the process is the controller.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "if(require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0').includes('controller'))process.exit(0);fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9090)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/main.js"]
 CMD ["agent"]

@@ -16,6 +16,8 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || [ -x /usr/bin/prometheus-pu
 [ -x /usr/bin/prometheus-node-exporter ] || need+=(prometheus-node-exporter)
 # Headless browser for the dashboard tests (driven by playwright-core).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The image's init (PID 1 that reaps the user scripts' orphans); the runtime test runs it.
+[ -x /usr/bin/tini ] || need+=(tini)
 # To unpack the helm/kubectl layer (python3's zipfile does it too).
 command -v unzip >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || need+=(unzip)
 

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CHART_DIR, ROOT } from './chart';
@@ -84,6 +84,32 @@ function runAsync(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJ
   });
 }
 
+/** Processes whose parent is `ppid`, from /proc (state: R, S, Z, …). */
+function childrenOf(ppid: number): { pid: number; state: string; comm: string }[] {
+  const out: { pid: number; state: string; comm: string }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid …; comm may hold spaces and parentheses.
+    const close = stat.lastIndexOf(')');
+    const [state, parent] = stat.slice(close + 2).split(' ');
+    if (Number(parent) === ppid) out.push({ pid: Number(d), state: state!, comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The program a process runs (Node 24 renames its main thread, so /proc/<pid>/comm is no help). */
+function program(pid: number): string {
+  return path.basename(readlinkSync(`/proc/${pid}/exe`));
+}
+
 /** The compiled main.js of the same build as this test (dist/main.js in the image). */
 const MAIN_JS = path.resolve(__dirname, '..', '..', 'src', 'main.js');
 
@@ -96,9 +122,11 @@ describe('Dockerfile', function () {
   const instr = (s: Stage, cmd: string) => s.instructions.filter((i) => i.cmd === cmd);
   const workdir = (s: Stage) => instr(s, 'WORKDIR').at(-1)?.args ?? '/';
 
-  it('is multi-stage: build with dev dependencies, runtime from a slim Node 20 image', function () {
+  it('is multi-stage: build with dev dependencies, runtime from a slim Node 24 (LTS) image', function () {
     assert.ok(stages.length >= 2);
-    assert.match(globalArgs.NODE_IMAGE ?? '', /^node:20(\.[\d.]+)?-(bookworm-)?slim$/);
+    assert.match(globalArgs.NODE_IMAGE ?? '', /^node:24(\.[\d.]+)?-(bookworm-)?slim$/);
+    const engines = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    assert.match(engines, /\^24\./, 'package.json engines names the Node the image ships');
     for (const s of stages) assert.equal(s.from, '${NODE_IMAGE}');
     const build = stages.find((s) => instr(s, 'RUN').some((r) => /\btsc\b/.test(r.args)));
     assert.ok(build, 'a stage compiles TypeScript');
@@ -173,8 +201,9 @@ describe('Dockerfile', function () {
     assert.equal(versionArg, pkg.version, 'ARG VERSION default = package.json version');
   });
 
-  it('has one entry for agent and controller: node dist/main.js, agent by default', function () {
-    assert.deepEqual(JSON.parse(instr(final, 'ENTRYPOINT').at(-1)!.args), ['node', 'dist/main.js']);
+  it('has one entry for agent and controller: tini, then node dist/main.js, agent by default', function () {
+    assert.deepEqual(JSON.parse(instr(final, 'ENTRYPOINT').at(-1)!.args), ['/usr/bin/tini', '--', 'node', 'dist/main.js']);
+    assert.ok(instr(final, 'RUN').some((r) => /apt-get install\b[^&]*\btini\b/.test(r.args)), 'the runtime stage installs Debian\'s tini');
     assert.deepEqual(JSON.parse(instr(final, 'CMD').at(-1)!.args), ['agent']);
     assert.equal(workdir(final), '/app');
     const r = spawnSync(process.execPath, [MAIN_JS, '--help'], { encoding: 'utf8', cwd: os.tmpdir() });
@@ -257,6 +286,117 @@ describe('Dockerfile', function () {
       const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
       child!.kill('SIGTERM');
       assert.equal(await exited, 0, logs);
+    });
+  });
+
+  describe('PID 1 as in the container (a PID namespace): the entry command\'s tini reaps script orphans', function () {
+    const TINI = '/usr/bin/tini';
+    let dir: string;
+
+    before(function () {
+      if (!existsSync(TINI)) {
+        const msg = `${TINI} is missing (Debian package tini); run scripts/setup-test-deps.sh as root`;
+        if (process.env.CI === 'true') throw new Error(msg);
+        console.warn(`\n  !!! SKIPPED: ${msg}\n`);
+        this.skip();
+      }
+      if (process.getuid?.() !== 0) {
+        // A PID namespace needs CAP_SYS_ADMIN.
+        if (process.env.CI === 'true') throw new Error('unshare --pid needs root');
+        console.warn('\n  !!! SKIPPED: unshare --pid needs root\n');
+        this.skip();
+      }
+      dir = mkdtempSync(path.join(os.tmpdir(), 'mm-init-'));
+      mkdirSync(path.join(dir, 'scripts'));
+      // Leaves two short-lived background processes behind each run: their parent shell exits
+      // first, so they are re-parented to PID 1 of the namespace, which must wait for them.
+      const script = path.join(dir, 'scripts', 'orphans.sh');
+      writeFileSync(script, '#!/bin/sh\n(sleep 0.1 >/dev/null 2>&1 &)\n(sleep 0.1 >/dev/null 2>&1 &)\necho "orphan_probe value=1"\n');
+      chmodSync(script, 0o755);
+    });
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** Runs argv as PID 1 of a new PID namespace; resolves once the agent has run the script 3 times. */
+    async function runAsPid1(argv: string[]): Promise<{ ns: ReturnType<typeof spawn>; init: number; port: number; exit: Promise<number | null>; logs: () => string }> {
+      const port = await freePort();
+      const ns = spawn('unshare', ['--pid', '--fork', '--kill-child', '--', ...argv], {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH, NODE_ENV: 'production', METRICS_PORT: String(port), HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none',
+          TELEGRAF_FORWARD: 'false', LOG_LEVEL: 'warning', CUSTOM_METRICS_DIR: path.join(dir, 'scripts'), COLLECTOR_SCRIPTS_INTERVAL_MS: '1000',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let logs = '';
+      ns.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
+      ns.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
+      const exit = new Promise<number | null>((r) => ns.once('exit', (code) => r(code)));
+      const deadline = Date.now() + 20_000;
+      let first = 0;
+      for (;;) {
+        if (Date.now() > deadline || ns.exitCode !== null) {
+          ns.kill('SIGKILL');
+          throw new Error(`the agent did not run the script:\n${logs}`);
+        }
+        try {
+          const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/metrics?name=orphan_probe`)).json()) as { metrics: unknown[] };
+          if (body.metrics.length > 0) {
+            first ||= Date.now();
+            if (Date.now() - first >= 3000) break;
+          }
+        } catch { /* not up yet */ }
+        await sleep(100);
+      }
+      const init = childrenOf(ns.pid!)[0];
+      assert.ok(init, 'unshare has forked PID 1 of the namespace');
+      return { ns, init: init.pid, port, exit, logs: () => logs };
+    }
+
+    function entryArgv(): string[] {
+      const entry = JSON.parse(instr(final, 'ENTRYPOINT').at(-1)!.args) as string[];
+      const cmd = JSON.parse(instr(final, 'CMD').at(-1)!.args) as string[];
+      // The image's paths: node → this Node, dist/main.js → this build's main.js.
+      return [...entry, ...cmd].map((a) => (a === 'node' ? process.execPath : a === 'dist/main.js' ? MAIN_JS : a));
+    }
+
+    it('leaves no zombies, and stops with exit 0 when SIGTERM reaches PID 1', async function () {
+      this.timeout(60_000);
+      const argv = entryArgv();
+      assert.equal(argv[0], TINI);
+      const run = await runAsPid1(argv);
+      try {
+        assert.equal(program(run.init), 'tini');
+        // An orphan may be between its exit and tini's wait for a moment; none stays.
+        let zombies = childrenOf(run.init).filter((p) => p.state === 'Z');
+        for (let i = 0; i < 20 && zombies.length > 0; i++) {
+          await sleep(100);
+          zombies = childrenOf(run.init).filter((p) => p.state === 'Z');
+        }
+        assert.deepEqual(zombies, [], 'tini reaped every orphan');
+        assert.deepEqual(childrenOf(run.init).map((p) => realpathSync(`/proc/${p.pid}/exe`)), [realpathSync(process.execPath)], 'the agent is tini\'s only child');
+        process.kill(run.init, 'SIGTERM'); // what the kubelet sends PID 1
+        assert.equal(await run.exit, 0, run.logs());
+      } finally {
+        run.ns.kill('SIGKILL');
+      }
+    });
+
+    it('without the init, node as PID 1 collects the zombies (what the check above guards against)', async function () {
+      this.timeout(60_000);
+      const argv = entryArgv();
+      const run = await runAsPid1(argv.slice(argv.indexOf('--') + 1));
+      try {
+        assert.equal(realpathSync(`/proc/${run.init}/exe`), realpathSync(process.execPath));
+        await sleep(500);
+        const zombies = childrenOf(run.init).filter((p) => p.state === 'Z');
+        assert.ok(zombies.length >= 2, `zombies under node: ${JSON.stringify(zombies)}`);
+        assert.ok(zombies.every((z) => z.comm === 'sleep'));
+      } finally {
+        run.ns.kill('SIGKILL');
+        await run.exit;
+      }
     });
   });
 });
