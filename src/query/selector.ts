@@ -9,13 +9,14 @@
  * - regexes are anchored at both ends (`^(?:re)$`) and `.` also matches a line feed;
  * - a selector must have at least one matcher that does not match the empty string (so `{}` or
  *   `{a=~".*"}` alone are rejected), and the metric name may be given only once.
- * Regexes use JavaScript syntax, which agrees with Go's RE2 on everything a selector normally uses
- * (classes, alternation, repetition, groups); a leading `(?i)` is honoured as case-insensitive.
- * Unlike RE2, JavaScript's engine backtracks, so pathological patterns can be slow on long values.
+ * Regexes are RE2, as in Prometheus (src/query/regex.ts): the same syntax as PromQL (`(?i)` and other
+ * flags inline) and matching in time linear in the value's length, whatever the pattern. A pattern
+ * RE2 rejects (e.g. backreferences, lookahead) is a ValidationError naming it.
  */
 
 import type { Labels } from '../model/sample';
 import { ValidationError } from '../model/names';
+import { LabelRegex, RegexError } from './regex';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -26,7 +27,7 @@ export interface Matcher {
   /** The value or regex source as written (after unquoting). */
   value: string;
   /** Compiled, anchored regex for `=~` and `!~`. */
-  re?: RegExp;
+  re?: LabelRegex;
 }
 
 export interface Selector {
@@ -89,8 +90,8 @@ export function matcherMatches(m: Matcher, value: string): boolean {
   switch (m.op) {
     case '=': return value === m.value;
     case '!=': return value !== m.value;
-    case '=~': return (m.re as RegExp).test(value);
-    case '!~': return !(m.re as RegExp).test(value);
+    case '=~': return (m.re as LabelRegex).test(value);
+    case '!~': return !(m.re as LabelRegex).test(value);
   }
 }
 
@@ -107,21 +108,12 @@ function matcher(p: Scanner): Matcher {
   return m;
 }
 
-/** `^(?:re)$` with dotAll; a leading `(?i)` becomes the `i` flag. */
-function compileRegex(source: string, position: number): RegExp {
-  let flags = 's';
-  let body = source;
-  if (body.startsWith('(?i)')) {
-    flags += 'i';
-    body = body.slice(4);
-  }
+function compileRegex(source: string, position: number): LabelRegex {
   try {
-    // Compile alone first: a balanced pattern cannot escape the anchoring group below.
-    new RegExp(body, flags);
-    return new RegExp('^(?:' + body + ')$', flags);
+    return new LabelRegex(source);
   } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '') : String(err);
-    throw new ValidationError(`invalid regex ${JSON.stringify(source)} at position ${position}: ${why}`);
+    if (err instanceof RegexError) throw new ValidationError(`invalid regex ${JSON.stringify(source)} at position ${position}: ${err.reason}`);
+    throw err;
   }
 }
 

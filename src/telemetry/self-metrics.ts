@@ -8,6 +8,7 @@
  */
 
 import client from 'prom-client';
+import { regexEngineStats } from '../query/regex';
 
 const P = 'metrics_manager_';
 
@@ -183,6 +184,15 @@ export class SelfMetrics {
     new client.Gauge({
       name: `${P}events_store_bytes`, help: 'Estimated bytes held by the store (series, labels and history).', registers: [this.registry],
       collect() { this.set(store.bytes()); },
+    });
+    const regex = regexEngineStats();
+    new client.Counter({
+      name: `${P}regex_engine_resets_total`, help: 'Times the RE2 matcher heap ran out (a pattern too large for it) and a fresh matcher was loaded.', registers: [this.registry],
+      collect() { this.reset(); this.inc(regex.resets); },
+    });
+    new client.Gauge({
+      name: `${P}regex_compiled`, help: 'Label-matcher regexes held compiled (bounded LRU cache).', registers: [this.registry],
+      collect() { this.set(regex.cached); },
     });
     client.collectDefaultMetrics({ register: this.registry, prefix: P });
   }

@@ -153,4 +153,34 @@ describe('HTTP query and exposition', () => {
     assert.equal(r.status, 405);
     assert.equal(r.headers.get('allow'), 'POST');
   });
+
+  it('label regexes are RE2: (a+)+b against a×40+"!" answers at once on query, delete and stream', async () => {
+    const evil = 'a'.repeat(40) + '!';
+    await postText(`${a.url}/write`, `victim,l=${evil} value=1\nvictim,l=aab value=2`);
+    const sel = encodeURIComponent('victim{l=~"(a+)+b"}');
+    const health = fetch(`${a.url}/health`); // queued behind the query on a backtracking engine
+    const started = Date.now();
+    const q = await json<{ count: number; metrics: Array<{ tags: Record<string, string> }> }>(`/api/v1/metrics?match=${sel}`);
+    assert.equal(q.count, 1);
+    assert.equal(q.metrics[0].tags.l, 'aab');
+    assert.equal((await health).status, 200);
+    const stream = await fetch(`${a.url}/metrics/stream?match=${sel}`, { headers: { Accept: 'text/event-stream' } });
+    assert.equal(stream.status, 200);
+    await stream.body?.cancel();
+    const del = await fetch(`${a.url}/api/v1/metrics?match=${sel}`, { method: 'DELETE' });
+    assert.deepEqual(await del.json(), { cleared: 1, message: 'Cleared 1 metrics' });
+    // Not a timing assertion of speed, a guard against the minutes a backtracking engine takes.
+    assert.ok(Date.now() - started < 10_000);
+    assert.equal(a.agent.store.size, 1);
+  });
+
+  it('a pattern RE2 refuses is a 400 naming it, on every selector route', async () => {
+    const sel = encodeURIComponent('{l=~"x(?=y)"}'); // lookahead: not RE2
+    for (const [method, path] of [['GET', '/api/v1/metrics'], ['DELETE', '/api/v1/metrics'], ['GET', '/metrics/stream']]) {
+      const r = await fetch(`${a.url}${path}?match=${sel}`, { method, headers: { Accept: 'text/event-stream' } });
+      assert.equal(r.status, 400, `${method} ${path}`);
+      const body = (await r.json()) as { message: string };
+      assert.match(body.message, /invalid regex "x\(\?=y\)" at position 5: /);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 
 import { ValidationError } from '../../src/model/names';
+import { compileCost, MAX_COMPILED_REGEXES, regexEngineStats } from '../../src/query/regex';
 import { matchesSelector, parseSelector, type Selector } from '../../src/query/selector';
 
 /** The matchers without their compiled regexes, for comparing. */
@@ -51,10 +52,54 @@ describe('selector', () => {
       assert.deepEqual(sel.matchers.map((m) => m.label), ['__name__', 'card']);
     });
 
-    it('anchors regexes and honours a leading (?i)', () => {
+    it('anchors regexes as Prometheus does and honours a leading (?i)', () => {
       const sel = parseSelector('{a=~"b|c", d=~"(?i)gpu"}');
-      assert.equal(sel.matchers[0].re?.source, '^(?:b|c)$');
+      assert.equal(sel.matchers[0].re?.anchored, '^(?s:b|c)$');
+      assert.equal(sel.matchers[0].re?.test('b'), true);
+      assert.equal(sel.matchers[0].re?.test('bc'), false);
       assert.equal(sel.matchers[1].re?.test('GPU'), true);
+      assert.equal(parseSelector('{a=~"x.y"}').matchers[0].re?.test('x\ny'), true, '. matches a line feed');
+    });
+
+    it('uses RE2 syntax and refuses what RE2 refuses, naming the pattern', () => {
+      // Go/RE2 syntax that JavaScript lacks or spells differently.
+      assert.equal(parseSelector('{a=~"\\\\pL+"}').matchers[0].re?.test('héllo'), true);
+      assert.equal(parseSelector('{a=~"(?P<x>a)b"}').matchers[0].re?.test('ab'), true);
+      assert.equal(parseSelector('{a=~"[[:digit:]]+"}').matchers[0].re?.test('42'), true);
+      // Backreferences and lookaround are not RE2.
+      rejects('{a=~"(a)\\\\1"}', /^invalid regex "\(a\)\\\\1" at position 5: invalid escape sequence/);
+      rejects('{a=~"x(?=y)"}', /^invalid regex "x\(\?=y\)" at position 5: /);
+    });
+
+    it('matches a catastrophic-backtracking pattern in linear time', () => {
+      // (a+)+b against a×40 followed by "!" takes minutes with a backtracking engine.
+      const sel = parseSelector('up{l=~"(a+)+b"}');
+      const started = process.hrtime.bigint();
+      for (let n = 40; n <= 4000; n *= 10) assert.equal(matchesSelector(sel, 'up', { l: 'a'.repeat(n) + '!' }), false);
+      assert.equal(matchesSelector(sel, 'up', { l: 'aaab' }), true);
+      // Generous: linear-time matching takes microseconds; backtracking would not finish at all.
+      assert.ok(Number(process.hrtime.bigint() - started) / 1e6 < 2000);
+    });
+
+    it('refuses patterns too expensive to compile, naming them, and keeps working', () => {
+      rejects('{a=~"\\\\pL{30}"}', /^invalid regex "\\\\pL\{30\}" at position 5: too expensive to compile \(estimated size 4500, limit 600\)/);
+      rejects('{a=~".{100}"}', /too expensive/);
+      assert.equal(compileCost('(a|b){3}c'), 7);
+      assert.equal(compileCost('[a-z]{100}'), 100);
+      assert.equal(compileCost('(.{10}){10}'), 1000);
+      assert.equal(parseSelector('{a=~"ok|fine"}').matchers[0].re?.test('fine'), true);
+    });
+
+    it('frees compiled programs: the fixed 16 MiB RE2 heap is never exhausted', () => {
+      // Programs of ~25 KB each: about 650 fit the heap at once, so 1500 distinct ones prove that
+      // evicted programs are freed (without freeing, the module aborts and every later compile fails).
+      const before = regexEngineStats().resets;
+      for (let i = 0; i < 1500; i++) {
+        const words = Array.from({ length: 60 }, (_, j) => `w${i}_${j}`).join('|');
+        assert.equal(matchesSelector(parseSelector(`{job=~"${words}"}`), '', { job: `w${i}_7` }), true);
+      }
+      assert.equal(regexEngineStats().resets, before);
+      assert.ok(regexEngineStats().cached <= MAX_COMPILED_REGEXES);
     });
 
     it('rejects syntax errors with a position', () => {
@@ -76,7 +121,7 @@ describe('selector', () => {
       rejects('name{a="\\x4"}', /bad \\x escape/);
       rejects('name{a="\\uD800"}', /not a valid code point/);
       rejects('name{a="line\nbreak"}', /line break/);
-      rejects('{a=~"("}', /^invalid regex "\(" at position 5: Unterminated group$/);
+      rejects('{a=~"("}', /^invalid regex "\(" at position 5: missing \): \($/);
       rejects('{a=~"a)|(b"}', /invalid regex/);
       rejects('{a=~"x\\\\"}', /invalid regex/);
     });
