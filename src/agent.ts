@@ -16,6 +16,7 @@ import type { Router } from 'express';
 import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
 import { LineProtocolParser } from './formats/influx/parse';
+import type { Admission } from './http/admission';
 import { buildApp } from './http/app';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
@@ -63,6 +64,13 @@ export class Agent {
   private servers: http.Server[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /**
+   * Admission of push work (src/http/admission.ts), set by start(). A memory guard plugs in with
+   * `agent.admission?.setPressureCheck(...)`.
+   */
+  admission: Admission | undefined;
+  /** Marks responses `Connection: close` once draining starts (see BuiltApp.drain). */
+  private drainResponses: (() => void) | undefined;
   private rateLimitShutdown: (() => void) | undefined;
 
   constructor(opts: AgentOptions) {
@@ -164,8 +172,10 @@ export class Agent {
     for (const c of this.components) await c.start();
     // The stream router first, the dashboard last: the stream handler passes browser (HTML)
     // requests for /metrics/stream on to it (src/stream/negotiate.ts).
-    const { listener, rateLimitStore } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName }), ...extraRouters, dashboardRouter()]);
+    const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName }), ...extraRouters, dashboardRouter()]);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
+    this.drainResponses = drain;
+    this.admission = admission;
     // Expire idle series even when nobody reads or writes.
     this.sweepTimer = setInterval(() => this.store.expire(), 1000);
     this.sweepTimer.unref();
@@ -207,6 +217,7 @@ export class Agent {
   private async doStop(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.rateLimitShutdown?.();
+    this.drainResponses?.();
     const deadline = this.config.get().shutdownTimeoutMs;
     const closing = this.servers.map((s) => closeServer(s, deadline));
     // Open streams never finish on their own: end them now, or they hold the shutdown until its deadline.

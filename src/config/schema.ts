@@ -57,11 +57,14 @@ export const SETTINGS = {
   maxBatchSize: ['MAX_METRICS_BATCH_SIZE', int(1, 10_000).default(1000)],
   maxBodyBytes: ['MAX_BODY_BYTES', int(1024, 256 * MiB).default(10 * MiB)],
   otlpMaxBodyBytes: ['OTLP_MAX_BODY_BYTES', int(1024, 256 * MiB).default(20 * MiB)],
+  maxSamplesPerRequest: ['MAX_SAMPLES_PER_REQUEST', int(1, 100_000_000).default(500_000)],
+  ingestMemoryBudgetBytes: ['INGEST_MEMORY_BUDGET_BYTES', int(0, 64 * 1024 * MiB).default(96 * MiB)],
 
   rateLimitEnabled: ['RATE_LIMIT_ENABLED', bool.default(true)],
   rateLimitPerMinute: ['RATE_LIMIT_REQUESTS_PER_MINUTE', int(1, 100_000_000).default(1000)],
   rateLimitBurst: ['RATE_LIMIT_BURST', int(1, 100_000_000).default(100)],
   trustForwardedHeaders: ['TRUST_FORWARDED_HEADERS', bool.default(false)],
+  rateLimitMaxClients: ['RATE_LIMIT_MAX_CLIENTS', int(100, 10_000_000).default(100_000)],
   corsOrigins: ['CORS_ORIGINS', origins.default(['*'])],
   corsAllowCredentials: ['CORS_ALLOW_CREDENTIALS', bool.default(false)],
   gzip: ['ENABLE_GZIP_COMPRESSION', bool.default(true)],
@@ -144,8 +147,9 @@ export type Config = z.infer<typeof configSchema>;
 
 /** Settings that may change while the agent runs (DESIGN.md §5); the rest need a restart. */
 export const LIVE_SETTINGS: readonly SettingKey[] = [
-  'retentionSeconds', 'maxSeries', 'maxSystemSeries', 'maxStoreBytes', 'historySeconds', 'maxBatchSize', 'rateLimitEnabled', 'rateLimitPerMinute',
-  'rateLimitBurst', 'trustForwardedHeaders', 'corsOrigins', 'corsAllowCredentials', 'pollerIntervalMs', 'persistDebounceMs',
+  'retentionSeconds', 'maxSeries', 'maxSystemSeries', 'maxStoreBytes', 'historySeconds', 'maxBatchSize', 'maxSamplesPerRequest', 'ingestMemoryBudgetBytes',
+  'rateLimitEnabled', 'rateLimitPerMinute', 'rateLimitBurst', 'rateLimitMaxClients', 'trustForwardedHeaders', 'corsOrigins', 'corsAllowCredentials',
+  'pollerIntervalMs', 'persistDebounceMs',
   'sseHeartbeatIntervalMs', 'sseClientBufferBytes', 'sseMaxClients',
 ];
 

@@ -9,10 +9,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { Admission, type Ticket } from './admission';
 import type { AppContext } from './context';
 import { toHttpError } from './errors';
 import { applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
 import { rateLimiter, TokenBucketStore } from './rate-limit';
+import { bodyLimitBytes, RouteTable, type Route } from './routes-table';
 import { pathOf, queryOf, sendError, type PlainHandler } from './respond';
 import { capabilitiesRouter } from './routes/capabilities';
 import { healthRouter } from './routes/health';
@@ -24,39 +26,23 @@ export interface BuiltApp {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
   app: express.Express;
   rateLimitStore: TokenBucketStore;
+  /** Admission of push work against INGEST_MEMORY_BUDGET_BYTES; plug a memory pressure check in here. */
+  admission: Admission;
+  /**
+   * Called when the server starts draining (SIGTERM): every response not yet started, and every
+   * later one, carries `Connection: close`, so clients stop reusing sockets we are about to close.
+   */
+  drain: () => void;
 }
-
-/** Path → methods served, for 405 answers with an Allow header. */
-const KNOWN_PATHS: Record<string, string[]> = {
-  '/': ['GET'],
-  '/health': ['GET'],
-  '/api/health': ['GET'],
-  '/api/v1/stats': ['GET'],
-  '/api/v1/metrics': ['GET', 'POST', 'DELETE'],
-  '/api/v1/metrics/simple': ['POST'],
-  '/api/v1/metrics/influx': ['POST'],
-  '/api/v1/metrics/otlp': ['POST'],
-  '/api/v1/metrics/latest': ['GET'],
-  '/api/v1/metrics/names': ['GET'],
-  '/api/v1/query_range': ['GET'],
-  '/write': ['POST'],
-  '/api/v2/write': ['POST'],
-  '/v1/metrics': ['POST'],
-  '/api/metrics/report': ['POST'],
-  '/api/metrics/query': ['GET'],
-  '/api/metrics/prometheus': ['GET'],
-  '/metrics': ['GET'],
-  '/metrics/self': ['GET'],
-  '/api/v1/config': ['GET'],
-  '/api/v1/capabilities': ['GET'],
-  '/dashboard': ['GET'],
-  '/metrics/stream': ['GET'],
-};
 
 export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): BuiltApp {
   const cfg = () => ctx.config.get();
+  const table = new RouteTable();
   const rateLimitStore = new TokenBucketStore(cfg, ctx.now);
-  const limiter = rateLimiter(cfg, rateLimitStore, (path) => ctx.metrics.rateLimitedRequest(path));
+  ctx.metrics.watchRateLimiter(rateLimitStore);
+  const limiter = rateLimiter(cfg, rateLimitStore, table, (route) => ctx.metrics.rateLimitedRequest(route));
+  const admission = new Admission({ budgetBytes: () => cfg().ingestMemoryBudgetBytes });
+  ctx.metrics.watchAdmission(admission);
 
   const fail = (err: unknown, req: IncomingMessage, res: ServerResponse) => {
     const e = toHttpError(err);
@@ -72,7 +58,7 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(correlationId());
-  app.use(requestMetrics(ctx.metrics));
+  app.use(requestMetrics(ctx.metrics, table));
   app.use(cors(cfg));
   app.use(limiter);
   app.use(compression({
@@ -88,39 +74,71 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
   app.use(capabilitiesRouter(ctx));
   for (const r of extraRouters) app.use(r);
   app.use((req: Request, res: Response) => {
-    const allowed = KNOWN_PATHS[req.path];
-    if (allowed && !allowed.includes(req.method)) {
-      res.setHeader('Allow', allowed.join(', '));
-      res.status(405).json({ error: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}; use ${allowed.join(' or ')}` });
+    const known = table.lookup(req.path);
+    if (known && !known.byMethod.has(req.method)) {
+      res.setHeader('Allow', known.allow.join(', '));
+      res.status(405).json({ error: 'method_not_allowed', message: `${req.method} is not allowed on ${known.template}; use ${known.allow.join(' or ')}` });
       return;
     }
-    res.status(404).json({ error: 'not_found', message: `no route for ${req.method} ${req.path}` });
+    res.status(404).json({ error: 'not_found', message: known ? `nothing at ${req.path}` : `no route for ${req.method} ${req.path}` });
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => fail(err, req, res));
 
-  const plainRoutes = new Map<string, PlainHandler>([...ingestRoutes(ctx), ...otlpRoutes(ctx)]);
+  const plainRoutes = plainDispatch(table, new Map<string, PlainHandler>([...ingestRoutes(ctx), ...otlpRoutes(ctx)]));
   const plainLimiter = limiter as unknown as (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
-  const runPlain = (handler: PlainHandler, path: string, req: IncomingMessage, res: ServerResponse) => {
+  const runPlain = (plain: { route: Route; handler: PlainHandler }, req: IncomingMessage, res: ServerResponse) => {
     assignCorrelationId(req, res);
-    trackRequest(ctx.metrics, req, res, () => path);
+    trackRequest(ctx.metrics, req, res, () => plain.route.path);
     if (applyCors(cfg(), req, res)) return;
     plainLimiter(req, res, (err) => {
       if (err) return fail(err, req, res);
-      handler(req, res, queryOf(req.url)).catch((e: unknown) => fail(e, req, res));
+      let ticket: Ticket;
+      try {
+        ticket = admission.admit();
+      } catch (e) {
+        req.resume();
+        return fail(e, req, res);
+      }
+      res.once('close', () => ticket.release());
+      plain.handler(req, res, queryOf(req.url), { maxBodyBytes: bodyLimitBytes(plain.route, cfg()), ticket }).catch((e: unknown) => fail(e, req, res));
     });
   };
 
+  // Responses not yet started, so that draining can still mark them `Connection: close`.
+  let draining = false;
+  const open = new Set<ServerResponse>();
+  const drain = () => {
+    draining = true;
+    for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('Connection', 'close');
+    else {
+      open.add(res);
+      res.once('close', () => open.delete(res));
+    }
     if (req.method === 'POST') {
-      const path = pathOf(req.url);
-      const handler = plainRoutes.get(path);
-      if (handler) return runPlain(handler, path, req, res);
+      const plain = plainRoutes.get(pathOf(req.url));
+      if (plain) return runPlain(plain, req, res);
     }
     app(req, res);
   };
 
-  return { listener, app, rateLimitStore };
+  return { listener, app, rateLimitStore, admission, drain };
+}
+
+/** Plain rows of the table joined with their handlers; a row without a handler (or the reverse) is a bug caught at start. */
+function plainDispatch(table: RouteTable, handlers: Map<string, PlainHandler>): Map<string, { route: Route; handler: PlainHandler }> {
+  const out = new Map<string, { route: Route; handler: PlainHandler }>();
+  for (const route of table.plainRoutes()) {
+    const handler = handlers.get(route.path);
+    if (!handler) throw new Error(`route table: no plain handler for ${route.method} ${route.path}`);
+    out.set(route.path, { route, handler });
+  }
+  for (const path of handlers.keys()) if (!out.has(path)) throw new Error(`route table: plain handler for ${path} has no row`);
+  return out;
 }
 
 function errorText(err: unknown): string {

@@ -5,10 +5,14 @@
 
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+import type { Ticket } from './admission';
 import { badRequest, HttpError, tooLarge, unsupportedMediaType } from './errors';
 
-/** Reads the whole body, or throws HttpError 413/400/415. */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads the whole body, or throws HttpError 413/400/415. With a ticket, every (decompressed) chunk
+ * is charged to the ingestion memory budget first, and a spent budget ends the read with its 503.
+ */
+export async function readBody(req: IncomingMessage, maxBytes: number, ticket?: Ticket): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume(); // drain so the connection can be reused for the 413
@@ -49,6 +53,13 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     source.on('data', (c: Buffer) => {
       size += c.length;
       if (size > maxBytes) return fail(inflater ? new HttpError(413, 'body_too_large', `decompressed request body is larger than the limit of ${maxBytes} bytes`) : tooLarge(maxBytes));
+      if (ticket) {
+        try {
+          ticket.grow(c.length);
+        } catch (e) {
+          return fail(e as HttpError);
+        }
+      }
       chunks.push(c);
     });
     source.on('end', () => {

@@ -14,6 +14,8 @@ export class HttpError extends Error {
     message: string,
     /** Per-item problems, e.g. `line 3: missing field set`. */
     readonly errors?: string[],
+    /** Sent as Retry-After (503, 429). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -25,6 +27,10 @@ export const notFound = (msg: string) => new HttpError(404, 'not_found', msg);
 export const unsupportedMediaType = (msg: string) => new HttpError(415, 'unsupported_media_type', msg);
 export const tooLarge = (limit: number) =>
   new HttpError(413, 'body_too_large', `request body is larger than the limit of ${limit} bytes`);
+
+/** A request that would make more samples than MAX_SAMPLES_PER_REQUEST allows; nothing of it is stored. */
+export const tooManySamples = (limit: number) =>
+  new HttpError(413, 'too_many_samples', `request has more than ${limit} samples (MAX_SAMPLES_PER_REQUEST); nothing was stored, split it into smaller requests`);
 
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/schema';
 import type { SelfMetrics } from '../telemetry/self-metrics';
-import type { PlainRequest, PlainResponse } from './respond';
+import { pathOf, sendJson, type PlainRequest, type PlainResponse } from './respond';
+import { methodLabel, type RouteTable } from './routes-table';
 
 const SAFE_ID = /^[A-Za-z0-9._:\-]{1,64}$/;
 
@@ -22,26 +23,48 @@ export function assignCorrelationId(req: PlainRequest, res: PlainResponse): stri
 
 /**
  * Counts the request by route template and status when the response is finished, and times it.
- * `route` is asked at the end, when routing has happened.
+ * `route` must be a value from the route table (a template or `other`), never the raw path: every
+ * label value is bounded.
  */
 export function trackRequest(metrics: SelfMetrics, req: PlainRequest, res: PlainResponse, route: () => string): void {
   const start = process.hrtime.bigint();
   res.once('finish', () => {
     // An event stream's "latency" is its whole lifetime: counted, not timed (see the stream's own metrics).
     const stream = String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream');
-    metrics.requestDone(req.method ?? 'GET', route(), res.statusCode, stream ? undefined : Number(process.hrtime.bigint() - start) / 1e9);
+    metrics.requestDone(methodLabel(req.method), route(), res.statusCode, stream ? undefined : Number(process.hrtime.bigint() - start) / 1e9);
   });
+}
+
+/** Methods that change state: a browser sends them cross-site without asking (simple requests) or after a preflight. */
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Whether the live config lets `origin` call us from a browser. */
+export function originAllowed(config: Config, origin: string): boolean {
+  return config.corsOrigins.includes('*') || config.corsOrigins.includes(origin);
 }
 
 /**
  * CORS from the live config. Runs before the rate limiter so that a 429 still carries the
- * headers a browser needs to read it. Returns true when it answered a preflight itself.
+ * headers a browser needs to read it. Returns true when it answered the request itself: a
+ * preflight (204), or a state-changing request from an origin CORS_ORIGINS does not list (403).
+ *
+ * Why the 403: CORS only stops a page from *reading* an answer. A cross-site POST with a "simple"
+ * content type (text/plain line protocol, a form) reaches the server without any preflight, so
+ * without this check a page from any site could push or delete metrics through a user's browser.
+ * Requests without an Origin header (curl, SDKs, Telegraf) are not browsers' and are unaffected.
  */
 export function applyCors(config: Config, req: PlainRequest, res: PlainResponse): boolean {
   const origin = req.headers.origin;
   if (!origin) return false;
   const any = config.corsOrigins.includes('*');
-  if (!any && !config.corsOrigins.includes(origin)) return false;
+  if (!any && !config.corsOrigins.includes(origin)) {
+    if (STATE_CHANGING.has(req.method ?? '')) {
+      req.resume(); // drain the body so the connection can carry the answer
+      sendJson(res, 403, { error: 'origin_not_allowed', message: `Origin ${JSON.stringify(origin.slice(0, 200))} is not in CORS_ORIGINS; cross-origin ${req.method} requests from it are refused` });
+      return true;
+    }
+    return false;
+  }
   res.setHeader('Access-Control-Allow-Origin', any ? '*' : origin);
   if (!any) res.setHeader('Vary', 'Origin');
   if (config.corsAllowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
@@ -64,13 +87,9 @@ export function correlationId(): RequestHandler {
   };
 }
 
-export function requestMetrics(metrics: SelfMetrics): RequestHandler {
+export function requestMetrics(metrics: SelfMetrics, table: RouteTable): RequestHandler {
   return (req, res, next) => {
-    trackRequest(metrics, req, res, () => {
-      const path = (req.route as { path?: unknown } | undefined)?.path;
-      if (typeof path === 'string') return path;
-      return res.statusCode === 404 ? 'unmatched' : req.path;
-    });
+    trackRequest(metrics, req, res, () => table.label(pathOf(req.originalUrl ?? req.url)));
     next();
   };
 }

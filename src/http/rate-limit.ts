@@ -5,24 +5,35 @@
  * as an express-rate-limit Store. Both numbers are read live from the config on every request.
  */
 
+import { isIP } from 'node:net';
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
 import type { Config } from '../config/schema';
 import { pathOf, sendJson } from './respond';
+import type { RouteTable } from './routes-table';
 
 interface Bucket {
   tokens: number;
   updatedMs: number;
 }
 
-/** Clients tracked at once; past it the least recently seen bucket is forgotten (and counted). */
-const MAX_BUCKETS = 100_000;
+/** What self-metrics read of the limiter. */
+export interface RateLimiterStats {
+  /** Buckets (clients) tracked now. */
+  readonly size: number;
+  /** Buckets forgotten because RATE_LIMIT_MAX_CLIENTS was reached. */
+  readonly dropped: number;
+}
 
-export class TokenBucketStore implements Store {
+/**
+ * Buckets keyed by client address. At most RATE_LIMIT_MAX_CLIENTS (live setting) are kept; past
+ * it the least recently seen is forgotten and counted (that client starts again with a full
+ * bucket, which only ever favours it).
+ */
+export class TokenBucketStore implements Store, RateLimiterStats {
   readonly localKeys = true;
   private readonly buckets = new Map<string, Bucket>();
   private timer: NodeJS.Timeout | undefined;
-  /** Buckets forgotten because MAX_BUCKETS was reached. */
   dropped = 0;
 
   constructor(
@@ -51,7 +62,8 @@ export class TokenBucketStore implements Store {
     const { capacity, perMs } = this.rate();
     let b = this.buckets.get(key);
     if (b === undefined) {
-      if (this.buckets.size >= MAX_BUCKETS) {
+      const max = this.config().rateLimitMaxClients;
+      while (this.buckets.size >= max) {
         const oldest = this.buckets.keys().next().value as string;
         this.buckets.delete(oldest);
         this.dropped++;
@@ -102,23 +114,49 @@ export class TokenBucketStore implements Store {
   }
 }
 
-/**
- * Paths never limited: health probes, stats and scrapes must work when a client floods us. The
- * stream is exempt as the reference documents (its code limited it): one request holds one long
- * connection, and SSE_MAX_CLIENTS bounds how many there can be.
- */
-const EXEMPT = new Set(['/', '/health', '/api/health', '/api/v1/stats', '/metrics', '/metrics/self', '/metrics/stream']);
+/** Longest X-Forwarded-For entry looked at (an IPv6 address with a zone fits), and entries scanned. */
+const MAX_ADDRESS_LENGTH = 64;
+const MAX_FORWARDED_ENTRIES = 32;
 
-/** The client key: the socket peer, or the first X-Forwarded-For / X-Real-IP entry when trusted. */
-export function clientAddress(req: Request, trustForwarded: boolean): string {
+/** `addr` if it is an IP address (IPv4-mapped IPv6 unwrapped), else undefined. Never returns client text that is not an address. */
+export function parseAddress(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const a = raw.trim();
+  if (a.length === 0 || a.length > MAX_ADDRESS_LENGTH) return undefined;
+  const v = isIP(a);
+  if (v === 4) return a;
+  if (v === 6) {
+    const lower = a.toLowerCase();
+    return lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower;
+  }
+  return undefined;
+}
+
+/**
+ * The client key: the socket peer, or, when TRUST_FORWARDED_HEADERS is on, the first valid IP
+ * address in X-Forwarded-For, else a valid X-Real-IP. Header text that is not an address is
+ * ignored: a key is always an address, so its size is bounded and it cannot be invented freely.
+ */
+export function clientAddress(req: Pick<Request, 'headers' | 'socket'>, trustForwarded: boolean): string {
   if (trustForwarded) {
     const xff = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-    if (first) return first;
+    const list = Array.isArray(xff) ? xff.join(',') : xff;
+    if (list) {
+      let from = 0;
+      for (let n = 0; n < MAX_FORWARDED_ENTRIES && from <= list.length; n++) {
+        const comma = list.indexOf(',', from);
+        const end = comma < 0 ? list.length : comma;
+        const a = end - from <= MAX_ADDRESS_LENGTH + 8 ? parseAddress(list.slice(from, end)) : undefined;
+        if (a) return a;
+        if (comma < 0) break;
+        from = comma + 1;
+      }
+    }
     const real = req.headers['x-real-ip'];
-    if (typeof real === 'string' && real.trim()) return real.trim();
+    const a = parseAddress(typeof real === 'string' ? real : undefined);
+    if (a) return a;
   }
-  return req.socket.remoteAddress ?? 'unknown';
+  return parseAddress(req.socket.remoteAddress) ?? 'unknown';
 }
 
 /** The request path for both express and plain node requests. */
@@ -130,19 +168,19 @@ function requestPath(req: Request): string {
  * The limiter middleware. It also runs on plain node:http objects (the ingestion path), so it
  * touches only node's own request/response API.
  */
-export function rateLimiter(config: () => Config, store: TokenBucketStore, onLimited: (path: string) => void): RequestHandler {
+export function rateLimiter(config: () => Config, store: TokenBucketStore, table: RouteTable, onLimited: (route: string) => void): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
     limit: () => config().rateLimitBurst,
     standardHeaders: 'draft-7',
     legacyHeaders: true,
     store,
-    skip: (req) => !config().rateLimitEnabled || req.method === 'OPTIONS' || EXEMPT.has(requestPath(req)),
+    skip: (req) => !config().rateLimitEnabled || req.method === 'OPTIONS' || table.exempt(req.method, requestPath(req)),
     keyGenerator: (req) => ipKeyGenerator(clientAddress(req, config().trustForwardedHeaders)),
     // We compute the client address ourselves (trust proxy is not used), so the proxy checks do not apply.
     validate: { trustProxy: false, xForwardedForHeader: false, ip: false, singleCount: false },
     handler: (req, res) => {
-      onLimited(requestPath(req));
+      onLimited(table.label(requestPath(req)));
       sendJson(res, 429, { error: 'rate_limited', message: 'Rate limit exceeded; retry after the number of seconds in Retry-After' });
     },
   });

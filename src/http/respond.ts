@@ -5,13 +5,22 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Ticket } from './admission';
 import { errorBody, type HttpError } from './errors';
 
 export type PlainRequest = IncomingMessage;
 export type PlainResponse = ServerResponse;
 
+/** What the dispatcher gives a plain handler besides the request: its body limit and admission ticket. */
+export interface BodyBudget {
+  /** The body limit the route table gives this route under the live config. */
+  maxBodyBytes: number;
+  /** Grows with the body read (see admission.ts); released by the dispatcher when the response ends. */
+  ticket?: Ticket;
+}
+
 /** A route handler on plain node objects; `query` is the parsed query string. */
-export type PlainHandler = (req: PlainRequest, res: PlainResponse, query: URLSearchParams) => Promise<void>;
+export type PlainHandler = (req: PlainRequest, res: PlainResponse, query: URLSearchParams, body: BodyBudget) => Promise<void>;
 
 export function sendJson(res: PlainResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -34,6 +43,7 @@ export function sendEmpty(res: PlainResponse, status: number): void {
 }
 
 export function sendError(res: PlainResponse, e: HttpError): void {
+  if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
   sendJson(res, e.status, errorBody(e));
 }
 

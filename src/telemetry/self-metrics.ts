@@ -151,6 +151,35 @@ export class SelfMetrics {
     });
   }
 
+  /** The rate limiter's bucket count and drops, read at scrape time. */
+  watchRateLimiter(stats: { readonly size: number; readonly dropped: number }): void {
+    new client.Gauge({
+      name: `${P}rate_limit_buckets`, help: 'Client token buckets held by the rate limiter.', registers: [this.registry],
+      collect() { this.set(stats.size); },
+    });
+    new client.Counter({
+      name: `${P}rate_limit_buckets_dropped_total`, help: 'Client buckets forgotten because RATE_LIMIT_MAX_CLIENTS was reached.', registers: [this.registry],
+      collect() { this.reset(); this.inc(stats.dropped); },
+    });
+  }
+
+  /** Admission of push work (src/http/admission.ts), read at scrape time. */
+  watchAdmission(stats: { readonly inUseBytes: number; readonly active: number; readonly refused: Readonly<Record<string, number>> }): void {
+    new client.Gauge({
+      name: `${P}ingest_admitted_bytes`, help: 'Estimated decoding memory reserved by push requests in progress.', registers: [this.registry],
+      collect() { this.set(stats.inUseBytes); },
+    });
+    new client.Gauge({
+      name: `${P}ingest_requests_in_progress`, help: 'Push requests admitted and not finished.', registers: [this.registry],
+      collect() { this.set(stats.active); },
+    });
+    new client.Counter({
+      name: `${P}ingest_refused_total`, help: 'Push requests refused with 503, by reason (budget: INGEST_MEMORY_BUDGET_BYTES spent by concurrent pushes; pressure: the process is short of memory).',
+      labelNames: ['reason'] as const, registers: [this.registry],
+      collect() { this.reset(); for (const [reason, n] of Object.entries(stats.refused)) this.inc({ reason }, n); },
+    });
+  }
+
   /** Plain numbers for /api/v1/stats. */
   readonly stats = {
     requests: 0,

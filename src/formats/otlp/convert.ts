@@ -401,6 +401,28 @@ export function otlpToSamples(req: unknown): OtlpConversion {
   return c.result();
 }
 
+/**
+ * The same conversion one resourceMetrics at a time, for callers that decode a large request in
+ * bounded steps: `add` each in order (index = its position in the request, for messages), then
+ * `result()`. Holds only the samples and messages, never the decoded request.
+ */
+export class OtlpConverter {
+  private readonly c = new Collector();
+
+  add(resourceMetrics: unknown, index: number): void {
+    convertResource(this.c, resourceMetrics, `resourceMetrics[${index}]`);
+  }
+
+  /** Samples made so far. */
+  get sampleCount(): number {
+    return this.c.samples.length;
+  }
+
+  result(): OtlpConversion {
+    return this.c.result();
+  }
+}
+
 function convertResource(c: Collector, rm: unknown, where: string): void {
   if (!isObj(rm)) return c.reject(1, `${where}: expected an object, got ${describe(rm)}`);
   const scopes = get(rm, 'scopeMetrics', 'scope_metrics');

@@ -369,6 +369,21 @@ export function decodeExportMetricsRequest(bytes: Uint8Array): OtlpExportRequest
   return out;
 }
 
+/**
+ * Decodes an ExportMetricsServiceRequest one resourceMetrics at a time, so a caller can convert
+ * and drop each before decoding the next (a 20 MiB request never exists as one object graph).
+ * Throws ProtobufDecodeError at the first malformed part, after yielding the ones before it.
+ */
+export function* decodeResourceMetrics(bytes: Uint8Array): Generator<OtlpResourceMetrics, void, undefined> {
+  if (!(bytes instanceof Uint8Array)) throw new ValidationError('protobuf body must be bytes');
+  const r = new ProtoReader(bytes);
+  while (r.more()) {
+    const tag = r.tag();
+    if (tag === ((1 << 3) | LEN)) yield readResourceMetrics(r, {});
+    else r.skip(tag);
+  }
+}
+
 function readResourceMetrics(r: ProtoReader, out: OtlpResourceMetrics): OtlpResourceMetrics {
   const saved = r.enter();
   while (r.more()) {

@@ -7,23 +7,24 @@
 import { parseReport } from '../../formats/component-report/parse';
 import { parseBatch, parseSimple } from '../../formats/json/parse';
 import { ValidationError } from '../../model/names';
-import type { ItemError, Sample } from '../../model/sample';
+import type { ItemError, ParseResult, Sample } from '../../model/sample';
 import { parsePrecision, type Precision } from '../../model/time';
 import type { WriteResult } from '../../store/series-store';
 import type { IngestFormat } from '../../telemetry/self-metrics';
 import { decodeUtf8, isJsonType, mediaType, readBody } from '../body';
 import type { AppContext } from '../context';
-import { badRequest, HttpError, unprocessable, unsupportedMediaType } from '../errors';
-import { sendEmpty, sendJson, type PlainHandler, type PlainRequest } from '../respond';
+import { badRequest, HttpError, tooManySamples, unprocessable, unsupportedMediaType } from '../errors';
+import { acceptInSteps, yieldToLoop } from '../steps';
+import { sendEmpty, sendJson, type BodyBudget, type PlainHandler, type PlainRequest } from '../respond';
 
 /** Reads and parses a JSON body; wrong content type → 415, bad JSON → 400 naming the position. */
-export async function readJson(req: PlainRequest, maxBytes: number): Promise<unknown> {
+export async function readJson(req: PlainRequest, budget: BodyBudget): Promise<unknown> {
   const mt = mediaType(req);
   if (!isJsonType(mt)) {
     req.resume();
     throw unsupportedMediaType(`Content-Type ${JSON.stringify(mt)} is not JSON; send application/json`);
   }
-  const text = decodeUtf8(await readBody(req, maxBytes));
+  const text = decodeUtf8(await readBody(req, budget.maxBodyBytes, budget.ticket));
   if (text.trim() === '') throw badRequest('request body is empty; a JSON object was expected');
   try {
     return JSON.parse(text);
@@ -48,31 +49,35 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const r = new Map<string, PlainHandler>();
   const cfg = () => ctx.config.get();
 
-  const store = (samples: Sample[], format: IngestFormat): WriteResult => ctx.hub.accept({ samples, origin: 'custom', format });
+  const store = (samples: Sample[], format: IngestFormat): WriteResult => {
+    const max = cfg().maxSamplesPerRequest;
+    if (samples.length > max) throw tooManySamples(max);
+    return ctx.hub.accept({ samples, origin: 'custom', format });
+  };
 
   /** A JSON route whose whole request was refused because of its type conflicts. */
   const checkStored = (res: WriteResult, wanted: number) => {
     if (wanted > 0 && res.stored === 0 && res.typeConflicts > 0) throw unprocessable(res.firstConflict ?? 'type conflict');
   };
 
-  r.set('/api/v1/metrics/simple', async (req, res) => {
-    const body = await readJson(req, cfg().maxBodyBytes);
+  r.set('/api/v1/metrics/simple', async (req, res, _query, budget) => {
+    const body = await readJson(req, budget);
     const sample = rejectCounted(ctx, 'simple', () => parseSimple(body));
     const out = store([sample], 'simple');
     checkStored(out, 1);
     sendJson(res, 202, { accepted: 1, message: `Accepted metric '${sample.name}'`, errors: storeNotes(out) });
   });
 
-  r.set('/api/v1/metrics', async (req, res) => {
-    const body = await readJson(req, cfg().maxBodyBytes);
+  r.set('/api/v1/metrics', async (req, res, _query, budget) => {
+    const body = await readJson(req, budget);
     const { samples, points } = rejectCounted(ctx, 'json', () => parseBatch(body, cfg().maxBatchSize));
     const out = store(samples, 'json');
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: points, message: `Accepted ${points} metrics`, errors: storeNotes(out) });
   });
 
-  r.set('/api/metrics/report', async (req, res) => {
-    const body = await readJson(req, cfg().maxBodyBytes);
+  r.set('/api/metrics/report', async (req, res, _query, budget) => {
+    const body = await readJson(req, budget);
     const samples = rejectCounted(ctx, 'report', () => parseReport(body, cfg().maxBatchSize));
     const out = store(samples, 'report');
     checkStored(out, samples.length);
@@ -80,17 +85,17 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   });
 
   /** Line protocol: good lines are stored even when others are bad. */
-  const lineProtocol = async (req: PlainRequest, format: IngestFormat, precisionParam: string[]) => {
+  const lineProtocol = async (req: PlainRequest, format: IngestFormat, precisionParam: string[], budget: BodyBudget) => {
     const precision = precisionOf(precisionParam);
-    const text = decodeUtf8(await readBody(req, cfg().maxBodyBytes));
-    const parsed = ctx.lineProtocol.parse(text, { precision });
+    const text = decodeUtf8(await readBody(req, budget.maxBodyBytes, budget.ticket));
+    const parsed = await parseInSteps(ctx, text, precision, cfg().maxSamplesPerRequest);
     ctx.metrics.samplesRejected(format, 'parse', parsed.errors.length);
-    const out = store(parsed.samples, format);
+    const out = await acceptInSteps(ctx, parsed.samples, format);
     return { parsed, out, lines: parsed.points ?? 0 };
   };
 
-  r.set('/api/v1/metrics/influx', async (req, res, query) => {
-    const { parsed, out, lines } = await lineProtocol(req, 'influx', query.getAll('precision'));
+  r.set('/api/v1/metrics/influx', async (req, res, query, budget) => {
+    const { parsed, out, lines } = await lineProtocol(req, 'influx', query.getAll('precision'), budget);
     const errors = [...formatItemErrors(parsed.errors), ...storeNotes(out)];
     if (lines === 0 && parsed.errors.length > 0) throw badRequest('No valid metrics found in input', errors);
     sendJson(res, 202, { accepted: lines, message: `Accepted ${lines} metrics`, errors });
@@ -102,8 +107,8 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const firstProblem = (parsed: { errors: ItemError[] }, out: WriteResult) =>
     parsed.errors.length > 0 ? formatItemErrors(parsed.errors, 1)[0] : out.firstConflict;
 
-  r.set('/write', async (req, res, query) => {
-    const { parsed, out } = await lineProtocol(req, 'write', query.getAll('precision'));
+  r.set('/write', async (req, res, query, budget) => {
+    const { parsed, out } = await lineProtocol(req, 'write', query.getAll('precision'), budget);
     const first = firstProblem(parsed, out);
     if (first !== undefined) {
       sendJson(res, 400, { error: `partial write: ${first} dropped=${parsed.errors.length + out.typeConflicts}` });
@@ -113,8 +118,8 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   });
 
   // InfluxDB 2.x write API (what @influxdata/influxdb-client uses); org and bucket are ignored.
-  r.set('/api/v2/write', async (req, res, query) => {
-    const { parsed, out, lines } = await lineProtocol(req, 'write', query.getAll('precision'));
+  r.set('/api/v2/write', async (req, res, query, budget) => {
+    const { parsed, out, lines } = await lineProtocol(req, 'write', query.getAll('precision'), budget);
     const first = firstProblem(parsed, out);
     if (first !== undefined) {
       sendJson(res, 400, { code: 'invalid', message: `partial write error (${lines} written): ${first}` });
@@ -124,6 +129,48 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   });
 
   return r;
+}
+
+/** Characters of line protocol parsed per slice (about 10 ms of work), cut at a line end. */
+const LP_SLICE_CHARS = 128 * 1024;
+
+/**
+ * Parses a line-protocol body slice by slice, yielding to the event loop between slices, with the
+ * line numbers of errors counted over the whole body. Past `maxSamples` the request is refused
+ * (413) before anything is stored. "Now" is fixed once, so every line without a timestamp gets
+ * the same one whichever slice it is in.
+ */
+async function parseInSteps(ctx: AppContext, text: string, precision: Precision | undefined, maxSamples: number): Promise<ParseResult & { points: number }> {
+  const opts = { precision, defaultTimestampMs: ctx.now() };
+  const samples: Sample[] = [];
+  const errors: ItemError[] = [];
+  let points = 0;
+  let linesBefore = 0;
+  for (let pos = 0; pos < text.length;) {
+    let end = Math.min(text.length, pos + LP_SLICE_CHARS);
+    if (end < text.length) {
+      const nl = text.indexOf('\n', end - 1);
+      end = nl < 0 ? text.length : nl + 1;
+    }
+    const slice = pos === 0 && end === text.length ? text : text.slice(pos, end);
+    const r = ctx.lineProtocol.parse(slice, opts);
+    for (const s of r.samples) samples.push(s);
+    for (const e of r.errors) errors.push(e.line > 0 ? { line: e.line + linesBefore, message: e.message } : e);
+    points += r.points ?? 0;
+    if (samples.length > maxSamples) throw tooManySamples(maxSamples);
+    pos = end;
+    if (pos < text.length) {
+      linesBefore += countLines(slice);
+      await yieldToLoop();
+    }
+  }
+  return { samples, errors, points };
+}
+
+function countLines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function precisionOf(raw: string[]): Precision | undefined {

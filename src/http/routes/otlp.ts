@@ -5,12 +5,13 @@
  * google.rpc.Status for protobuf clients), as the OTLP specification asks.
  */
 
-import { decodeExportMetricsRequest, encodeExportMetricsResponse, exportMetricsResponseJson } from '../../formats/otlp/protobuf';
-import { otlpToSamples } from '../../formats/otlp/convert';
+import { decodeResourceMetrics, encodeExportMetricsResponse, exportMetricsResponseJson } from '../../formats/otlp/protobuf';
+import { OtlpConverter } from '../../formats/otlp/convert';
 import { ValidationError } from '../../model/names';
 import { decodeUtf8, mediaType, readBody } from '../body';
 import type { AppContext } from '../context';
-import { badRequest, errorBody, HttpError, toHttpError, unsupportedMediaType } from '../errors';
+import { badRequest, errorBody, HttpError, toHttpError, tooManySamples, unsupportedMediaType } from '../errors';
+import { acceptInSteps, SliceClock } from '../steps';
 import { sendBytes, sendJson, type PlainHandler, type PlainRequest } from '../respond';
 import { formatItemErrors } from './ingest';
 
@@ -29,6 +30,7 @@ const PROTOBUF = 'application/x-protobuf';
 function grpcCode(httpStatus: number): number {
   if (httpStatus === 413) return 11; // OUT_OF_RANGE
   if (httpStatus === 429) return 8; // RESOURCE_EXHAUSTED
+  if (httpStatus === 503) return 14; // UNAVAILABLE: the client retries
   return 3; // INVALID_ARGUMENT
 }
 
@@ -44,38 +46,71 @@ function encodeStatus(httpStatus: number, message: string): Buffer {
   return Buffer.concat([Buffer.from([0x08, code, 0x12, ...len]), msg]);
 }
 
+/**
+ * The resourceMetrics list of a JSON request (camelCase or snake_case, as the converter reads
+ * them); a request that is not an object, or whose list is not an array, is a 400.
+ */
+function resourceList(request: unknown): unknown[] {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw badRequest('an OTLP metrics request must be an object with resourceMetrics');
+  }
+  const o = request as Record<string, unknown>;
+  const list = o.resourceMetrics !== undefined ? o.resourceMetrics : o.resource_metrics;
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw badRequest('resourceMetrics must be an array');
+  return list as unknown[];
+}
+
 /** OTLP routes by path (POST), run on plain node objects (see respond.ts). */
 export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
-  const handle = (standard: boolean): PlainHandler => async (req, res) => {
+  const handle = (standard: boolean): PlainHandler => async (req, res, _query, budget) => {
     let enc: Encoding = 'json';
     try {
       enc = encodingOf(req);
-      const body = await readBody(req, ctx.config.get().otlpMaxBodyBytes);
-      let request: unknown;
+      let body: Buffer | undefined = await readBody(req, budget.maxBodyBytes, budget.ticket);
+      const maxSamples = ctx.config.get().maxSamplesPerRequest;
+      const converter = new OtlpConverter();
+      const clock = new SliceClock();
+      const tooMany = () => {
+        if (converter.sampleCount > maxSamples) throw tooManySamples(maxSamples);
+      };
       if (enc === 'protobuf') {
-        try {
-          request = decodeExportMetricsRequest(body);
-        } catch (e) {
-          throw badRequest(`request body is not a valid OTLP ExportMetricsServiceRequest: ${(e as Error).message}`);
+        // One resourceMetrics decoded, converted and dropped at a time, with yields between slices.
+        const parts = decodeResourceMetrics(body);
+        for (let i = 0; ; i++) {
+          let next: IteratorResult<unknown>;
+          try {
+            next = parts.next();
+          } catch (e) {
+            throw badRequest(`request body is not a valid OTLP ExportMetricsServiceRequest: ${(e as Error).message}`);
+          }
+          if (next.done) break;
+          converter.add(next.value, i);
+          tooMany();
+          await clock.pace();
         }
       } else {
         const text = decodeUtf8(body);
+        body = undefined; // the text is all we need from here on
+        let request: unknown;
         try {
           request = text.trim() === '' ? {} : JSON.parse(text);
         } catch (e) {
           throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(e as Error).message}`);
         }
+        const resources = resourceList(request);
+        for (let i = 0; i < resources.length; i++) {
+          converter.add(resources[i], i);
+          resources[i] = undefined; // let each converted resource be collected
+          tooMany();
+          await clock.pace();
+        }
       }
-      let converted: ReturnType<typeof otlpToSamples>;
-      try {
-        converted = otlpToSamples(request);
-      } catch (e) {
-        if (e instanceof ValidationError) throw badRequest(e.message);
-        throw e;
-      }
+      body = undefined;
+      const converted = converter.result();
       const { samples, errors, rejectedDataPoints } = converted;
       ctx.metrics.samplesRejected('otlp', 'invalid', rejectedDataPoints);
-      const out = ctx.hub.accept({ samples, origin: 'custom', format: 'otlp' });
+      const out = await acceptInSteps(ctx, samples, 'otlp');
       const rejected = rejectedDataPoints + out.typeConflicts;
       const messages = formatItemErrors(errors, 20);
       if (out.firstConflict) messages.push(out.firstConflict);
@@ -88,7 +123,8 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
       else sendJson(res, status, { accepted: out.stored, message: `Accepted ${out.stored} samples`, errors: messages, ...(rejected > 0 ? { partialSuccess: partial } : {}) });
     } catch (err) {
       const e = toHttpError(err);
-      if (e.status >= 500) throw err;
+      if (e.status >= 500 && e.status !== 503) throw err;
+      if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
       if (enc === 'protobuf') sendBytes(res, e.status, PROTOBUF, encodeStatus(e.status, e.message));
       else sendJson(res, e.status, standard ? { code: grpcCode(e.status), message: e.message } : errorBody(e));
     }

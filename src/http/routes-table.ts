@@ -1,0 +1,157 @@
+/**
+ * Every endpoint the agent serves, as data. One row per path and method; this table alone decides
+ * the 404/405 answers (with `Allow`), which POSTs run on the plain ingestion path, which requests
+ * the rate limiter skips, which body limit applies, the `route` label of the request metrics (so a
+ * client can never create a label value: unknown paths are all `other`) and, for authorisation,
+ * the scope a request needs. docs/api.md's endpoint table is checked against it by a test.
+ *
+ * The handlers themselves live with their routers (routes/*.ts, stream/, cluster/); app.ts fails
+ * at start when a plain row has no handler or a handler has no row.
+ */
+
+import type { Config } from '../config/schema';
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+/** What a caller must be allowed to do: read data, write (push) data, or delete data. */
+export type Scope = 'read' | 'write' | 'delete';
+
+/** Body format, for documentation and the dispatcher; `none` = no request body is read. */
+export type RouteFormat = 'none' | 'json' | 'line-protocol' | 'otlp';
+
+/**
+ * `client`: counted against the client's token bucket. `exempt`: health probes, scrapes and the
+ * stream (one long request; SSE_MAX_CLIENTS bounds those) must work while a client floods us.
+ */
+export type RateLimitPolicy = 'client' | 'exempt';
+
+/** The setting that bounds the request body, or undefined when no body is read. */
+export type BodyLimit = 'maxBodyBytes' | 'otlpMaxBodyBytes';
+
+export interface Route {
+  /** Path template: literal segments, or `:name` for one variable segment. */
+  readonly path: string;
+  readonly method: Method;
+  readonly scope: Scope;
+  readonly format: RouteFormat;
+  readonly rateLimit: RateLimitPolicy;
+  readonly bodyLimit?: BodyLimit;
+  /** Served on plain node:http objects (the ingestion hot path, see respond.ts) instead of express. */
+  readonly plain?: boolean;
+}
+
+const get = (path: string, rateLimit: RateLimitPolicy = 'client'): Route => ({ path, method: 'GET', scope: 'read', format: 'none', rateLimit });
+const push = (path: string, format: RouteFormat, bodyLimit: BodyLimit = 'maxBodyBytes'): Route =>
+  ({ path, method: 'POST', scope: 'write', format, rateLimit: 'client', bodyLimit, plain: true });
+
+export const ROUTES: readonly Route[] = [
+  get('/', 'exempt'),
+  get('/health', 'exempt'),
+  get('/api/health', 'exempt'),
+  get('/api/v1/stats', 'exempt'),
+  push('/api/v1/metrics', 'json'),
+  get('/api/v1/metrics'),
+  { path: '/api/v1/metrics', method: 'DELETE', scope: 'delete', format: 'none', rateLimit: 'client' },
+  push('/api/v1/metrics/simple', 'json'),
+  push('/api/v1/metrics/influx', 'line-protocol'),
+  push('/api/v1/metrics/otlp', 'otlp', 'otlpMaxBodyBytes'),
+  get('/api/v1/metrics/latest'),
+  get('/api/v1/metrics/names'),
+  get('/api/v1/query_range'),
+  push('/write', 'line-protocol'),
+  push('/api/v2/write', 'line-protocol'),
+  push('/v1/metrics', 'otlp', 'otlpMaxBodyBytes'),
+  push('/api/metrics/report', 'json'),
+  get('/api/metrics/query'),
+  get('/api/metrics/prometheus'),
+  get('/metrics', 'exempt'),
+  get('/metrics/self', 'exempt'),
+  get('/metrics/stream', 'exempt'),
+  get('/api/v1/config'),
+  get('/api/v1/capabilities'),
+  get('/dashboard'),
+  get('/dashboard/assets/:file'),
+];
+
+/** The label for requests whose path is not in the table. */
+export const OTHER_ROUTE = 'other';
+
+/** Rows of one path template. */
+export interface PathRoutes {
+  readonly template: string;
+  readonly byMethod: ReadonlyMap<string, Route>;
+  /** For 405 answers: the methods served, in table order. */
+  readonly allow: readonly string[];
+}
+
+/**
+ * Looks requests up in a route table. Pure; built once. A literal path is one map lookup; the few
+ * templates with a variable segment are tried in order after that.
+ */
+export class RouteTable {
+  private readonly exact = new Map<string, PathRoutes>();
+  private readonly templated: Array<{ prefix: string; segments: number; routes: PathRoutes }> = [];
+
+  constructor(readonly routes: readonly Route[] = ROUTES) {
+    const byPath = new Map<string, Route[]>();
+    for (const r of routes) {
+      const list = byPath.get(r.path) ?? [];
+      if (list.some((x) => x.method === r.method)) throw new Error(`route table: ${r.method} ${r.path} is listed twice`);
+      list.push(r);
+      byPath.set(r.path, list);
+    }
+    for (const [template, list] of byPath) {
+      const entry: PathRoutes = { template, byMethod: new Map(list.map((r) => [r.method, r])), allow: list.map((r) => r.method) };
+      const colon = template.indexOf('/:');
+      if (colon < 0) {
+        this.exact.set(template, entry);
+      } else {
+        if (template.indexOf(':', colon + 2) >= 0) throw new Error(`route table: ${template} has more than one variable segment`);
+        this.templated.push({ prefix: template.slice(0, colon + 1), segments: template.split('/').length, routes: entry });
+      }
+    }
+  }
+
+  /** The rows of the template `path` falls under, or undefined for an unknown path. */
+  lookup(path: string): PathRoutes | undefined {
+    const hit = this.exact.get(path);
+    if (hit !== undefined) return hit;
+    for (const t of this.templated) {
+      if (path.startsWith(t.prefix) && path.length > t.prefix.length && path.split('/').length === t.segments) return t.routes;
+    }
+    return undefined;
+  }
+
+  /** The row serving `method` on `path`, if any. */
+  find(method: string | undefined, path: string): Route | undefined {
+    return this.lookup(path)?.byMethod.get(method ?? 'GET');
+  }
+
+  /** The bounded `route` label: the template for known paths, `other` for anything else. */
+  label(path: string): string {
+    return this.lookup(path)?.template ?? OTHER_ROUTE;
+  }
+
+  /** Whether the rate limiter skips this request (unknown paths are limited). */
+  exempt(method: string | undefined, path: string): boolean {
+    return this.find(method, path)?.rateLimit === 'exempt';
+  }
+
+  /** Plain rows, for the ingestion dispatcher. */
+  plainRoutes(): Route[] {
+    return this.routes.filter((r) => r.plain === true);
+  }
+}
+
+/** The body limit in bytes a route allows under the live config (0 when it reads no body). */
+export function bodyLimitBytes(route: Route, config: Config): number {
+  return route.bodyLimit === undefined ? 0 : config[route.bodyLimit];
+}
+
+/** Methods as the request metrics label them: the table's methods and a few common others, else `other`. */
+const METHOD_LABELS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS']);
+
+export function methodLabel(method: string | undefined): string {
+  const m = method ?? 'GET';
+  return METHOD_LABELS.has(m) ? m : 'other';
+}

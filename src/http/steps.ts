@@ -1,0 +1,65 @@
+/**
+ * Doing a large request's work in bounded steps. Parsing, converting and storing a 20 MiB body
+ * take hundreds of milliseconds; done in one go they hold the event loop, so /health, scrapes and
+ * every other client wait behind one push. These helpers cut the work into slices of a few
+ * milliseconds and let the event loop run between them (setImmediate: pending I/O first).
+ */
+
+import type { Sample } from '../model/sample';
+import type { WriteResult } from '../store/series-store';
+import type { IngestFormat } from '../telemetry/self-metrics';
+import type { AppContext } from './context';
+
+/** Longest a slice runs before giving the event loop a turn. */
+export const SLICE_MS = 8;
+
+/** Samples written to the hub per slice. */
+export const SAMPLES_PER_SLICE = 2000;
+
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Tells a loop when its slice is used up: call `due()` after each unit of work (cheap: it reads
+ * the clock only every `checkEvery` calls) and `await yieldToLoop()` when it says so.
+ */
+export class SliceClock {
+  private started = performance.now();
+  private calls = 0;
+
+  constructor(private readonly checkEvery = 8, private readonly sliceMs = SLICE_MS) {}
+
+  due(): boolean {
+    if (++this.calls % this.checkEvery !== 0) return false;
+    const now = performance.now();
+    if (now - this.started < this.sliceMs) return false;
+    this.started = now;
+    return true;
+  }
+
+  /** Yields when the slice is used up; the restart of the slice is measured after the yield. */
+  async pace(): Promise<void> {
+    if (!this.due()) return;
+    await yieldToLoop();
+    this.started = performance.now();
+  }
+}
+
+/**
+ * Hands `samples` to the hub in slices of SAMPLES_PER_SLICE with a yield between them, and sums
+ * the results. Each slice is a batch of its own for subscribers (the stream, sinks).
+ */
+export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat): Promise<WriteResult> {
+  if (samples.length <= SAMPLES_PER_SLICE) return ctx.hub.accept({ samples, origin: 'custom', format });
+  const total: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0 };
+  for (let i = 0; i < samples.length; i += SAMPLES_PER_SLICE) {
+    if (i > 0) await yieldToLoop();
+    const r = ctx.hub.accept({ samples: samples.slice(i, i + SAMPLES_PER_SLICE), origin: 'custom', format });
+    total.stored += r.stored;
+    total.typeConflicts += r.typeConflicts;
+    total.tooOld += r.tooOld;
+    total.firstConflict ??= r.firstConflict;
+  }
+  return total;
+}

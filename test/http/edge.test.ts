@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { clientAddress, parseAddress } from '../../src/http/rate-limit';
+import { OTHER_ROUTE, ROUTES, RouteTable, type Route } from '../../src/http/routes-table';
+import { postText, startAgent, type RunningAgent } from '../helpers/agent';
+
+/** Lines of /metrics/self for one metric name. */
+async function selfLines(url: string, metric: string): Promise<string[]> {
+  const text = await (await fetch(`${url}/metrics/self`)).text();
+  return text.split('\n').filter((l) => l.startsWith(metric + '{') || l.startsWith(metric + ' '));
+}
+
+function selfValue(lines: string[]): number {
+  assert.equal(lines.length, 1, lines.join('\n'));
+  return Number(lines[0].split(' ').pop());
+}
+
+describe('HTTP edge: route table, bounded labels and keys, browser safety, draining', () => {
+  describe('route table', () => {
+    it('docs/api.md lists exactly the routes of the table', () => {
+      const doc = readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'api.md'), 'utf8');
+      const section = doc.slice(doc.indexOf('## Endpoints'), doc.indexOf('\n## ', doc.indexOf('## Endpoints') + 5));
+      const rows = section.split('\n').filter((l) => /^\| (GET|POST|DELETE|PUT) /.test(l));
+      const documented = rows.map((l) => {
+        const [method, p, scope, rateLimit, body, format] = l.split('|').slice(1, -1).map((c) => c.trim());
+        return { method, path: p.replace(/`/g, ''), scope, rateLimit, body: body.replace(/`/g, ''), format };
+      });
+      const env: Record<string, string> = { maxBodyBytes: 'MAX_BODY_BYTES', otlpMaxBodyBytes: 'OTLP_MAX_BODY_BYTES' };
+      const fromTable = ROUTES.map((r: Route) => ({
+        method: r.method, path: r.path, scope: r.scope, rateLimit: r.rateLimit,
+        body: r.bodyLimit ? env[r.bodyLimit] : '–', format: r.format === 'none' ? '–' : r.format,
+      }));
+      assert.deepEqual(documented, fromTable);
+    });
+
+    it('labels known paths by template and everything else as other', () => {
+      const t = new RouteTable();
+      assert.equal(t.label('/api/v1/metrics'), '/api/v1/metrics');
+      assert.equal(t.label('/dashboard/assets/dashboard.mjs'), '/dashboard/assets/:file');
+      assert.equal(t.label('/dashboard/assets/a/b'), OTHER_ROUTE);
+      assert.equal(t.label('/dashboard/assets/'), OTHER_ROUTE);
+      assert.equal(t.label('/x' + 'y'.repeat(5000)), OTHER_ROUTE);
+      assert.equal(t.exempt('GET', '/health'), true);
+      assert.equal(t.exempt('POST', '/write'), false);
+      assert.equal(t.exempt('GET', '/unknown'), false);
+      assert.deepEqual(t.lookup('/api/v1/metrics')?.allow, ['POST', 'GET', 'DELETE']);
+    });
+
+    it('refuses a table listing a method twice', () => {
+      assert.throws(() => new RouteTable([...ROUTES, ROUTES[0]]), /listed twice/);
+    });
+  });
+
+  describe('self-metrics labels stay bounded', () => {
+    let a: RunningAgent;
+    before(async () => {
+      a = await startAgent({ RATE_LIMIT_BURST: '3', RATE_LIMIT_REQUESTS_PER_MINUTE: '1', CORS_ORIGINS: '*' });
+    });
+    after(() => a.stop());
+
+    it('unique-path preflights, 404s and 429s add no series to /metrics/self', async () => {
+      const before = (await selfLines(a.url, 'metrics_manager_http_requests_total')).length;
+      for (let i = 0; i < 300; i++) {
+        const r = await fetch(`${a.url}/preflight/${i}/${'p'.repeat(200)}`, {
+          method: 'OPTIONS', headers: { origin: 'http://a.example', 'access-control-request-method': 'POST' },
+        });
+        assert.equal(r.status, 204);
+        await fetch(`${a.url}/missing-${i}`); // 404 at first, then 429 once the bucket is empty
+        await fetch(`${a.url}/api/v1/metrics/${i}`, { method: 'DELETE' });
+      }
+      const lines = await selfLines(a.url, 'metrics_manager_http_requests_total');
+      assert.ok(lines.some((l) => l.includes('route="other"') && l.includes('status="429"')), lines.join('\n'));
+      assert.ok(lines.some((l) => l.includes('route="other"') && l.includes('method="OPTIONS"')), lines.join('\n'));
+      // A handful of (method, route, status) combinations, not one per path.
+      assert.ok(lines.length - before <= 8, `${lines.length - before} new series:\n${lines.join('\n')}`);
+      assert.ok(!lines.some((l) => l.includes('preflight') || l.includes('missing')));
+      const limited = await selfLines(a.url, 'metrics_manager_rate_limit_rejected_total');
+      assert.ok(limited.length <= 2 && limited.every((l) => l.includes('route="other"')), limited.join('\n'));
+    });
+  });
+
+  describe('rate-limit keys are parsed addresses', () => {
+    it('parses addresses and ignores header text that is not one', () => {
+      const req = (headers: Record<string, string>) => ({ headers, socket: { remoteAddress: '::ffff:10.0.0.9' } }) as unknown as Parameters<typeof clientAddress>[0];
+      assert.equal(clientAddress(req({ 'x-forwarded-for': 'junk, 203.0.113.7, 10.0.0.1' }), true), '203.0.113.7');
+      assert.equal(clientAddress(req({ 'x-forwarded-for': 'x'.repeat(8192) }), true), '10.0.0.9');
+      assert.equal(clientAddress(req({ 'x-forwarded-for': 'nope', 'x-real-ip': '2001:DB8::1' }), true), '2001:db8::1');
+      assert.equal(clientAddress(req({ 'x-forwarded-for': '203.0.113.7' }), false), '10.0.0.9');
+      assert.equal(parseAddress('1.2.3.4:80'), undefined);
+      assert.equal(parseAddress(' 1.2.3.4 '), '1.2.3.4');
+    });
+
+    let a: RunningAgent;
+    before(async () => {
+      a = await startAgent({ TRUST_FORWARDED_HEADERS: 'true', RATE_LIMIT_MAX_CLIENTS: '100', RATE_LIMIT_BURST: '1000' });
+    });
+    after(() => a.stop());
+
+    it('8 KB X-Forwarded-For values all map to the peer; valid addresses are bounded by RATE_LIMIT_MAX_CLIENTS', async () => {
+      for (let i = 0; i < 200; i++) {
+        const r = await fetch(`${a.url}/api/v1/metrics/names`, { headers: { 'x-forwarded-for': `${i}-` + 'x'.repeat(8192) } });
+        assert.equal(r.status, 200);
+      }
+      assert.equal(selfValue(await selfLines(a.url, 'metrics_manager_rate_limit_buckets')), 1);
+      for (let i = 0; i < 250; i++) {
+        await fetch(`${a.url}/api/v1/metrics/names`, { headers: { 'x-forwarded-for': `10.1.${i >> 8}.${i & 255}` } });
+      }
+      assert.equal(selfValue(await selfLines(a.url, 'metrics_manager_rate_limit_buckets')), 100);
+      assert.equal(selfValue(await selfLines(a.url, 'metrics_manager_rate_limit_buckets_dropped_total')), 151);
+    });
+  });
+
+  describe('browser safety', () => {
+    let a: RunningAgent;
+    before(async () => {
+      a = await startAgent({ RATE_LIMIT_ENABLED: 'false', CORS_ORIGINS: 'http://dash.example' });
+    });
+    after(() => a.stop());
+
+    it('refuses writes and deletes from an origin CORS_ORIGINS does not list, text/plain included', async () => {
+      const evil = { origin: 'http://evil.example', 'content-type': 'text/plain' };
+      const push = await postText(`${a.url}/write`, 'stolen value=1', evil);
+      assert.equal(push.status, 403);
+      assert.equal(((await push.json()) as { error: string }).error, 'origin_not_allowed');
+      const nullOrigin = await postText(`${a.url}/api/v1/metrics/influx`, 'stolen value=1', { origin: 'null', 'content-type': 'text/plain' });
+      assert.equal(nullOrigin.status, 403);
+      assert.equal(a.agent.store.size, 0);
+
+      assert.equal((await postText(`${a.url}/write`, 'mine value=1', { origin: 'http://dash.example' })).status, 204);
+      assert.equal((await postText(`${a.url}/write`, 'cli value=1')).status, 204, 'no Origin: not a browser');
+      const del = await fetch(`${a.url}/api/v1/metrics`, { method: 'DELETE', headers: { origin: 'http://evil.example' } });
+      assert.equal(del.status, 403);
+      assert.equal(a.agent.store.size, 2);
+      // Reads from other origins are answered, just not readable by the page (no CORS headers).
+      const read = await fetch(`${a.url}/api/v1/metrics/names`, { headers: { origin: 'http://evil.example' } });
+      assert.equal(read.status, 200);
+      assert.equal(read.headers.get('access-control-allow-origin'), null);
+    });
+
+    it('with CORS_ORIGINS=* every origin may write, as documented', async () => {
+      a.agent.config.update({ corsOrigins: ['*'] });
+      try {
+        assert.equal((await postText(`${a.url}/write`, 'any value=1', { origin: 'http://evil.example' })).status, 204);
+      } finally {
+        a.agent.config.update({ corsOrigins: ['http://dash.example'] });
+      }
+    });
+  });
+
+  describe('draining', () => {
+    it('responses written while draining carry Connection: close', async () => {
+      const a = await startAgent({ RATE_LIMIT_ENABLED: 'false' });
+      const keepAlive = new http.Agent({ keepAlive: true });
+      try {
+        const first = await new Promise<http.IncomingMessage>((resolve, reject) => {
+          http.get(`${a.url}/health`, { agent: keepAlive }, resolve).on('error', reject);
+        });
+        first.resume();
+        assert.equal(first.headers.connection, 'keep-alive');
+        // A push in flight when SIGTERM's drain starts: its answer must tell the client to close.
+        const answer = new Promise<http.IncomingMessage>((resolve, reject) => {
+          const req = http.request(`${a.url}/write`, { method: 'POST', agent: keepAlive, headers: { 'content-type': 'text/plain' } }, resolve);
+          req.on('error', reject);
+          req.write('late value=');
+          setTimeout(() => {
+            const stopping = a.stop();
+            setTimeout(() => req.end('1'), 50);
+            stopping.catch(reject);
+          }, 100);
+        });
+        const res = await answer;
+        res.resume();
+        assert.equal(res.statusCode, 204);
+        assert.equal(res.headers.connection, 'close');
+      } finally {
+        keepAlive.destroy();
+        await a.stop();
+      }
+    });
+  });
+});
