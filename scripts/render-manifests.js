@@ -160,17 +160,20 @@ function render(o = {}, helm = findHelm()) {
   return r.stdout;
 }
 
-/** The rendered NOTES.txt (from `helm install --dry-run=client`, which needs no cluster). */
+/**
+ * The rendered NOTES.txt (from `helm install --dry-run=client`, which needs no cluster; it takes no
+ * --api-versions, so o.apiVersions is ignored and no monitoring API exists for it).
+ */
 function renderNotes(o = {}, helm = findHelm()) {
-  const r = helmRun(helm, ['install', o.releaseName || RELEASE, o.chartDir || CHART_DIR, '--namespace', o.namespace || NAMESPACE, '--dry-run=client', ...commonArgs(o)]);
+  const r = helmRun(helm, ['install', o.releaseName || RELEASE, o.chartDir || CHART_DIR, '--namespace', o.namespace || NAMESPACE, '--dry-run=client', ...commonArgs({ ...o, apiVersions: [] })]);
   if (r.code !== 0) throw failure('helm install --dry-run=client', r);
   const i = r.stdout.indexOf('\nNOTES:\n');
   return i < 0 ? '' : r.stdout.slice(i + '\nNOTES:\n'.length);
 }
 
-/** `helm lint --strict` output. Throws when lint fails. */
+/** `helm lint --strict` output (lint has no --api-versions; o.apiVersions is ignored). Throws when lint fails. */
 function lint(o = {}, helm = findHelm()) {
-  const r = helmRun(helm, ['lint', o.chartDir || CHART_DIR, '--strict', ...commonArgs(o)]);
+  const r = helmRun(helm, ['lint', o.chartDir || CHART_DIR, '--strict', ...commonArgs({ ...o, apiVersions: [] })]);
   if (r.code !== 0) throw failure('helm lint --strict', r);
   return r.stdout;
 }

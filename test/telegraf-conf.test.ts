@@ -82,6 +82,13 @@ function listenPort(address: unknown): number {
   return Number(m[1]);
 }
 
+/** The host part of a listen address: `:9273` → '' (every interface), `tcp://127.0.0.1:9273` → 127.0.0.1. */
+function listenHost(address: unknown): string {
+  const m = /^(?:[a-z0-9]+:\/\/)?(.*):\d+$/.exec(unsetEnv(String(address)));
+  assert.ok(m, `no host:port in ${JSON.stringify(address)}`);
+  return m[1]!.replace(/^\[|\]$/g, '');
+}
+
 describe('telegraf/telegraf.conf', () => {
   let conf: Table;
   let text: string;
@@ -110,6 +117,7 @@ describe('telegraf/telegraf.conf', () => {
   it('prometheus_client listens where PROMETHEUS_TELEGRAF_ENDPOINT points by default, v1 naming with timestamps', () => {
     const out = one(conf, 'outputs', 'prometheus_client');
     assert.equal(listenPort(out.listen), portOf(defaults.telegrafPrometheusEndpoint));
+    assert.equal(listenHost(out.listen), '127.0.0.1', 'pod-internal: loopback only');
     // The source appends /metrics to the endpoint.
     const basePath = new URL(defaults.telegrafPrometheusEndpoint).pathname.replace(/\/+$/, '');
     assert.equal(out.path ?? '/metrics', basePath + '/metrics');
@@ -128,11 +136,13 @@ describe('telegraf/telegraf.conf', () => {
     if (influx) {
       const l = influx[0];
       assert.equal(listenPort(l.service_address), portOf(defaults.telegrafHttpEndpoint));
+      assert.equal(listenHost(l.service_address), '127.0.0.1', 'pod-internal: loopback only');
       // influxdb_listener's write route is fixed at /write.
       assert.equal(endpoint.pathname, '/write');
     } else {
       const l = v2![0];
       assert.equal(listenPort(l.service_address), portOf(defaults.telegrafHttpEndpoint));
+      assert.equal(listenHost(l.service_address), '127.0.0.1', 'pod-internal: loopback only');
       assert.ok((l.paths as string[]).includes(endpoint.pathname), `paths ${JSON.stringify(l.paths)} lack ${endpoint.pathname}`);
       assert.equal(l.data_format, 'influx');
     }

@@ -6,11 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { CHART_DIR, helm, rm } from './chart';
+import { CHART_DIR, helm, rm, ROOT } from './chart';
 
 /** Relative targets of Markdown links and images (inline and reference style), anchors dropped. */
 export function relativeLinks(markdown: string): string[] {
@@ -76,6 +76,26 @@ describe('chart: helm package', function () {
       const target = path.resolve(unpacked, link);
       assert.ok(target.startsWith(unpacked + path.sep) && existsSync(target), `README.md links to ${link}, which is not in the packaged chart`);
     }
+  });
+
+  it('has the parameter table `npm run chart-readme` generates from values.yaml (@bitnami/readme-generator-for-helm)', function () {
+    const readme = path.join(tmp, 'README.check.md');
+    copyFileSync(path.join(CHART_DIR, 'README.md'), readme);
+    const bin = path.join(ROOT, 'node_modules', '@bitnami', 'readme-generator-for-helm', 'bin', 'index.js');
+    const r = spawnSync(process.execPath, [bin, '--values', path.join(CHART_DIR, 'values.yaml'), '--readme', readme], { encoding: 'utf8', timeout: 60_000 });
+    // It also fails when a value has no `## @param` line or a `## @param` names no value.
+    assert.equal(r.status, 0, `${r.stdout.split('\n').filter((l) => !l.startsWith('Skipping')).join('\n')}\n${r.stderr}`);
+    assert.equal(readFileSync(readme, 'utf8'), readFileSync(path.join(CHART_DIR, 'README.md'), 'utf8'), 'charts/metrics-manager/README.md is stale: run `npm run chart-readme`');
+    const table = readFileSync(readme, 'utf8').split('\n## Parameters\n')[1] ?? '';
+    for (const key of ['global.imageRegistry', 'namespaceOverride', 'agent.hostNetwork', 'networkPolicy.enabled', 'monitoring.monitorLabels', 'monitoring.podMonitor.enabled', 'telegraf.extraEnv']) {
+      assert.ok(table.includes(`| \`${key}\``), `the table lists ${key}`);
+    }
+  });
+
+  it('warns that helm upgrade leaves the CRD as it is, and says how to update it', function () {
+    const readme = readFileSync(path.join(unpacked, 'README.md'), 'utf8');
+    assert.match(readme, /`helm upgrade` does \*\*not\*\* update the CRD/);
+    assert.match(readme, /kubectl apply --server-side -f \.\/metrics-manager\/crds\/metricsmanagerconfig\.yaml/);
   });
 
   it('finds relative links the way a Markdown renderer does (so the check above can fail)', function () {

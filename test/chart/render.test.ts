@@ -11,14 +11,14 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { loadControllerSettings } from '../../src/controller/options';
 import {
-  CHART_DIR, container, env, find, one, parseDoc, podSpec, readRepoFile, helm, renderObjects, rm, VALUE_SETS,
+  CHART_DIR, container, env, find, one, parseDoc, podSpec, readRepoFile, helm, MONITORING_APIS, renderObjects, rm, VALUE_SETS,
   type Container, type K8sObject, type Rendered, type RenderOptions,
 } from './chart';
 import { validateObject } from './validate';
 
 const NS = rm.NAMESPACE;
 const FULL = 'metrics-manager';
-const NAMESPACED = new Set(['ConfigMap', 'Secret', 'Service', 'ServiceAccount', 'DaemonSet', 'Deployment', 'Pod', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'VMServiceScrape', 'VMRule', 'Lease']);
+const NAMESPACED = new Set(['ConfigMap', 'Secret', 'Service', 'ServiceAccount', 'DaemonSet', 'Deployment', 'Pod', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'VMServiceScrape', 'VMRule', 'Lease', 'NetworkPolicy']);
 
 /** Env of a container as the kubelet would set it, downward API filled in. */
 function resolvedEnv(c: Container): Record<string, string> {
@@ -114,9 +114,10 @@ describe('chart: rendering and validation', function () {
         const values = (set.opts.valuesFiles ?? []).map((f) => readFileSync(f, 'utf8')).join('\n');
         const rootAccess = /^\s*rootAccess: true/m.test(values);
         const telegrafPrivileged = /^\s*privileged: true/m.test(values);
+        const hostNetwork = /^\s*hostNetwork: true/m.test(values);
         for (const w of objs.map((r) => r.obj).filter((o) => ['DaemonSet', 'Deployment', 'Pod'].includes(o.kind))) {
           const spec = podSpec(w);
-          assert.notEqual(spec.hostNetwork, true, `${w.metadata.name}: no hostNetwork`);
+          if (!(hostNetwork && w.kind === 'DaemonSet')) assert.notEqual(spec.hostNetwork, true, `${w.metadata.name}: no hostNetwork`);
           for (const c of spec.containers) {
             const sc = c.securityContext ?? {};
             const where = `${w.kind} ${w.metadata.name} container ${c.name}`;
@@ -173,12 +174,15 @@ describe('chart: rendering and validation', function () {
         }
       });
 
-      it('has a node-local ClusterIP Service on port 9090', function () {
+      it('has a Service on port 9090, node-local ClusterIP unless values say otherwise', function () {
+        const values = (set.opts.valuesFiles ?? []).map((f) => parseDoc(readFileSync(f, 'utf8')) as unknown as { service?: { type?: string; internalTrafficPolicy?: string; nodePort?: number } });
+        const service = Object.assign({ type: 'ClusterIP', internalTrafficPolicy: 'Local' }, ...values.map((v) => v.service ?? {})) as { type: string; internalTrafficPolicy: string; nodePort?: number };
         const svc = one(objs, 'Service');
         const spec = svc.spec as { type: string; internalTrafficPolicy: string; ports: { name: string; port: number; targetPort: string }[] };
-        assert.equal(spec.type, 'ClusterIP');
-        assert.equal(spec.internalTrafficPolicy, 'Local');
-        assert.deepEqual(spec.ports.find((p) => p.name === 'http'), { name: 'http', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' });
+        assert.equal(spec.type, service.type);
+        assert.equal(spec.internalTrafficPolicy, service.internalTrafficPolicy);
+        const nodePort = service.type !== 'ClusterIP' && service.nodePort ? { nodePort: service.nodePort } : {};
+        assert.deepEqual(spec.ports.find((p) => p.name === 'http'), { name: 'http', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http', ...nodePort });
       });
     });
   }
@@ -203,7 +207,11 @@ describe('chart: rendering and validation', function () {
       assert.equal(confPort('TELEGRAF_PORT'), portOf(defaults.telegrafPrometheusEndpoint));
       assert.equal(Number(te.TELEGRAF_PORT), confPort('TELEGRAF_PORT'));
       assert.equal(portOf(config.telegrafPrometheusEndpoint), Number(te.TELEGRAF_PORT));
-      assert.equal(telegraf.ports?.find((p) => p.name === 'telegraf-prom')?.containerPort, Number(te.TELEGRAF_PORT));
+      assert.equal(telegraf.ports, undefined, 'Telegraf listens on 127.0.0.1 only: no container ports to declare');
+      assert.equal(new URL(config.telegrafPrometheusEndpoint).hostname, '127.0.0.1', 'the agent reaches Telegraf on the loopback address it binds');
+      assert.equal(new URL(config.telegrafHttpEndpoint).hostname, '127.0.0.1');
+      const probe = (telegraf as Container & { livenessProbe?: { exec?: { command: string[] } } }).livenessProbe?.exec?.command ?? [];
+      assert.ok(probe.includes(`http://127.0.0.1:${te.TELEGRAF_PORT}/metrics`), `the liveness probe checks the loopback listener: ${probe.join(' ')}`);
       // Telegraf's /write listener
       assert.equal(confPort('TELEGRAF_HTTP_PORT'), portOf(defaults.telegrafHttpEndpoint));
       assert.equal(Number(te.TELEGRAF_HTTP_PORT), confPort('TELEGRAF_HTTP_PORT'));
@@ -219,8 +227,8 @@ describe('chart: rendering and validation', function () {
       const config = loadConfig(resolvedEnv(container(ds, 'agent')));
       assert.equal(te.TELEGRAF_PORT, '19273');
       assert.equal(te.TELEGRAF_HTTP_PORT, '18186');
-      assert.equal(config.telegrafPrometheusEndpoint, 'http://localhost:19273');
-      assert.equal(config.telegrafHttpEndpoint, 'http://localhost:18186/write');
+      assert.equal(config.telegrafPrometheusEndpoint, 'http://127.0.0.1:19273');
+      assert.equal(config.telegrafHttpEndpoint, 'http://127.0.0.1:18186/write');
       assert.equal(config.port, 19090);
       const svc = one(objs, 'Service').spec as { ports: { port: number; targetPort: string }[] };
       assert.equal(svc.ports[0]?.port, 9090, 'the Service port stays; it targets the named port');
@@ -395,7 +403,7 @@ describe('chart: rendering and validation', function () {
     });
 
     it('renders no monitors, rules or dashboard by default (the controller registers monitors at run time)', function () {
-      const kinds = renderObjects(this).map((r) => r.obj.kind);
+      const kinds = renderObjects(this, { apiVersions: MONITORING_APIS }).map((r) => r.obj.kind);
       for (const k of ['ServiceMonitor', 'VMServiceScrape', 'PrometheusRule', 'VMRule']) assert.ok(!kinds.includes(k), k);
       assert.equal(find(renderObjects(this), 'ConfigMap', `${FULL}-dashboard`).length, 0);
     });

@@ -18,6 +18,13 @@ Names. Kubernetes names are at most 63 characters.
 {{- end -}}
 {{- end -}}
 
+{{/*
+The namespace of every namespaced object.
+*/}}
+{{- define "metrics-manager.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "metrics-manager.controllerName" -}}
 {{- printf "%s-controller" (include "metrics-manager.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -91,14 +98,61 @@ app.kubernetes.io/component: controller
 {{- end -}}
 
 {{/*
-The image of the agent and the controller.
+The image of the agent and the controller; global.imageRegistry wins over image.registry.
 */}}
 {{- define "metrics-manager.image" -}}
+{{- $registry := default .Values.image.registry .Values.global.imageRegistry -}}
+{{- $repo := ternary (printf "%s/%s" $registry .Values.image.repository) .Values.image.repository (ne $registry "") -}}
 {{- if .Values.image.digest -}}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- printf "%s@%s" $repo .Values.image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
+{{- end -}}
+
+{{- define "metrics-manager.telegrafImage" -}}
+{{- $registry := default .Values.telegraf.image.registry .Values.global.imageRegistry -}}
+{{- $repo := ternary (printf "%s/%s" $registry .Values.telegraf.image.repository) .Values.telegraf.image.repository (ne $registry "") -}}
+{{- printf "%s:%s" $repo .Values.telegraf.image.tag -}}
+{{- end -}}
+
+{{/*
+imagePullSecrets of every pod: global.imagePullSecrets and imagePullSecrets, as names or
+{name: ...} objects, without duplicates.
+*/}}
+{{- define "metrics-manager.imagePullSecrets" -}}
+{{- $names := list -}}
+{{- range (concat .Values.global.imagePullSecrets .Values.imagePullSecrets) -}}
+{{- if kindIs "string" . -}}
+{{- $names = append $names . -}}
+{{- else if kindIs "map" . -}}
+{{- $names = append $names (.name | default "") -}}
+{{- end -}}
+{{- end -}}
+{{- with ($names | compact | uniq) }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Labels of every scrape object (rendered here or registered by the controller), then the object's own.
+*/}}
+{{- define "metrics-manager.monitorLabels" -}}
+{{- $labels := merge (dict) (.own | default dict) (.root.Values.monitoring.monitorLabels | default dict) -}}
+{{- with $labels }}
+{{- toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Whether the cluster serves an API (group/version/Kind): monitoring objects render only then, so an
+install without the CRDs does not fail. `helm template` needs --api-versions for them.
+*/}}
+{{- define "metrics-manager.hasApi" -}}
+{{- if .root.Capabilities.APIVersions.Has .api -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -171,12 +225,18 @@ The label matchers alert rules and dashboards use to find this release's agents:
 Service name (what ServiceMonitor / VMServiceScrape endpoints discovery sets).
 */}}
 {{- define "metrics-manager.alertSelector" -}}
-job="{{ include "metrics-manager.fullname" . }}", namespace="{{ .Release.Namespace }}"
+job="{{ include "metrics-manager.fullname" . }}", namespace="{{ include "metrics-manager.namespace" . }}"
 {{- end -}}
 
 {{/*
 A restricted container securityContext (non-root, read-only root, no capabilities).
+metrics-manager.securityContext merges values over a default: (dict "default" <yaml> "override" <map>).
 */}}
+{{- define "metrics-manager.securityContext" -}}
+{{- $merged := mergeOverwrite (fromYaml .default) (deepCopy (.override | default dict)) -}}
+{{- toYaml $merged -}}
+{{- end -}}
+
 {{- define "metrics-manager.restrictedSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: 10001
