@@ -212,14 +212,14 @@ async function hostCost(host: string): Promise<HostCost> {
   const collectors: CollectorCost[] = [];
   {
     const env = new FlipEnv(host);
-    for (const sc of createCollectors(config(), env, parser).scheduled) collectors.push(await collectorCost(sc.collector, env));
+    for (const sc of createCollectors(config(), env, parser)) collectors.push(await collectorCost(sc.collector, env));
   }
   // All of them through the scheduler, with a real hub and store.
   const env = new FlipEnv(host);
   const cfg = config();
   const store = new SeriesStore(() => cfg, env.now);
   const hub = new Hub(store, new SelfMetrics({ series: () => store.size, bytes: () => store.bytes }));
-  const scheduler = new CollectorScheduler(createCollectors(cfg, env, parser).scheduled, hub, 'bench-host', logger, env.now);
+  const scheduler = new CollectorScheduler(createCollectors(cfg, env, parser), hub, 'bench-host', logger, env.now);
   const { rate, reset } = await measure(env, async () => {
     const before = store.size;
     await scheduler.runOnce();

@@ -106,12 +106,11 @@ export class Agent {
     const sinkBudgetMs = () => this.config.get().shutdownTimeoutMs / 2;
     for (const sink of sinks) this.components.push({ start: () => sink.start(), stop: () => sink.stop(sinkBudgetMs()) });
 
-    const built = createCollectors(c, collectorEnv(c, opts.run), lineProtocol);
-    this.collectors = new CollectorScheduler(built.scheduled, this.hub, this.hostname, this.logger, now, {
+    const scheduled = createCollectors(c, collectorEnv(c, opts.run), lineProtocol);
+    this.collectors = new CollectorScheduler(scheduled, this.hub, this.hostname, this.logger, now, {
       cycle: (name, seconds, ok) => this.metrics.collectorCycle(name, seconds, ok),
       present: (name, present) => this.metrics.collectorPresence(name, present),
     });
-    const scripts = built.scripts;
     let telegraf: TelegrafSource | undefined;
     if (c.systemMetricsSource === 'telegraf') {
       telegraf = new TelegrafSource({
@@ -125,13 +124,7 @@ export class Agent {
       const source = telegraf;
       this.components.push({ start: () => source.start(), stop: () => source.stop() });
     }
-    this.components.push({
-      start: () => this.collectors.start(),
-      stop: async () => {
-        await this.collectors.stop();
-        scripts?.stop();
-      },
-    });
+    this.components.push({ start: () => this.collectors.start(), stop: () => this.collectors.stop() });
 
     // In a cluster: started after everything else, stopped first.
     const cluster = opts.cluster ? new ClusterConfigWatcher(opts.cluster, { live: this.config, base: c, logger: this.logger }) : undefined;
@@ -147,7 +140,8 @@ export class Agent {
         collectors: this.collectors.health(),
         ...(telegraf ? { telegraf: telegraf.state() } : {}),
         sinks: sinks.map((sink) => sink.stats()),
-        ...(scripts ? { scripts: scripts.health() } : {}),
+        // Collector details (e.g. `scripts`: per-script state) under each collector's name.
+        ...this.collectors.details(),
       }),
       capabilities: (profile) => {
         const health = new Map(this.collectors.health().map((h) => [h.name, h]));
@@ -156,7 +150,7 @@ export class Agent {
           nowMs: now(),
           profile,
           hostname: this.hostname,
-          collectors: built.scheduled.flatMap(({ collector }) => {
+          collectors: scheduled.flatMap(({ collector }) => {
             const h = health.get(collector.name);
             return h ? [{ health: h, findings: collector.describe?.() }] : [];
           }),

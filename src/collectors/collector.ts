@@ -49,6 +49,13 @@ export interface Collector {
    * Returns a copy the caller owns; never reads the host (it reports the last cycle's view).
    */
   describe?(): CollectorFindings;
+  /**
+   * Cancels work in progress (child processes, open streams) at agent shutdown. The scheduler
+   * calls it once, before it waits for a running collect() to settle. Optional.
+   */
+  stop?(): void | Promise<void>;
+  /** Collector-specific health detail (a copy the caller owns), shown under its name in health. Optional. */
+  details?(): unknown;
 }
 
 /** Why a collector has nothing to read, in the words of GET /api/v1/capabilities. */

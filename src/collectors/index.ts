@@ -1,23 +1,18 @@
 /**
  * Builds the enabled built-in collectors from the config. Each collector lives in its own folder
- * (src/collectors/<name>/ with a README); this file only knows which settings turn each one on.
+ * (src/collectors/<name>/ with a README) and describes itself (definition.ts); which ones exist is
+ * the list in registry.ts. Nothing here knows any collector by name.
  */
 
 import { execFile } from 'node:child_process';
 import { monotonicMs } from '../clock';
 import type { Config } from '../config/schema';
 import type { LineProtocolParser } from '../formats/influx/parse';
-import type { Collector, CollectorEnv, CommandRunner } from './collector';
-import { CpuCollector } from './cpu';
-import { CpuFreqCollector } from './cpufreq';
+import type { CollectorEnv, CommandRunner } from './collector';
+import type { CollectorDefinition, SettingsFragment, SettingsOf } from './definition';
 import { HostFs } from './host-fs';
-import { IntelGpuCollector } from './intel-gpu';
-import { IntelNpuCollector } from './intel-npu';
-import { MemCollector } from './mem';
-import { NvidiaCollector } from './nvidia';
+import { COLLECTORS } from './registry';
 import type { ScheduledCollector } from './scheduler';
-import { ScriptsCollector } from './scripts';
-import { TempCollector } from './temp';
 
 /** Runs a command without a shell, with a timeout; never rejects for a non-zero exit. */
 export const runCommand: CommandRunner = (cmd, args, timeoutMs) =>
@@ -33,37 +28,24 @@ export function collectorEnv(config: Config, run: CommandRunner = runCommand): C
   return { fs: new HostFs(config.hostProc, config.hostSys), now: Date.now, monotonic: monotonicMs, run };
 }
 
-export interface BuiltCollectors {
-  scheduled: ScheduledCollector[];
-  scripts?: ScriptsCollector;
-}
-
 /**
- * The collectors the config enables. System collectors run only with SYSTEM_METRICS_SOURCE=builtin
- * (with `telegraf`, Telegraf reads the node); user scripts run in every mode, since their output
- * is custom metrics.
+ * The collectors the config enables, in registry order. Each runs only with the
+ * SYSTEM_METRICS_SOURCE values its definition names (node collectors with `builtin`, accelerators
+ * with `builtin` and `telegraf`, user scripts always).
  */
-export function createCollectors(config: Config, env: CollectorEnv, parser: LineProtocolParser): BuiltCollectors {
+export function createCollectors(
+  config: Config,
+  env: CollectorEnv,
+  parser: LineProtocolParser,
+  defs: readonly CollectorDefinition<SettingsFragment>[] = COLLECTORS as unknown as CollectorDefinition<SettingsFragment>[],
+): ScheduledCollector[] {
+  const values = config as unknown as Record<string, unknown>;
   const scheduled: ScheduledCollector[] = [];
-  const add = (enabled: boolean, intervalMs: number, make: () => Collector) => {
-    if (enabled) scheduled.push({ collector: make(), intervalMs });
-  };
-  if (config.systemMetricsSource === 'builtin') {
-    add(config.collectorCpuEnabled, config.collectorCpuIntervalMs, () => new CpuCollector(env));
-    add(config.collectorMemEnabled, config.collectorMemIntervalMs, () => new MemCollector(env));
-    add(config.collectorTempEnabled, config.collectorTempIntervalMs, () => new TempCollector(env, { sensorFilter: new RegExp(config.tempSensorFilter) }));
-    add(config.collectorCpufreqEnabled, config.collectorCpufreqIntervalMs, () => new CpuFreqCollector(env));
+  for (const def of defs) {
+    if (!def.sources.includes(config.systemMetricsSource)) continue;
+    if (values[def.enabledKey] !== true) continue;
+    const collector = def.create(config as unknown as SettingsOf<SettingsFragment>, { env, parser });
+    scheduled.push({ collector, intervalMs: values[def.intervalKey] as number });
   }
-  // Accelerators are read by the agent in both modes: Telegraf has no Intel GPU/NPU input of its own.
-  if (config.systemMetricsSource !== 'none') {
-    add(config.collectorIntelGpuEnabled, config.collectorIntelGpuIntervalMs, () => new IntelGpuCollector(env));
-    add(config.collectorIntelNpuEnabled, config.collectorIntelNpuIntervalMs, () => new IntelNpuCollector(env));
-    add(config.collectorNvidiaEnabled, config.collectorNvidiaIntervalMs, () => new NvidiaCollector(env, { smiPath: config.nvidiaSmiPath }));
-  }
-  let scripts: ScriptsCollector | undefined;
-  if (config.collectorScriptsEnabled) {
-    scripts = new ScriptsCollector({ dir: config.customMetricsDir, timeoutMs: config.scriptTimeoutMs, parser });
-    scheduled.push({ collector: scripts, intervalMs: config.collectorScriptsIntervalMs });
-  }
-  return { scheduled, scripts };
+  return scheduled;
 }

@@ -39,6 +39,7 @@ export class CollectorScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<void>>();
   private stopped = true;
+  private collectorsStopped = false;
 
   constructor(
     private readonly collectors: ScheduledCollector[],
@@ -62,12 +63,32 @@ export class CollectorScheduler {
     for (const sc of this.collectors) this.schedule(sc, 0);
   }
 
-  /** Stops scheduling and waits for runs in progress. Idempotent. */
+  /**
+   * Stops scheduling, lets each collector cancel its work in progress (its stop()), and waits for
+   * runs in progress. Idempotent.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    if (!this.collectorsStopped) {
+      this.collectorsStopped = true;
+      for (const { collector } of this.collectors) {
+        try {
+          await collector.stop?.();
+        } catch (e) {
+          this.logger.warn('collector stop failed', { collector: collector.name, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+    }
     await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Collector-specific health details, by collector name (only collectors that have some). */
+  details(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const { collector } of this.collectors) if (collector.details) out[collector.name] = collector.details();
+    return out;
   }
 
   health(): CollectorHealth[] {

@@ -5,22 +5,10 @@
  */
 
 import { z } from 'zod';
+import { COLLECTOR_SETTINGS } from '../collectors/registry';
+import { bool, int } from './env-types';
 
 const MiB = 1024 * 1024;
-
-/** Env strings → booleans, strictly: anything else is an error naming the variable. */
-const bool = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  const s = v.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(s)) return true;
-  if (['false', '0', 'no', 'off'].includes(s)) return false;
-  return v;
-}, z.boolean());
-
-/** Env strings → integers; '' and '12abc' are errors, not NaN or 12. */
-function int(min: number, max: number) {
-  return z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v), z.number().int().min(min).max(max));
-}
 
 const url = z.string().trim().url();
 
@@ -77,33 +65,14 @@ export const SETTINGS = {
   sseClientBufferBytes: ['SSE_CLIENT_BUFFER_BYTES', int(64 * 1024, 1024 * MiB).default(4 * MiB)],
   sseMaxClients: ['SSE_MAX_CLIENTS', int(1, 1_000_000).default(10_000)],
   persistDebounceMs: ['FILE_PERSIST_DEBOUNCE_MS', int(0, 5000).default(100)],
-  customMetricsDir: ['CUSTOM_METRICS_DIR', z.string().default('/app/custom-metrics')],
   shutdownTimeoutMs: ['SHUTDOWN_TIMEOUT_MS', int(100, 60_000).default(10_000)],
 
   // Node pipeline: where system metrics come from, and the built-in collectors.
   systemMetricsSource: ['SYSTEM_METRICS_SOURCE', z.enum(['builtin', 'telegraf', 'none']).default('builtin')],
   hostProc: ['HOST_PROC', z.string().min(1).default('/proc')],
   hostSys: ['HOST_SYS', z.string().min(1).default('/sys')],
-  collectorCpuEnabled: ['COLLECTOR_CPU_ENABLED', bool.default(true)],
-  collectorCpuIntervalMs: ['COLLECTOR_CPU_INTERVAL_MS', int(100, 3_600_000).default(1000)],
-  collectorMemEnabled: ['COLLECTOR_MEM_ENABLED', bool.default(true)],
-  collectorMemIntervalMs: ['COLLECTOR_MEM_INTERVAL_MS', int(100, 3_600_000).default(1000)],
-  collectorTempEnabled: ['COLLECTOR_TEMP_ENABLED', bool.default(true)],
-  collectorTempIntervalMs: ['COLLECTOR_TEMP_INTERVAL_MS', int(100, 3_600_000).default(1000)],
-  tempSensorFilter: ['TEMP_SENSOR_FILTER', z.string().default('^coretemp_package_id_').refine(isRegex, 'must be a valid regular expression')],
-  collectorCpufreqEnabled: ['COLLECTOR_CPUFREQ_ENABLED', bool.default(true)],
-  collectorCpufreqIntervalMs: ['COLLECTOR_CPUFREQ_INTERVAL_MS', int(100, 3_600_000).default(1000)],
-  collectorIntelGpuEnabled: ['COLLECTOR_INTEL_GPU_ENABLED', bool.default(true)],
-  collectorIntelGpuIntervalMs: ['COLLECTOR_INTEL_GPU_INTERVAL_MS', int(100, 3_600_000).default(1000)],
-  collectorIntelNpuEnabled: ['COLLECTOR_INTEL_NPU_ENABLED', bool.default(true)],
-  // The driver recommends reading busy time at most once a second.
-  collectorIntelNpuIntervalMs: ['COLLECTOR_INTEL_NPU_INTERVAL_MS', int(1000, 3_600_000).default(1000)],
-  collectorNvidiaEnabled: ['COLLECTOR_NVIDIA_ENABLED', bool.default(true)],
-  collectorNvidiaIntervalMs: ['COLLECTOR_NVIDIA_INTERVAL_MS', int(100, 3_600_000).default(1000)],
-  nvidiaSmiPath: ['NVIDIA_SMI_PATH', z.string().min(1).default('nvidia-smi')],
-  collectorScriptsEnabled: ['COLLECTOR_SCRIPTS_ENABLED', bool.default(true)],
-  collectorScriptsIntervalMs: ['COLLECTOR_SCRIPTS_INTERVAL_MS', int(1000, 3_600_000).default(10_000)],
-  scriptTimeoutMs: ['SCRIPT_TIMEOUT_MS', int(100, 600_000).default(5000)],
+  // Each collector's own settings (COLLECTOR_<NAME>_ENABLED, _INTERVAL_MS, …) come from its folder.
+  ...COLLECTOR_SETTINGS,
 
   // Forwarding (sinks).
   telegrafForward: ['TELEGRAF_FORWARD', z.enum(['auto', 'true', 'false']).default('auto')],
@@ -120,15 +89,6 @@ export const SETTINGS = {
   forwardSpoolDir: ['FORWARD_SPOOL_DIR', z.string().default('')],
   forwardSpoolMaxBytes: ['FORWARD_SPOOL_MAX_BYTES', int(1 * MiB, 1024 * 1024 * MiB).default(256 * MiB)],
 } as const;
-
-function isRegex(s: string): boolean {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 type Settings = typeof SETTINGS;
 export type SettingKey = keyof Settings;

@@ -39,8 +39,7 @@ async function render(hostCase: HostCase): Promise<string> {
   const store = new SeriesStore(() => config, () => wall);
   const hub = new Hub(store, new SelfMetrics({ series: () => store.size, bytes: () => store.bytes }));
   const logger = createLogger({ level: 'error', format: 'json', service: 't', version: 't', silent: true });
-  const built = createCollectors(config, env, new LineProtocolParser());
-  const scheduler = new CollectorScheduler(built.scheduled, hub, 'fixture-host', logger, () => wall);
+  const scheduler = new CollectorScheduler(createCollectors(config, env, new LineProtocolParser()), hub, 'fixture-host', logger, () => wall);
   await scheduler.runOnce();
   snap = 't1';
   env.fs = fixtureFs(hostCase, 't1');

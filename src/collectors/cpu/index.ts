@@ -11,6 +11,8 @@ import { LabelCache } from '../labels';
 
 export { parseProcStat, type CpuTimes } from './proc-stat';
 export { CPU_USAGE_FIELDS, cpuUsage, type CpuUsage, type CpuUsageField } from './usage';
+import { defineCollector, enabledSetting, intervalSetting } from '../definition';
+import { bool } from '../../config/env-types';
 
 export interface CpuCollectorOptions {
   /** Per-core series (`cpu="cpu0"` …). Default true. */
@@ -74,3 +76,19 @@ export class CpuCollector implements Collector {
     return { samples, present: times.length > 0 };
   }
 }
+
+/** Registry entry (src/collectors/registry.ts). Per-core and total series follow Telegraf's `percpu`/`totalcpu`. */
+export const cpuCollector = defineCollector({
+  name: 'cpu',
+  defaultIntervalMs: 1000,
+  settings: {
+    collectorCpuEnabled: enabledSetting('COLLECTOR_CPU_ENABLED'),
+    collectorCpuIntervalMs: intervalSetting('COLLECTOR_CPU_INTERVAL_MS', 1000),
+    collectorCpuPerCpu: ['COLLECTOR_CPU_PERCPU', bool.default(true)],
+    collectorCpuTotalCpu: ['COLLECTOR_CPU_TOTALCPU', bool.default(true)],
+  },
+  enabledKey: 'collectorCpuEnabled',
+  intervalKey: 'collectorCpuIntervalMs',
+  sources: ['builtin'],
+  create: (s, { env }) => new CpuCollector(env, { perCpu: s.collectorCpuPerCpu, totalCpu: s.collectorCpuTotalCpu }),
+});

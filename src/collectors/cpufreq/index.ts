@@ -9,6 +9,7 @@ import { averageKhz, cpuDirs, parseKhz } from './frequency';
 import { LabelCache } from '../labels';
 
 export { averageKhz, cpuDirs, parseKhz } from './frequency';
+import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 
 /** Errors that mean "this core has no reading now" (inactive policy, driver hiccup). */
 const CORE_READ_ERRORS = new Set(['EBUSY', 'EIO', 'EAGAIN', 'EINVAL', 'ENOSYS', 'EOPNOTSUPP']);
@@ -51,3 +52,17 @@ async function tolerant(p: Promise<string | undefined>): Promise<string | undefi
     throw e;
   }
 }
+
+/** Registry entry (src/collectors/registry.ts). */
+export const cpufreqCollector = defineCollector({
+  name: 'cpufreq',
+  defaultIntervalMs: 1000,
+  settings: {
+    collectorCpufreqEnabled: enabledSetting('COLLECTOR_CPUFREQ_ENABLED'),
+    collectorCpufreqIntervalMs: intervalSetting('COLLECTOR_CPUFREQ_INTERVAL_MS', 1000),
+  },
+  enabledKey: 'collectorCpufreqEnabled',
+  intervalKey: 'collectorCpufreqIntervalMs',
+  sources: ['builtin'],
+  create: (_s, { env }) => new CpuFreqCollector(env),
+});

@@ -17,6 +17,7 @@ import { decodePmt, energyDelta, energyJoules, MEMORY_BW_UNIT_BYTES, type NpuPla
 
 export { decodePmt, energyDelta, energyJoules, platformForGuid, readBits, referenceFrequency, workpointFrequencyHz } from './pmt';
 export type { NpuPlatform, NpuPlatformId, PmtReading } from './pmt';
+import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 
 const DRIVER_DIR = 'bus/pci/drivers/intel_vpu';
 const ACCEL_CLASS = 'class/accel';
@@ -322,3 +323,19 @@ export class IntelNpuCollector implements Collector {
     return { state: 'unknown-guid', detail: `no known NPU telemetry GUID (seen ${seen.join(', ')})` };
   }
 }
+
+/** Registry entry (src/collectors/registry.ts). */
+export const intelNpuCollector = defineCollector({
+  name: 'intel_npu',
+  defaultIntervalMs: 1000,
+  settings: {
+    collectorIntelNpuEnabled: enabledSetting('COLLECTOR_INTEL_NPU_ENABLED'),
+    // The driver recommends reading busy time at most once a second.
+    collectorIntelNpuIntervalMs: intervalSetting('COLLECTOR_INTEL_NPU_INTERVAL_MS', 1000, 1000),
+  },
+  enabledKey: 'collectorIntelNpuEnabled',
+  intervalKey: 'collectorIntelNpuIntervalMs',
+  // Telegraf has no Intel NPU input: the agent reads it in both modes.
+  sources: ['builtin', 'telegraf'],
+  create: (_s, { env }) => new IntelNpuCollector(env),
+});

@@ -8,6 +8,7 @@ import type { Collection, Collector, CollectorEnv } from '../collector';
 import { ASSUMED_PAGE_SIZE_BYTES, memoryStats, parseMeminfo, parseZoneinfoLowPages } from './meminfo';
 
 export { ASSUMED_PAGE_SIZE_BYTES, memoryStats, parseMeminfo, parseZoneinfoLowPages, type MemoryStats } from './meminfo';
+import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 
 const NO_LABELS = Object.freeze({}) as Record<string, string>;
 
@@ -43,3 +44,17 @@ export class MemCollector implements Collector {
     };
   }
 }
+
+/** Registry entry (src/collectors/registry.ts). */
+export const memCollector = defineCollector({
+  name: 'mem',
+  defaultIntervalMs: 1000,
+  settings: {
+    collectorMemEnabled: enabledSetting('COLLECTOR_MEM_ENABLED'),
+    collectorMemIntervalMs: intervalSetting('COLLECTOR_MEM_INTERVAL_MS', 1000),
+  },
+  enabledKey: 'collectorMemEnabled',
+  intervalKey: 'collectorMemIntervalMs',
+  sources: ['builtin'],
+  create: (_s, { env }) => new MemCollector(env),
+});

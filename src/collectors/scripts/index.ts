@@ -16,6 +16,9 @@ import type { Collection, Collector } from '../collector';
 import { type KillFn, type RunOutcome, runScript, type SpawnFn } from './run-script';
 
 export type { KillFn, RunOutcome, SpawnFn } from './run-script';
+import { z } from 'zod';
+import { int } from '../../config/env-types';
+import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 
 export interface ScriptsCollectorOptions {
   /** The directory to scan (CUSTOM_METRICS_DIR). */
@@ -134,6 +137,11 @@ export class ScriptsCollector implements Collector {
         const { executable: _e, lastOutcome: _o, ...h } = s;
         return { ...h, status: statusOf(s) };
       });
+  }
+
+  /** Health detail for the agent's pipeline health: the per-script states. */
+  details(): ScriptHealth[] {
+    return this.health();
   }
 
   totals(): ScriptsTotals {
@@ -320,3 +328,19 @@ function statusOf(s: ScriptState): ScriptStatus {
   if (s.running) return 'running';
   return s.lastOutcome ?? 'pending';
 }
+
+/** Registry entry (src/collectors/registry.ts). Runs in every mode: its output is custom metrics. */
+export const scriptsCollector = defineCollector({
+  name: 'scripts',
+  defaultIntervalMs: 10_000,
+  settings: {
+    customMetricsDir: ['CUSTOM_METRICS_DIR', z.string().default('/app/custom-metrics')],
+    collectorScriptsEnabled: enabledSetting('COLLECTOR_SCRIPTS_ENABLED'),
+    collectorScriptsIntervalMs: intervalSetting('COLLECTOR_SCRIPTS_INTERVAL_MS', 10_000, 1000),
+    scriptTimeoutMs: ['SCRIPT_TIMEOUT_MS', int(100, 600_000).default(5000)],
+  },
+  enabledKey: 'collectorScriptsEnabled',
+  intervalKey: 'collectorScriptsIntervalMs',
+  sources: ['builtin', 'telegraf', 'none'],
+  create: (s, { parser }) => new ScriptsCollector({ dir: s.customMetricsDir, timeoutMs: s.scriptTimeoutMs, parser }),
+});

@@ -8,6 +8,9 @@ import type { Collection, Collector, CollectorEnv } from '../collector';
 import { numberedDirs, parseMilliCelsius, sensorName, tempChannels } from './sensors';
 
 export { numberedDirs, parseMilliCelsius, sensorName, tempChannels } from './sensors';
+import { z } from 'zod';
+import { isRegex } from '../../config/env-types';
+import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 
 /** The reference's Starlark filter: package temperatures only (one series per CPU package). */
 export const DEFAULT_TEMP_SENSOR_FILTER = '^coretemp_package_id_';
@@ -113,3 +116,18 @@ function lastSegment(p: string | undefined): string | undefined {
   const s = p.replace(/\/+$/, '').split('/').pop();
   return s === undefined || s === '' ? undefined : s;
 }
+
+/** Registry entry (src/collectors/registry.ts). */
+export const tempCollector = defineCollector({
+  name: 'temp',
+  defaultIntervalMs: 1000,
+  settings: {
+    collectorTempEnabled: enabledSetting('COLLECTOR_TEMP_ENABLED'),
+    collectorTempIntervalMs: intervalSetting('COLLECTOR_TEMP_INTERVAL_MS', 1000),
+    tempSensorFilter: ['TEMP_SENSOR_FILTER', z.string().default(DEFAULT_TEMP_SENSOR_FILTER).refine(isRegex, 'must be a valid regular expression')],
+  },
+  enabledKey: 'collectorTempEnabled',
+  intervalKey: 'collectorTempIntervalMs',
+  sources: ['builtin'],
+  create: (s, { env }) => new TempCollector(env, { sensorFilter: new RegExp(s.tempSensorFilter) }),
+});
