@@ -21,7 +21,7 @@ import { SelfMetrics } from '../../src/telemetry/self-metrics';
 import { requireTool, run as runTool } from '../helpers/tools';
 import { fixtureDir, fixtureFs, repoRoot, type HostCase } from './cpu/fixture-host';
 
-const CASES: HostCase[] = ['desktop', 'vm', 'dgpu', 'mtl-npu', 'lnl-npu', 'nvidia'];
+const CASES: HostCase[] = ['desktop', 'vm', 'dgpu', 'mtl-npu', 'lnl-npu', 'nvidia', 'k8s-igpu', 'k8s-dgpu'];
 const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 async function render(hostCase: HostCase): Promise<string> {

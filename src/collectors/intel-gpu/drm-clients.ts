@@ -14,6 +14,7 @@
  */
 
 import type { HostFs } from '../host-fs';
+import { parseProcCgroup, type CgroupOwner } from './cgroup';
 import { parseDrmFdinfo, type DrmFdinfo } from './fdinfo';
 
 export interface DrmClientRecord {
@@ -22,6 +23,10 @@ export interface DrmClientRecord {
   /** Device node the fd points at: `renderD128`, `card0`. */
   node: string;
   info: DrmFdinfo;
+  /** The pod and container of the process (from its cgroup); undefined for a host process. */
+  owner?: CgroupOwner;
+  /** The process was first seen in this scan (born since the previous one). */
+  newProcess: boolean;
 }
 
 export interface DrmClientScannerOptions {
@@ -31,12 +36,16 @@ export interface DrmClientScannerOptions {
   drivers: ReadonlySet<string>;
   /** Processes read in parallel. */
   concurrency?: number;
+  /** Read /proc/<pid>/cgroup of processes with DRM fds (pod attribution). Default true. */
+  owners?: boolean;
 }
 
 interface PidState {
   /** fd → device node */
   drmFds: Map<string, string>;
   checkedAtMs: number;
+  /** Its pod and container, read once when it first shows DRM fds (null: a host process). */
+  owner?: CgroupOwner | null;
 }
 
 /** The link text of a DRM fd ends in `dri/renderD128` or `dri/card0`. */
@@ -46,6 +55,7 @@ const PID_RE = /^\d+$/;
 export class DrmClientScanner {
   private readonly pids = new Map<string, PidState>();
   private readonly concurrency: number;
+  private scans = 0;
 
   constructor(private readonly opts: DrmClientScannerOptions) {
     this.concurrency = Math.max(1, opts.concurrency ?? 32);
@@ -64,18 +74,23 @@ export class DrmClientScanner {
     for (const pid of this.pids.keys()) if (!live.has(pid)) this.pids.delete(pid);
 
     const out: DrmClientRecord[] = [];
+    // On the very first scan every process is "new" only to us, not born since a previous scan.
+    const firstScan = this.scans++ === 0;
     for (let i = 0; i < pids.length; i += this.concurrency) {
-      await Promise.all(pids.slice(i, i + this.concurrency).map((pid) => this.scanPid(fs, pid, atMs, out)));
+      await Promise.all(pids.slice(i, i + this.concurrency).map((pid) => this.scanPid(fs, pid, atMs, out, firstScan)));
     }
     return out.sort((a, b) => a.pid - b.pid || Number(a.fd) - Number(b.fd));
   }
 
-  private async scanPid(fs: HostFs, pid: string, atMs: number, out: DrmClientRecord[]): Promise<void> {
+  private async scanPid(fs: HostFs, pid: string, atMs: number, out: DrmClientRecord[], firstScan: boolean): Promise<void> {
     let state = this.pids.get(pid);
+    const newProcess = state === undefined && !firstScan;
     if (!state || state.drmFds.size > 0 || atMs - state.checkedAtMs >= this.opts.rescanMs) {
-      state = { drmFds: await this.drmFds(fs, pid), checkedAtMs: atMs };
+      state = { drmFds: await this.drmFds(fs, pid), checkedAtMs: atMs, owner: state?.owner };
       this.pids.set(pid, state);
     }
+    if (state.drmFds.size > 0 && state.owner === undefined && this.opts.owners !== false) state.owner = await this.owner(fs, pid);
+    const owner = state.owner ?? undefined;
     for (const [fd, node] of state.drmFds) {
       let text: string | undefined;
       try {
@@ -85,7 +100,17 @@ export class DrmClientScanner {
       }
       if (text === undefined) continue; // fd closed since the link was read
       const info = parseDrmFdinfo(text);
-      if (info && this.opts.drivers.has(info.driver)) out.push({ pid: Number(pid), fd, node, info });
+      if (info && this.opts.drivers.has(info.driver)) out.push({ pid: Number(pid), fd, node, info, owner, newProcess });
+    }
+  }
+
+  /** The process's pod from its cgroup file; null for a host process or an unreadable file. */
+  private async owner(fs: HostFs, pid: string): Promise<CgroupOwner | null> {
+    try {
+      const text = await fs.readText('proc', `${pid}/cgroup`);
+      return (text !== undefined ? parseProcCgroup(text) : undefined) ?? null;
+    } catch {
+      return null;
     }
   }
 

@@ -1,5 +1,6 @@
 export { IntelGpuCollector, type IntelGpuCollectorOptions } from './intel-gpu-collector';
 export { INTEL_GPU_METRICS } from './metrics';
+export { ownerOfCgroupPath, parseProcCgroup, type CgroupOwner } from './cgroup';
 export { parseDrmFdinfo, parseDrmSize, type DrmFdinfo } from './fdinfo';
 import { bool, int } from '../../config/env-types';
 import { defineCollector, enabledSetting, intervalSetting } from '../definition';
@@ -14,10 +15,11 @@ export const intelGpuCollector = defineCollector({
     collectorIntelGpuIntervalMs: intervalSetting('COLLECTOR_INTEL_GPU_INTERVAL_MS', 1000),
     intelGpuScanProcesses: ['COLLECTOR_INTEL_GPU_SCAN_PROCESSES', bool.default(true)],
     intelGpuProcessRescanMs: ['COLLECTOR_INTEL_GPU_PROCESS_RESCAN_MS', int(0, 3_600_000).default(10_000)],
+    intelGpuPerPod: ['COLLECTOR_INTEL_GPU_PER_POD', bool.default(true)],
   },
   enabledKey: 'collectorIntelGpuEnabled',
   intervalKey: 'collectorIntelGpuIntervalMs',
   // Telegraf has no Intel GPU input: the agent reads it in both modes.
   sources: ['builtin', 'telegraf'],
-  create: (s, { env }) => new IntelGpuCollector(env, { scanProcesses: s.intelGpuScanProcesses, processRescanMs: s.intelGpuProcessRescanMs }),
+  create: (s, { env }) => new IntelGpuCollector(env, { scanProcesses: s.intelGpuScanProcesses, processRescanMs: s.intelGpuProcessRescanMs, perPod: s.intelGpuPerPod }),
 });

@@ -10,6 +10,7 @@ import type { Collection, Collector, CollectorEnv, CollectorFindings } from '../
 import type { HostFs } from '../host-fs';
 import { CounterTracker } from '../rate';
 import { discoverIntelGpus, type IntelGpuCard } from './cards';
+import type { CgroupOwner } from './cgroup';
 import { DrmClientScanner, type DrmClientRecord } from './drm-clients';
 import { EngineUsageTracker, type EngineClientSample } from './engine-usage';
 import { engineDisplayName, isVramRegion, type DrmEngineStats } from './fdinfo';
@@ -20,6 +21,16 @@ export interface IntelGpuCollectorOptions {
   scanProcesses?: boolean;
   /** A process seen without GPU fds is looked at again after this long (ms). Default 10 000. */
   processRescanMs?: number;
+  /**
+   * Per-pod series (gpu_pod_*): each DRM client is attributed to its process's pod and container
+   * (from /proc/<pid>/cgroup), or to the host. Needs scanProcesses. Default true.
+   */
+  perPod?: boolean;
+  /**
+   * Labels of a pod container from the node's pod cache (namespace, pod, container); undefined
+   * when the cache does not know it (then `pod_uid` and `container_id` from the cgroup are used).
+   */
+  podLabels?: (owner: CgroupOwner) => Labels | undefined;
 }
 
 /** Engine classes every supported Intel GPU has; reported (as 0 when idle) before any client shows them. */
@@ -49,6 +60,8 @@ export class IntelGpuCollector implements Collector {
   private readonly vramSeen = new Set<string>();
   /** The cards of the last cycle (capabilities). */
   private lastCards: IntelGpuCard[] = [];
+  private readonly perPod: boolean;
+  private readonly podLabels: ((owner: CgroupOwner) => Labels | undefined) | undefined;
 
   constructor(
     private readonly env: CollectorEnv,
@@ -56,7 +69,9 @@ export class IntelGpuCollector implements Collector {
   ) {
     const rescanMs = opts.processRescanMs ?? 10_000;
     if (!Number.isFinite(rescanMs) || rescanMs < 0) throw new RangeError(`processRescanMs must be >= 0, got ${rescanMs}`);
-    this.scanner = opts.scanProcesses === false ? undefined : new DrmClientScanner({ rescanMs, drivers: new Set(['i915', 'xe']) });
+    this.perPod = opts.scanProcesses !== false && opts.perPod !== false;
+    this.podLabels = opts.podLabels;
+    this.scanner = opts.scanProcesses === false ? undefined : new DrmClientScanner({ rescanMs, drivers: new Set(['i915', 'xe']), owners: this.perPod });
   }
 
   async collect(): Promise<Collection> {
@@ -86,8 +101,10 @@ export class IntelGpuCollector implements Collector {
       if (group) {
         if (group.vramBytes !== undefined) this.vramSeen.add(card.pciSlot);
         emit('gpu_drm_clients', card.labels, group.samples.length);
-        const usage = this.engines.update(card.pciSlot, group.samples, atMs, BASE_ENGINE_CLASSES);
+        const fractions = this.perPod ? new Map<string, Map<string, number>>() : undefined;
+        const usage = this.engines.update(card.pciSlot, group.samples, atMs, BASE_ENGINE_CLASSES, fractions);
         if (usage) for (const [engine, pct] of usage) emit('gpu_engine_usage_usage', { ...card.labels, engine, type: engine }, pct);
+        if (this.perPod) this.emitOwners(card, group, usage ? fractions : undefined, emit);
       }
       await this.readMemory(fs, card, tiles, group?.vramBytes, emit);
     }
@@ -100,6 +117,55 @@ export class IntelGpuCollector implements Collector {
   describe(): CollectorFindings {
     const devices = this.lastCards.map((c) => ({ kind: 'intel_gpu' as const, id: c.gpuId, card: c.card, pci_slot: c.pciSlot, driver: c.driver }));
     return devices.length > 0 ? { devices } : { devices, absentReason: 'no_device', detail: 'no DRM card bound to the i915 or xe driver under class/drm' };
+  }
+
+  /**
+   * gpu_pod_*: the card's clients summed per pod container (or the host). Busy ratio per engine
+   * class = Σ client busy fractions / engines in the class, only once a client of the owner has a
+   * baseline (`fractions` holds it); memory split into local (VRAM) and system.
+   */
+  private emitOwners(
+    card: IntelGpuCard,
+    group: CardClients,
+    fractions: Map<string, Map<string, number>> | undefined,
+    emit: (name: IntelGpuMetric, labels: Labels, value: number) => void,
+  ): void {
+    const owners = new Map<string, { owner?: CgroupOwner; clients: ClientInfo[] }>();
+    for (const c of group.clients) {
+      const k = c.owner ? `${c.owner.podUid}|${c.owner.containerId ?? ''}` : '';
+      let o = owners.get(k);
+      if (!o) owners.set(k, (o = { owner: c.owner, clients: [] }));
+      o.clients.push(c);
+    }
+    const caps = this.engines.capacities(card.pciSlot);
+    for (const { owner, clients } of [...owners.values()].sort(byOwner)) {
+      const labels = { ...card.labels, ...this.ownerLabels(owner) };
+      emit('gpu_pod_drm_clients', labels, clients.length);
+      for (const memory of ['local', 'system'] as const) {
+        let resident: number | undefined;
+        let total: number | undefined;
+        for (const c of clients) {
+          const m = c.memory[memory];
+          if (m.resident !== undefined) resident = (resident ?? 0) + m.resident;
+          if (m.total !== undefined) total = (total ?? 0) + m.total;
+        }
+        if (resident !== undefined) emit('gpu_pod_memory_resident_bytes', { ...labels, memory }, resident);
+        if (total !== undefined) emit('gpu_pod_memory_total_bytes', { ...labels, memory }, total);
+      }
+      if (!fractions || !clients.some((c) => fractions.has(c.sample.key))) continue;
+      for (const [engine, cap] of caps) {
+        let sum = 0;
+        for (const c of clients) sum += fractions.get(c.sample.key)?.get(engine) ?? 0;
+        emit('gpu_pod_engine_busy_ratio', { ...labels, engine }, clamp(sum / cap, 0, 1));
+      }
+    }
+  }
+
+  private ownerLabels(owner: CgroupOwner | undefined): Labels {
+    if (!owner) return {};
+    const known = this.podLabels?.(owner);
+    if (known) return known;
+    return owner.containerId !== undefined ? { pod_uid: owner.podUid, container_id: owner.containerId } : { pod_uid: owner.podUid };
   }
 
   /** i915: `<card>/gt/gt<N>/rps_*` (card-level `gt_*_freq_mhz` on old kernels); xe: `<dev>/tile<T>/gt<N>/freq0`. */
@@ -253,8 +319,21 @@ export class IntelGpuCollector implements Collector {
   }
 }
 
+interface RegionSums {
+  resident?: number;
+  total?: number;
+}
+
+interface ClientInfo {
+  sample: EngineClientSample;
+  /** The pod container of the first (lowest pid) process holding the client; undefined: the host. */
+  owner?: CgroupOwner;
+  memory: { local: RegionSums; system: RegionSums };
+}
+
 interface CardClients {
   samples: EngineClientSample[];
+  clients: ClientInfo[];
   /** Sum of resident VRAM over the card's clients; undefined when none showed a VRAM region. */
   vramBytes?: number;
 }
@@ -262,7 +341,8 @@ interface CardClients {
 /**
  * Assigns DRM client fds to cards (by `drm-pdev`, else by the device node the fd points at) and
  * deduplicates them by `drm-client-id`: a client whose fd was dup'ed or passed to another process
- * appears several times with the same counters and must count once.
+ * appears several times with the same counters and must count once. Records come ordered by pid,
+ * so a shared client belongs to the lowest pid holding it.
  */
 export function groupClients(cards: IntelGpuCard[], records: DrmClientRecord[]): Map<IntelGpuCard, CardClients> {
   const bySlot = new Map(cards.map((c) => [c.pciSlot, c]));
@@ -271,24 +351,43 @@ export function groupClients(cards: IntelGpuCard[], records: DrmClientRecord[]):
     byNode.set(c.card, c);
     if (c.renderMinor !== undefined) byNode.set(`renderD${c.renderMinor}`, c);
   }
-  const out = new Map<IntelGpuCard, CardClients>(cards.map((c) => [c, { samples: [] }]));
-  const seen = new Set<string>();
+  const out = new Map<IntelGpuCard, CardClients>(cards.map((c) => [c, { samples: [], clients: [] }]));
+  const seen = new Map<string, EngineClientSample>();
   for (const r of records) {
     const card = r.info.pdev !== undefined ? bySlot.get(r.info.pdev) : byNode.get(r.node);
     if (!card || card.driver !== r.info.driver) continue;
     const key = `${card.pciSlot}|${r.info.clientId ?? `pid${r.pid}/fd${r.fd}`}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const dup = seen.get(key);
+    if (dup) {
+      // New only if every process holding it is new.
+      if (!r.newProcess) dup.newProcess = false;
+      continue;
+    }
     const group = out.get(card)!;
     const engines = new Map<string, DrmEngineStats>();
     for (const [cls, stats] of r.info.engines) engines.set(engineDisplayName(r.info.driver, cls), stats);
-    group.samples.push({ key, engines });
+    const sample: EngineClientSample = { key, engines, newProcess: r.newProcess };
+    if (r.info.clientId !== undefined) sample.id = BigInt(r.info.clientId);
+    seen.set(key, sample);
+    group.samples.push(sample);
+    const memory: ClientInfo['memory'] = { local: {}, system: {} };
     for (const [region, stats] of r.info.regions) {
-      if (!isVramRegion(region)) continue;
-      group.vramBytes = (group.vramBytes ?? 0) + (stats.resident ?? stats.total ?? 0);
+      const local = isVramRegion(region);
+      const m = local ? memory.local : memory.system;
+      if (stats.resident !== undefined) m.resident = (m.resident ?? 0) + stats.resident;
+      if (stats.total !== undefined) m.total = (m.total ?? 0) + stats.total;
+      if (local) group.vramBytes = (group.vramBytes ?? 0) + (stats.resident ?? stats.total ?? 0);
     }
+    group.clients.push({ sample, owner: r.owner, memory });
   }
   return out;
+}
+
+/** Host first, then by pod UID and container id: a stable emission order. */
+function byOwner(a: { owner?: CgroupOwner }, b: { owner?: CgroupOwner }): number {
+  const ka = a.owner ? `1${a.owner.podUid}|${a.owner.containerId ?? ''}` : '0';
+  const kb = b.owner ? `1${b.owner.podUid}|${b.owner.containerId ?? ''}` : '0';
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
 function freqPaths(path: (t: FreqType) => string): Record<FreqType, string> {

@@ -76,6 +76,25 @@ export const INTEL_GPU_METRICS = {
     type: 'gauge',
     help: 'DRM clients (open GPU file descriptions, deduplicated by drm-client-id) visible in /proc for this GPU.',
   },
+  gpu_pod_engine_busy_ratio: {
+    type: 'gauge',
+    unit: 'ratio',
+    help: 'Share of the engine class (all its engines) used by the DRM clients of a pod container over the last interval; series without pod labels are processes outside any pod.',
+  },
+  gpu_pod_memory_resident_bytes: {
+    type: 'gauge',
+    unit: 'bytes',
+    help: 'GPU buffer memory resident for the DRM clients of a pod container, by memory (local = VRAM, system); without pod labels: processes outside any pod.',
+  },
+  gpu_pod_memory_total_bytes: {
+    type: 'gauge',
+    unit: 'bytes',
+    help: 'GPU buffer memory allocated (resident or not) by the DRM clients of a pod container, by memory (local = VRAM, system); without pod labels: processes outside any pod.',
+  },
+  gpu_pod_drm_clients: {
+    type: 'gauge',
+    help: 'DRM clients (deduplicated by drm-client-id) held by the processes of a pod container; without pod labels: processes outside any pod.',
+  },
 } as const satisfies Record<string, MetricDef>;
 
 export type IntelGpuMetric = keyof typeof INTEL_GPU_METRICS;

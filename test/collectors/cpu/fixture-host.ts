@@ -22,7 +22,7 @@ export function repoRoot(from: string = __dirname): string {
   }
 }
 
-export type HostCase = 'desktop' | 'vm' | 'dgpu' | 'mtl-npu' | 'lnl-npu' | 'nvidia';
+export type HostCase = 'desktop' | 'vm' | 'dgpu' | 'mtl-npu' | 'lnl-npu' | 'nvidia' | 'k8s-igpu' | 'k8s-dgpu';
 export type Snapshot = 't0' | 't1';
 
 export function fixtureDir(hostCase: HostCase, snap: Snapshot): string {
