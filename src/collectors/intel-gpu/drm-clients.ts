@@ -4,9 +4,16 @@
  * `fdinfo`. Thin I/O around `parseDrmFdinfo`.
  *
  * Cost control: a full pass over every fd of every process each second would be the most
- * expensive thing the agent does. So the fd links of a process are read when the process is new,
- * when it had DRM fds last time (GPU clients are few), and otherwise at most once per
- * `rescanMs`; fdinfo is read only for fds that point at a DRM node.
+ * expensive thing the agent does (async file operations cost tens of µs of CPU each). So the fd
+ * links of a process are read when the process is new and otherwise at most once per `rescanMs`;
+ * between those, only the fdinfo of the DRM fds found last time is read (one read per client per
+ * cycle). A known fd that stops reading as a DRM client (closed, reused) makes the process's links
+ * be read again on the next cycle; a GPU fd opened later by a known process is found at its next
+ * rescan.
+ *
+ * The reads are synchronous (HostFs.*Sync): these /proc files are rendered from kernel memory,
+ * and a few hundred promise-based reads per second would cost more CPU than everything else the
+ * collector does.
  *
  * Reading another process's fd links and fdinfo needs ptrace read access (root with
  * CAP_SYS_PTRACE, or the same user). Whatever cannot be read (EACCES, a process or fd that
@@ -34,7 +41,7 @@ export interface DrmClientScannerOptions {
   rescanMs: number;
   /** `drm-driver` values whose clients are kept (e.g. i915, xe). */
   drivers: ReadonlySet<string>;
-  /** Processes read in parallel. */
+  /** Processes read between two yields to the event loop. */
   concurrency?: number;
   /** Read /proc/<pid>/cgroup of processes with DRM fds (pod attribution). Default true. */
   owners?: boolean;
@@ -46,6 +53,8 @@ interface PidState {
   checkedAtMs: number;
   /** Its pod and container, read once when it first shows DRM fds (null: a host process). */
   owner?: CgroupOwner | null;
+  /** A known DRM fd no longer reads as one: list the links again next cycle. */
+  stale?: boolean;
 }
 
 /** The link text of a DRM fd ends in `dri/renderD128` or `dri/card0`. */
@@ -65,7 +74,7 @@ export class DrmClientScanner {
   async scan(fs: HostFs, atMs: number): Promise<DrmClientRecord[]> {
     let entries: string[];
     try {
-      entries = await fs.list('proc', '');
+      entries = fs.listSync('proc', '');
     } catch {
       return [];
     }
@@ -77,55 +86,61 @@ export class DrmClientScanner {
     // On the very first scan every process is "new" only to us, not born since a previous scan.
     const firstScan = this.scans++ === 0;
     for (let i = 0; i < pids.length; i += this.concurrency) {
-      await Promise.all(pids.slice(i, i + this.concurrency).map((pid) => this.scanPid(fs, pid, atMs, out, firstScan)));
+      for (const pid of pids.slice(i, i + this.concurrency)) this.scanPid(fs, pid, atMs, out, firstScan);
+      // Let other work run between batches: a rescan of a busy node reads thousands of links.
+      if (i + this.concurrency < pids.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return out.sort((a, b) => a.pid - b.pid || Number(a.fd) - Number(b.fd));
   }
 
-  private async scanPid(fs: HostFs, pid: string, atMs: number, out: DrmClientRecord[], firstScan: boolean): Promise<void> {
+  private scanPid(fs: HostFs, pid: string, atMs: number, out: DrmClientRecord[], firstScan: boolean): void {
     let state = this.pids.get(pid);
     const newProcess = state === undefined && !firstScan;
-    if (!state || state.drmFds.size > 0 || atMs - state.checkedAtMs >= this.opts.rescanMs) {
-      state = { drmFds: await this.drmFds(fs, pid), checkedAtMs: atMs, owner: state?.owner };
+    if (!state || state.stale || atMs - state.checkedAtMs >= this.opts.rescanMs) {
+      state = { drmFds: this.drmFds(fs, pid), checkedAtMs: atMs, owner: state?.owner };
       this.pids.set(pid, state);
     }
-    if (state.drmFds.size > 0 && state.owner === undefined && this.opts.owners !== false) state.owner = await this.owner(fs, pid);
+    if (state.drmFds.size > 0 && state.owner === undefined && this.opts.owners !== false) state.owner = this.owner(fs, pid);
     const owner = state.owner ?? undefined;
     for (const [fd, node] of state.drmFds) {
       let text: string | undefined;
       try {
-        text = await fs.readText('proc', `${pid}/fdinfo/${fd}`);
+        text = fs.readTextSync('proc', `${pid}/fdinfo/${fd}`);
       } catch {
+        state.stale = true;
         continue; // EACCES, or the process is exiting
       }
-      if (text === undefined) continue; // fd closed since the link was read
-      const info = parseDrmFdinfo(text);
-      if (info && this.opts.drivers.has(info.driver)) out.push({ pid: Number(pid), fd, node, info, owner, newProcess });
+      const info = text === undefined ? undefined : parseDrmFdinfo(text);
+      if (!info) {
+        state.stale = true; // fd closed or reused since the links were read
+        continue;
+      }
+      if (this.opts.drivers.has(info.driver)) out.push({ pid: Number(pid), fd, node, info, owner, newProcess });
     }
   }
 
   /** The process's pod from its cgroup file; null for a host process or an unreadable file. */
-  private async owner(fs: HostFs, pid: string): Promise<CgroupOwner | null> {
+  private owner(fs: HostFs, pid: string): CgroupOwner | null {
     try {
-      const text = await fs.readText('proc', `${pid}/cgroup`);
+      const text = fs.readTextSync('proc', `${pid}/cgroup`);
       return (text !== undefined ? parseProcCgroup(text) : undefined) ?? null;
     } catch {
       return null;
     }
   }
 
-  private async drmFds(fs: HostFs, pid: string): Promise<Map<string, string>> {
+  private drmFds(fs: HostFs, pid: string): Map<string, string> {
     const found = new Map<string, string>();
     let fds: string[];
     try {
-      fds = await fs.list('proc', `${pid}/fd`);
+      fds = fs.listSync('proc', `${pid}/fd`);
     } catch {
       return found; // not ours to read; looked at again after rescanMs
     }
     for (const fd of fds) {
       let link: string | undefined;
       try {
-        link = await fs.readLink('proc', `${pid}/fd/${fd}`);
+        link = fs.readLinkSync('proc', `${pid}/fd/${fd}`);
       } catch {
         continue;
       }

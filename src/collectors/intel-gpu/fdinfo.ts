@@ -112,30 +112,34 @@ export function parseDrmFdinfo(text: string): DrmFdinfo | undefined {
         continue;
     }
 
-    let m: RegExpExecArray | null;
+    // Prefix tests, not a regex per key: a node scan parses a few hundred of these per second.
     // Order matters: `drm-engine-capacity-x` is not engine `capacity-x`, and
     // `drm-total-cycles-x` is not the memory region `cycles-x`.
-    if ((m = /^drm-engine-capacity-(\S+)$/.exec(key))) {
+    if (key.startsWith('drm-engine-capacity-') && key.length > 20) {
       const n = Number(value);
-      if (Number.isInteger(n) && n > 0) engine(engines, m[1]).capacity = n;
-    } else if ((m = /^drm-engine-(\S+)$/.exec(key))) {
+      if (Number.isInteger(n) && n > 0) engine(engines, key.slice(20)).capacity = n;
+    } else if (key.startsWith('drm-engine-') && key.length > 11) {
       const v = parseCounter(value, true);
-      if (v !== undefined) engine(engines, m[1]).busyNs = v;
-    } else if ((m = /^drm-total-cycles-(\S+)$/.exec(key))) {
+      if (v !== undefined) engine(engines, key.slice(11)).busyNs = v;
+    } else if (key.startsWith('drm-total-cycles-') && key.length > 17) {
       const v = parseCounter(value, false);
-      if (v !== undefined) engine(engines, m[1]).totalCycles = v;
-    } else if ((m = /^drm-cycles-(\S+)$/.exec(key))) {
+      if (v !== undefined) engine(engines, key.slice(17)).totalCycles = v;
+    } else if (key.startsWith('drm-cycles-') && key.length > 11) {
       const v = parseCounter(value, false);
-      if (v !== undefined) engine(engines, m[1]).cycles = v;
-    } else if ((m = /^drm-(total|shared|resident|active|purgeable)-(\S+)$/.exec(key))) {
+      if (v !== undefined) engine(engines, key.slice(11)).cycles = v;
+    } else if (key.startsWith('drm-memory-')) {
+      const v = parseDrmSize(value);
+      if (v !== undefined && key.length > 11) legacy.set(key.slice(11), v);
+    } else {
+      const dash = key.indexOf('-', 4);
+      const kind = dash < 0 ? '' : key.slice(4, dash);
+      if (dash < 0 || dash === key.length - 1 || !(MEMORY_KINDS as readonly string[]).includes(kind)) continue;
       const v = parseDrmSize(value);
       if (v === undefined) continue;
-      let r = regions.get(m[2]);
-      if (!r) regions.set(m[2], (r = {}));
-      r[m[1] as MemoryKind] = v;
-    } else if ((m = /^drm-memory-(\S+)$/.exec(key))) {
-      const v = parseDrmSize(value);
-      if (v !== undefined) legacy.set(m[1], v);
+      const region = key.slice(dash + 1);
+      let r = regions.get(region);
+      if (!r) regions.set(region, (r = {}));
+      r[kind as MemoryKind] = v;
     }
     // drm-maxfreq-*, drm-curfreq-*, anything newer: not used.
   }

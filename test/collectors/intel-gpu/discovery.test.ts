@@ -91,7 +91,7 @@ describe('intel-gpu: DRM client scan', () => {
     assert.deepEqual(await scanner.scan(hostFs('desktop', 't0'), 0), []);
   });
 
-  it('looks at the fds of processes without GPU fds only once per rescan period', async () => {
+  it('lists the fds of a known process only once per rescan period; in between reads the known GPU fds', async () => {
     const scanner = new DrmClientScanner({ rescanMs: 10_000, drivers });
     const fdLists = (fs: PatchedFs) => fs.listed.filter((l) => /^proc:\d+\/fd$/.test(l)).sort();
 
@@ -101,11 +101,24 @@ describe('intel-gpu: DRM client scan', () => {
 
     const b = new PatchedFs(hostFs('desktop', 't1'));
     const found = await scanner.scan(b, 1000);
-    assert.deepEqual(fdLists(b), ['proc:2345/fd', 'proc:3456/fd', 'proc:4567/fd'], 'pid 1 has no GPU fd: left alone');
-    assert.equal(found.length, 5);
+    assert.deepEqual(fdLists(b), [], 'no fd directory listed within the rescan period');
+    assert.equal(found.length, 5, 'the known GPU fds were read all the same');
 
     const c = new PatchedFs(hostFs('desktop', 't1'));
     await scanner.scan(c, 10_000);
-    assert.ok(fdLists(c).includes('proc:1/fd'), 'looked at again after rescanMs');
+    assert.deepEqual(fdLists(c), ['proc:1/fd', 'proc:2345/fd', 'proc:3456/fd', 'proc:4567/fd'], 'looked at again after rescanMs');
+  });
+
+  it('lists a process again on the next cycle when a known GPU fd stops reading as one', async () => {
+    const scanner = new DrmClientScanner({ rescanMs: 10_000, drivers });
+    const fdLists = (fs: PatchedFs) => fs.listed.filter((l) => /^proc:\d+\/fd$/.test(l)).sort();
+    await scanner.scan(new PatchedFs(hostFs('desktop', 't0')), 0);
+    // fd 9 of pid 2345 was closed and the number reused for a pipe.
+    const b = new PatchedFs(hostFs('desktop', 't1'), { overrides: { 'proc:2345/fdinfo/9': 'pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t7\n' } });
+    const found = await scanner.scan(b, 1000);
+    assert.equal(found.filter((r) => r.pid === 2345).length, 1, 'only fd 10 still reads as a client');
+    const c = new PatchedFs(hostFs('desktop', 't1'));
+    await scanner.scan(c, 2000);
+    assert.deepEqual(fdLists(c), ['proc:2345/fd']);
   });
 });

@@ -85,6 +85,28 @@ export class PatchedFs extends HostFs {
     if (this.opts.vanished?.test(`${root}:${rel}`)) return undefined;
     return super.readLink(root, rel);
   }
+
+  // The synchronous twins (the DRM client scan uses them) with the same patches.
+
+  override readTextSync(root: Root, rel: string): string | undefined {
+    this.check(root, rel);
+    const o = this.opts.overrides?.[`${root}:${rel}`];
+    if (o !== undefined) return o;
+    if (this.opts.vanished?.test(`${root}:${rel}`)) return undefined;
+    return super.readTextSync(root, rel);
+  }
+
+  override listSync(root: Root, rel: string): string[] {
+    this.check(root, rel);
+    this.listed.push(`${root}:${rel}`);
+    return super.listSync(root, rel);
+  }
+
+  override readLinkSync(root: Root, rel: string): string | undefined {
+    this.check(root, rel);
+    if (this.opts.vanished?.test(`${root}:${rel}`)) return undefined;
+    return super.readLinkSync(root, rel);
+  }
 }
 
 /** Samples named `name` whose labels include every pair of `match`. */
