@@ -8,8 +8,8 @@
  * Some strings cannot be carried by line protocol at all. Rather than drop the whole point (losing
  * the numbers) we change the fewest characters possible, the same way in every position:
  *
- * - tab, line feed, vertical tab, form feed and carriage return become a space (then escaped):
- *   a line ends at the line feed and Telegraf rejects the others inside names even when escaped;
+ * - control characters (U+0000–U+001F, U+007F) in names and tags become a space (then escaped):
+ *   InfluxDB's decoder and ours reject them there even when escaped;
  * - a backslash that the reader would take as part of an escape (one at the very end of a string,
  *   one just before `"` in tags and field keys, which Telegraf unescapes, and in measurements and
  *   field keys one that would pair up with the backslash escaping a `,`, `=` or space, because
@@ -52,7 +52,6 @@ export function newEncodeStats(): EncodeStats {
   return { lines: 0, skippedPoints: 0, droppedFields: 0, alteredStrings: 0 };
 }
 
-const TAB = 9;
 const LF = 10;
 const FF = 12;
 const CR = 13;
@@ -62,6 +61,7 @@ const HASH = 35;
 const COMMA = 44;
 const EQ = 61;
 const BACKSLASH = 92;
+const DEL = 127;
 
 const MEASUREMENT = 0;
 const TAG = 1;
@@ -196,8 +196,9 @@ function dedupeKeepLast(keys: string[], values: string[]): void {
   values.length = w;
 }
 
+/** A control character: not allowed in names and tags, escaped or not. */
 function isLineControl(c: number): boolean {
-  return c >= TAB && c <= CR; // \t \n \v \f \r
+  return (c >= 0 && c < SPACE) || c === DEL;
 }
 
 function isSpecial(c: number, part: number): boolean {

@@ -41,8 +41,9 @@ export interface LineProtocolParserOptions {
 }
 
 // Char codes.
-const TAB = 9;
+const LF = 10;
 const CR = 13;
+const DEL = 127;
 const SPACE = 32;
 const QUOTE = 34;
 const HASH = 35;
@@ -155,6 +156,14 @@ interface Ctx {
   values: number[];
   /** Timestamp of the current line, set by parseTimestamp. */
   ts: number | undefined;
+  /** The whole body and its length: a string field may run past the end of its physical line. */
+  n: number;
+  /**
+   * Index of the '\n' (or body end) that ends the current point. parseLine moves it past the
+   * newlines inside string fields, and `extraLines` counts those newlines.
+   */
+  lineEnd: number;
+  extraLines: number;
 }
 
 /**
@@ -224,6 +233,9 @@ export class LineProtocolParser {
       fields: [],
       values: [],
       ts: undefined,
+      n: text.length,
+      lineEnd: 0,
+      extraLines: 0,
     };
 
     const n = text.length;
@@ -236,16 +248,25 @@ export class LineProtocolParser {
       line++;
       let end = nl;
       if (end > pos && text.charCodeAt(end - 1) === CR) end--;
+      // Only spaces separate (as in InfluxDB's decoder): a tab or other control character outside
+      // a string field is an error wherever it stands.
       let i = pos;
-      while (i < end) {
-        const c = text.charCodeAt(i);
-        if (c !== SPACE && c !== TAB) break;
-        i++;
-      }
-      if (i < end && text.charCodeAt(i) !== HASH) {
-        const err = parseLine(ctx, text, i, end);
-        if (err !== null) errors.push({ line, message: err });
-        else points++;
+      while (i < end && text.charCodeAt(i) === SPACE) i++;
+      if (i < end) {
+        if (text.charCodeAt(i) === HASH) {
+          const at = controlAt(text, i, end);
+          if (at >= 0) errors.push({ line, message: `comment contains control character ${codePoint(text, at)}` });
+        } else {
+          ctx.lineEnd = nl;
+          ctx.extraLines = 0;
+          const err = parseLine(ctx, text, i, end);
+          if (err !== null) errors.push({ line, message: err });
+          else points++;
+          // A point with a multi-line string field ends at the newline after it; an error ends
+          // the point at the first newline after where it was found (a later line is a new point).
+          nl = ctx.lineEnd;
+          line += ctx.extraLines;
+        }
       }
       pos = nl + 1;
     }
@@ -262,16 +283,21 @@ export function parseLineProtocol(text: string, opts?: LineProtocolOptions): Par
   return new LineProtocolParser().parse(text, opts);
 }
 
-/** Parses one non-blank, non-comment line in text[start, end). Returns an error message or null. */
+/**
+ * Parses one point starting at text[start], whose physical line ends at `end` (before its '\n' or
+ * '\r\n'). A quoted string field may run on past `end`: then `end`, ctx.lineEnd and
+ * ctx.extraLines move to the line where the string closes. Returns an error message or null.
+ */
 function parseLine(ctx: Ctx, t: string, start: number, end: number): string | null {
-  // 1. The series part: measurement and tags, up to the first unescaped space or tab. A hash of its
-  //    text finds the cached entry without slicing a string.
+  // 1. The series part: measurement and tags, up to the first unescaped space. A hash of its text
+  //    finds the cached entry without slicing a string. Control characters are part of the text
+  //    here; resolveSeries rejects them (once per distinct text, which is then cached).
   let i = start;
   let hash = 0;
   let escaped = false;
   while (i < end) {
     const c = t.charCodeAt(i);
-    if (c === SPACE || c === TAB) break;
+    if (c === SPACE) break;
     if (c === BACKSLASH) {
       escaped = true;
       if (i + 1 < end && t.charCodeAt(i + 1) === SPACE) {
@@ -295,11 +321,7 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   if (entry === null) entry = addSeries(cache, t, start, seriesEnd, hash, escaped);
   if (entry.error !== null) return entry.error;
 
-  while (i < end) {
-    const c = t.charCodeAt(i);
-    if (c !== SPACE && c !== TAB) break;
-    i++;
-  }
+  while (i < end && t.charCodeAt(i) === SPACE) i++;
   if (i >= end) return 'missing field set';
 
   // 2. Fields, into the scratch arrays.
@@ -326,7 +348,7 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
       let keyEscaped = false;
       while (i < end) {
         const c = t.charCodeAt(i);
-        if (c === EQ || c === COMMA || c === SPACE || c === TAB) break;
+        if (c === EQ || c === COMMA || c === SPACE) break;
         if (c === BACKSLASH && i + 1 < end) {
           keyEscaped = true;
           const d = t.charCodeAt(i + 1);
@@ -345,8 +367,9 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
         return `missing "=" after field key ${show(t, keyStart, i)}`;
       }
       if (i === keyStart) return 'empty field key';
-      field = fieldEntry(cache, entry, t, keyStart, i, keyHash, keyEscaped);
-      if (field === null) return `field key ${show(t, keyStart, i)} is longer than ${LIMITS.maxNameLength} characters`;
+      const found = fieldEntry(cache, entry, t, keyStart, i, keyHash, keyEscaped);
+      if (typeof found === 'string') return found;
+      field = found;
       if (position < predicted.length) predicted[position] = field;
       else if (position === predicted.length && position < MAX_PREDICTED_FIELDS) predicted.push(field);
     }
@@ -359,7 +382,8 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
     let c = t.charCodeAt(i);
     if (c === QUOTE) {
       // String field: validated and skipped (strings are not samples). Inside the quotes only
-      // `\"` and `\\` are escapes; everything else, spaces and commas included, is content.
+      // `\"` and `\\` matter for finding the end; everything else, spaces, commas, control
+      // characters and newlines included, is content.
       i++;
       while (i < end) {
         c = t.charCodeAt(i);
@@ -373,11 +397,17 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
         }
         i++;
       }
-      if (i >= end) return `unterminated string field ${show(t, keyStart, keyEnd)}`;
+      if (i >= end) {
+        // Not closed on this physical line: the string goes on over the newline.
+        i = closeMultilineString(ctx, t, i);
+        if (i < 0) return `unterminated string field ${show(t, keyStart, keyEnd)} (no closing quote before the end of the body)`;
+        end = ctx.lineEnd;
+        if (end > i + 1 && t.charCodeAt(end - 1) === CR) end--;
+      }
       i++; // closing quote
       if (i < end) {
         c = t.charCodeAt(i);
-        if (c !== COMMA && c !== SPACE && c !== TAB) return `unexpected text after string field ${show(t, keyStart, keyEnd)}`;
+        if (c !== COMMA && c !== SPACE) return `unexpected text after string field ${show(t, keyStart, keyEnd)}`;
       }
       // Last one wins: a string after a number of the same key removes that number.
       for (let k = 0; k < count; k++) {
@@ -394,7 +424,7 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
       const valueStart = i;
       while (i < end) {
         c = t.charCodeAt(i);
-        if (c === COMMA || c === SPACE || c === TAB) break;
+        if (c === COMMA || c === SPACE) break;
         i++;
       }
       if (i === valueStart) return `missing value for field ${show(t, keyStart, keyEnd)}`;
@@ -412,31 +442,19 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
       i++;
       continue;
     }
-    break; // whitespace: the timestamp (or trailing blanks) follows
+    break; // a space: the timestamp (or trailing spaces) follows
   }
 
-  // 3. Optional timestamp, then nothing but blanks.
-  while (i < end) {
-    const c = t.charCodeAt(i);
-    if (c !== SPACE && c !== TAB) break;
-    i++;
-  }
+  // 3. Optional timestamp, then nothing but spaces.
+  while (i < end && t.charCodeAt(i) === SPACE) i++;
   let ts = ctx.defaultTs;
   if (i < end) {
     const tsStart = i;
-    while (i < end) {
-      const c = t.charCodeAt(i);
-      if (c === SPACE || c === TAB) break;
-      i++;
-    }
+    while (i < end && t.charCodeAt(i) !== SPACE) i++;
     const err = parseTimestamp(ctx, t, tsStart, i);
     if (err !== null) return err;
     ts = ctx.ts;
-    while (i < end) {
-      const c = t.charCodeAt(i);
-      if (c !== SPACE && c !== TAB) break;
-      i++;
-    }
+    while (i < end && t.charCodeAt(i) === SPACE) i++;
     if (i < end) return `unexpected text after timestamp: ${show(t, i, end)}`;
   }
 
@@ -447,6 +465,54 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
     samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key });
   }
   return null;
+}
+
+/**
+ * Finds the closing quote of a string field that did not close on its physical line, scanning on
+ * from `from` (inside the string) through the rest of the body. Returns the quote's index and sets
+ * ctx.lineEnd to the '\n' (or body end) after it, adding the newlines crossed to ctx.extraLines;
+ * returns -1 when the body ends first (the whole rest of the body is then this one bad point, as in
+ * InfluxDB's decoder: nothing says where a point would start again).
+ */
+function closeMultilineString(ctx: Ctx, t: string, from: number): number {
+  const n = ctx.n;
+  let lines = 0;
+  let i = from;
+  while (i < n) {
+    const c = t.charCodeAt(i);
+    if (c === QUOTE) break;
+    if (c === LF) lines++;
+    else if (c === BACKSLASH && i + 1 < n) {
+      const d = t.charCodeAt(i + 1);
+      if (d === QUOTE || d === BACKSLASH) {
+        i += 2;
+        continue;
+      }
+    }
+    i++;
+  }
+  ctx.extraLines += lines;
+  if (i >= n) {
+    ctx.lineEnd = n;
+    return -1;
+  }
+  const nl = t.indexOf('\n', i + 1);
+  ctx.lineEnd = nl < 0 ? n : nl;
+  return i;
+}
+
+/** Index of the first control character (U+0000–U+001F, U+007F) in t[start, end), or -1. */
+function controlAt(t: string, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    const c = t.charCodeAt(i);
+    if (c < SPACE || c === DEL) return i;
+  }
+  return -1;
+}
+
+/** `U+0009` for the character at t[i]. */
+function codePoint(t: string, i: number): string {
+  return 'U+' + t.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0');
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -503,13 +569,18 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
     i++;
   }
   if (i === start) return 'missing measurement name';
+  let bad = controlAt(t, start, i);
+  if (bad >= 0) return `measurement name contains control character ${codePoint(t, bad)}`;
   const measurement = escaped ? unescape(t, start, i, false) : t.slice(start, i);
   if (measurement.length > LIMITS.maxNameLength) {
     return `measurement name is ${measurement.length} characters long; the limit is ${LIMITS.maxNameLength}`;
   }
 
-  // Tags: `,key=value` pairs; `\,`, `\=` and `\ ` are escapes in both keys and values.
+  // Tags: `,key=value` pairs; `\,`, `\=` and `\ ` are escapes in both keys and values. As in
+  // InfluxDB's decoder, a value must not be empty or hold an unescaped '=', and no key may repeat.
   const labels: Labels = {};
+  // Label name → the tag key it came from, to tell a repeated key from two keys that sanitise alike.
+  let keyOf: Map<string, string> | null = null;
   let count = 0;
   while (i < end) {
     i++; // the comma
@@ -531,7 +602,7 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
     const keyEnd = i;
     i++; // '='
     const valueStart = i;
-    // An unescaped '=' inside a value is taken literally (nothing else could be meant).
+    let eqAt = -1;
     while (i < end) {
       const c = t.charCodeAt(i);
       if (c === COMMA) break;
@@ -542,8 +613,15 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
           continue;
         }
       }
+      if (c === EQ && eqAt < 0) eqAt = i;
       i++;
     }
+    bad = controlAt(t, keyStart, keyEnd);
+    if (bad >= 0) return `tag key ${show(t, keyStart, keyEnd)} contains control character ${codePoint(t, bad)}`;
+    if (valueStart === i) return `tag ${show(t, keyStart, keyEnd)} has an empty value`;
+    bad = controlAt(t, valueStart, i);
+    if (bad >= 0) return `value of tag ${show(t, keyStart, keyEnd)} contains control character ${codePoint(t, bad)}`;
+    if (eqAt >= 0) return `value of tag ${show(t, keyStart, keyEnd)} contains an unescaped "=" (write it as \\=)`;
     const key = escaped ? unescape(t, keyStart, keyEnd, true) : t.slice(keyStart, keyEnd);
     const value = escaped ? unescape(t, valueStart, i, true) : t.slice(valueStart, i);
     try {
@@ -552,11 +630,15 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
       if (err instanceof ValidationError) return err.message;
       throw err;
     }
-    if (value === '') continue; // an empty value is an absent label
     const name = detach(sanitizeLabelName(key));
-    if (!Object.prototype.hasOwnProperty.call(labels, name)) {
-      if (++count > LIMITS.maxLabelsPerSeries) return `more than ${LIMITS.maxLabelsPerSeries} tags`;
+    if (Object.prototype.hasOwnProperty.call(labels, name)) {
+      const earlier = keyOf?.get(name) ?? name;
+      return earlier === key
+        ? `duplicate tag key ${JSON.stringify(key)}`
+        : `tag keys ${JSON.stringify(earlier)} and ${JSON.stringify(key)} both become label ${JSON.stringify(name)}`;
     }
+    if (name !== key) (keyOf ??= new Map()).set(name, key);
+    if (++count > LIMITS.maxLabelsPerSeries) return `more than ${LIMITS.maxLabelsPerSeries} tags`;
     labels[name] = detach(value);
   }
   entry.measurement = detach(measurement);
@@ -567,18 +649,20 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
 }
 
 /**
- * The cached entry of a field key of this series, added on first sight; null when the key is too
- * long (not cached: such lines are rejected anyway).
+ * The cached entry of a field key of this series, added on first sight; a message when the key is
+ * invalid (not cached: such lines are rejected anyway).
  */
-function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean): FieldEntry | null {
+function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean): FieldEntry | string {
   const len = end - start;
   let e = entry.fields.get(hash) ?? null;
   while (e !== null) {
     if (e.raw.length === len && t.startsWith(e.raw, start)) return e;
     e = e.next;
   }
+  const bad = controlAt(t, start, end);
+  if (bad >= 0) return `field key ${show(t, start, end)} contains control character ${codePoint(t, bad)}`;
   const key = escaped ? unescape(t, start, end, true) : t.slice(start, end);
-  if (key.length > LIMITS.maxNameLength) return null;
+  if (key.length > LIMITS.maxNameLength) return `field key ${show(t, start, end)} is longer than ${LIMITS.maxNameLength} characters`;
   const name = detach(fieldSeriesName(entry.measurement, key));
   const found: FieldEntry = {
     raw: detach(t.slice(start, end)),

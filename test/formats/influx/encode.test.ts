@@ -341,7 +341,7 @@ describe('influx encodeLineProtocol', () => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       return seed % n;
     };
-    const pieces = ['a', 'Z', '0', '_', '-', '.', ':', ' ', ',', '=', '\\', '\\', '"', '#', '\n', '\t', '\r', '\v', '\f', 'é', '€', '😀', 'x y', '\\,', '\\ ', '\\=', '\\\\', '\\"'];
+    const pieces = ['a', 'Z', '0', '_', '-', '.', ':', ' ', ',', '=', '\\', '\\', '"', '#', '\n', '\t', '\r', '\v', '\f', '\u0000', '\u001f', '\u007f', '\u0085', 'é', '€', '😀', 'x y', '\\,', '\\ ', '\\=', '\\\\', '\\"'];
     const nasty = (maxPieces: number): string => {
       let s = '';
       const n = 1 + next(maxPieces);
@@ -351,7 +351,7 @@ describe('influx encodeLineProtocol', () => {
 
     /** Whether line protocol can carry s exactly in this position (the encoder's documented limits). */
     function representable(s: string, part: 'measurement' | 'tag' | 'fieldKey'): boolean {
-      if (/[\t\n\v\f\r]/.test(s) || s.endsWith('\\')) return false;
+      if (/[\u0000-\u001f\u007f]/.test(s) || s.endsWith('\\')) return false;
       if (part === 'measurement' && s.startsWith('#')) return false;
       if (part !== 'measurement' && /\\"/.test(s)) return false;
       if (part !== 'tag') {
@@ -372,7 +372,7 @@ describe('influx encodeLineProtocol', () => {
         const a = original[k];
         const b = read[k];
         if (a === b) continue;
-        if (/[\t\n\v\f\r]/.test(a) && b === ' ') continue;
+        if (/[\u0000-\u001f\u007f]/.test(a) && b === ' ') continue;
         if (a === '\\' && b === '_') continue;
         if (part === 'measurement' && k === 0 && a === '#' && b === '_') continue;
         return false;

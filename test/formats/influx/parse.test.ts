@@ -88,11 +88,19 @@ describe('influx parseLineProtocol', () => {
       assert.equal(samples[1].timestampMs, 1700000000000);
     });
 
-    it('accepts runs of spaces and tabs between sections, and leading and trailing blanks', () => {
-      const samples = ok('  \tm,t=1 \t a=1,b=2  \t 1700000000 \t ');
+    it('accepts runs of spaces between sections, and leading and trailing spaces', () => {
+      const samples = ok('   m,t=1    a=1,b=2   1700000000   ');
       assert.deepEqual(values(samples), { m_a: 1, m_b: 2 });
       assert.equal(samples[0].timestampMs, 1700000000000);
       assert.equal(samples[0].labels.t, '1');
+    });
+
+    it('does not take a tab for a separator (InfluxDB does not either)', () => {
+      assert.equal(fails('\tm v=1'), 'measurement name contains control character U+0009');
+      assert.equal(fails('m,t=1\tv=1'), 'value of tag "t" contains control character U+0009');
+      assert.match(fails('m v=1\t1700000000'), /^invalid float value "1\\t1700000000" for field "v"/);
+      assert.match(fails('m v=1 1700000000\t'), /^invalid timestamp/);
+      assert.equal(fails('m s="x"\t'), 'unexpected text after string field "s"');
     });
 
     it('returns empty results for an empty body', () => {
@@ -122,16 +130,17 @@ describe('influx parseLineProtocol', () => {
       assert.equal(one('m,path=C:\\temp\\x v=1').labels.path, 'C:\\temp\\x');
       assert.equal(one('m,t=a\\\\b v=1').labels.t, 'a\\\\b');
       assert.equal(one('m,t=a\\"b v=1').labels.t, 'a\\"b');
-      assert.equal(one('m,t=a\\ v=1 x=2').labels.t, 'a v=1');
+      assert.equal(one('m,t=a\\ v\\=1 x=2').labels.t, 'a v=1');
     });
 
     it('reads "\\\\," as a literal backslash followed by an escaped comma', () => {
-      const s = one('m,t=a\\\\,u=v x=1');
+      const s = one('m,t=a\\\\,u\\=v x=1');
       assert.deepEqual({ ...s.labels }, { t: 'a\\,u=v' });
     });
 
-    it('takes an unescaped "=" inside a tag value literally', () => {
-      assert.equal(one('m,q=a=b v=1').labels.q, 'a=b');
+    it('rejects an unescaped "=" inside a tag value', () => {
+      assert.equal(fails('m,q=a=b v=1'), 'value of tag "q" contains an unescaped "=" (write it as \\=)');
+      assert.equal(one('m,q=a\\=b v=1').labels.q, 'a=b');
     });
 
     it('keeps quotes in tags and names as ordinary characters', () => {
@@ -140,7 +149,8 @@ describe('influx parseLineProtocol', () => {
     });
 
     it('lets an escaped space at the end of the tags swallow the separator', () => {
-      assert.equal(fails('m,t=a\\ v=1'), 'missing field set');
+      assert.equal(fails('m,t=a\\ v'), 'missing field set');
+      assert.match(fails('m,t=a\\ v=1'), /unescaped "="/);
     });
   });
 
@@ -157,12 +167,37 @@ describe('influx parseLineProtocol', () => {
       assert.deepEqual(values(ok('m s="a\\"b",v=1')), { m_v: 1 });
     });
 
+    it('lets a string run over newlines, and numbers later lines on from the physical line', () => {
+      const r = parseLineProtocol('m s="first\nsecond\r\nthird",v=1 1700000000\nm w=2\nbad\nm x="a\n\nb"\nbad');
+      assert.deepEqual(values(r.samples), { m_v: 1, m_w: 2 });
+      assert.equal(r.samples[0].timestampMs, 1700000000000);
+      assert.deepEqual(r.errors.map((e) => e.line), [5, 9]);
+      assert.equal(r.points, 3);
+    });
+
+    it('lets an unterminated string swallow the rest of the body as one bad point', () => {
+      const r = parseLineProtocol('m v=1\nm s="no end,v=2\nm w=3\nm x=4');
+      assert.deepEqual(values(r.samples), { m_v: 1 });
+      assert.deepEqual(r.errors.map((e) => e.line), [2]);
+      assert.match(r.errors[0].message, /unterminated string field "s"/);
+    });
+
+    it('after an error on a line with a multi-line string, goes on at the next newline after the error', () => {
+      // The error is after the string, on its last line; the next line is a point again.
+      const r = parseLineProtocol('m s="a\nb" 12x\nm v=1');
+      assert.deepEqual(r.errors, [{ line: 1, message: 'invalid timestamp "12x"' }]);
+      assert.deepEqual(values(r.samples), { m_v: 1 });
+      // The error is before the string: the string's second line is read as a line of its own.
+      const r2 = parseLineProtocol('m v=x,s="a\nm w=2 "');
+      assert.deepEqual(r2.errors.map((e) => e.line), [1, 2]);
+    });
+
     it('accepts a line with only string fields (no samples, no error)', () => {
       assert.deepEqual(parseLineProtocol('m s="x y"'), { samples: [], errors: [], points: 1 });
     });
 
     it('rejects unterminated strings and text glued to the closing quote', () => {
-      assert.match(fails('m s="abc'), /^unterminated string field "s"$/);
+      assert.match(fails('m s="abc'), /^unterminated string field "s" \(no closing quote before the end of the body\)$/);
       assert.match(fails('m s="a b\\" 123'), /unterminated string field/);
       assert.match(fails('m s="a"b,v=1'), /unexpected text after string field "s"/);
     });
@@ -243,10 +278,17 @@ describe('influx parseLineProtocol', () => {
 
   describe('comments, blank lines and line endings', () => {
     it('skips blank, whitespace-only and comment lines without error, and accepts CRLF', () => {
-      const text = '# header\r\n\r\n   \r\n\t# indented comment\r\nm v=1\r\n\nm w=2 1700000000\r\n#last';
+      const text = '# header\r\n\r\n   \r\n  # indented comment\r\nm v=1\r\n\nm w=2 1700000000\r\n#last';
       const samples = ok(text);
       assert.deepEqual(values(samples), { m_v: 1, m_w: 2 });
       assert.equal(samples[1].timestampMs, 1700000000000);
+    });
+
+    it('rejects a comment or blank line with a control character in it, as InfluxDB does', () => {
+      assert.equal(fails('# a\ttab'), 'comment contains control character U+0009');
+      assert.equal(fails('\t'), 'measurement name contains control character U+0009');
+      assert.equal(fails(' \r '), 'measurement name contains control character U+000D');
+      ok('#\r\n# c\r');
     });
 
     it('does not treat "#" inside a line as a comment', () => {
@@ -313,11 +355,33 @@ describe('influx parseLineProtocol', () => {
       assert.equal(fails(`m${tags(65)} v=1`), 'more than 64 tags');
     });
 
-    it('drops tags with an empty value, which then do not count toward the limit', () => {
-      const s = one('m,a=,b=2,c= v=1');
-      assert.deepEqual({ ...s.labels }, { b: '2' });
-      const many = Array.from({ length: 64 }, (_, k) => `,t${k}=v`).join('') + ',empty=';
-      assert.equal(Object.keys(one(`m${many} v=1`).labels).length, 64);
+    it('rejects tags with an empty value', () => {
+      assert.equal(fails('m,a=,b=2 v=1'), 'tag "a" has an empty value');
+      assert.equal(fails('m,b=2,c= v=1'), 'tag "c" has an empty value');
+    });
+
+    it('rejects duplicate tag keys, and tag keys that become the same label name', () => {
+      assert.equal(fails('m,host=a,host=b v=1'), 'duplicate tag key "host"');
+      assert.equal(fails('m,host=a,host=a v=1'), 'duplicate tag key "host"');
+      assert.equal(fails('m,h\\ x=a,h\\ x=b v=1'), 'duplicate tag key "h x"');
+      assert.equal(fails('m,a.b=1,a_b=2 v=1'), 'tag keys "a.b" and "a_b" both become label "a_b"');
+      assert.equal(fails('m,a_b=1,a-b=2 v=1'), 'tag keys "a_b" and "a-b" both become label "a_b"');
+    });
+
+    it('rejects control characters in measurement names, tag keys, tag values and field keys', () => {
+      for (const c of ['\u0000', '\u0001', '\u0008', '\u000b', '\u000c', '\u001f', '\u007f']) {
+        const u = 'U+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+        assert.equal(fails(`m${c}x v=1`), `measurement name contains control character ${u}`);
+        assert.equal(fails(`m,k${c}=a v=1`), `tag key ${JSON.stringify(`k${c}`)} contains control character ${u}`);
+        assert.equal(fails(`m,k=a${c}b v=1`), `value of tag "k" contains control character ${u}`);
+        assert.equal(fails(`m f${c}=1`), `field key ${JSON.stringify(`f${c}`)} contains control character ${u}`);
+        // Escaping does not make them valid either.
+        assert.match(fails(`m\\${c} v=1`), /control character/);
+        // Inside a string field they are content.
+        assert.deepEqual(values(ok(`m s="a${c}b",v=1`)), { m_v: 1 });
+      }
+      // Not control characters: C1 and other non-ASCII characters are fine.
+      assert.equal(one('m,t=\u0085\u00a0 v=1').labels.t, '\u0085\u00a0');
     });
 
     it('rejects label values over 2 KiB, counted in UTF-8 bytes', () => {

@@ -16,13 +16,16 @@ function prng(seed: number): (n: number) => number {
 
 // Pieces of series texts, as written in line protocol. Chosen to hit escapes, sanitising, names of
 // 13+ characters (which V8 slices rather than copies), hash collisions ("Aa"/"BB"), labels that
-// sanitise alike, empty values and every series-part error.
+// sanitise alike and every series-part error.
 const MEASUREMENTS = ['cpu', 'mem', 'my\\ meas', 'a\\,b', 'x.y-z', '1st', 'value', 'a_very_long_measurement', 'Aa', 'BB', 'é'];
 const TAG_KEYS = ['host', 'cpu', 'te\\=g', 'sp\\ ace', 'a.b', 'a_b', 'Aa', 'BB', 'a_rather_long_tag_key'];
-const TAG_VALUES = ['a', 'node-1', 'x\\,y', 'q"uote', 'back\\\\slash', '', 'a=b', 'é😀', 'a-value-longer-than-13', 'nl\\n', 'Aa', 'BB'];
-const BAD_SERIES = ['m,=x', 'm,t', 'm,', ',t=1', 'm,__name__=x', 'm,t=1,,u=2', `m,t=${'v'.repeat(2100)}`, 'x'.repeat(300)];
+const TAG_VALUES = ['a', 'node-1', 'x\\,y', 'q"uote', 'back\\\\slash', 'a\\=b', 'é😀', 'a-value-longer-than-13', 'nl\\n', 'Aa', 'BB'];
+const BAD_SERIES = [
+  'm,=x', 'm,t', 'm,', ',t=1', 'm,__name__=x', 'm,t=1,,u=2', `m,t=${'v'.repeat(2100)}`, 'x'.repeat(300),
+  'm,t=', 'm,t=a=b', 'm,t=1,t=2', 'm,a.b=1,a_b=2', 'm\tx,t=1', 'm,t\x01=1', 'm,t=a\x7f',
+];
 const FIELD_KEYS = ['value', 'usage_user', 'f\\ k', 'a.b', 'a_b', 'x', 'é', 'k\\=q', 'Aa', 'BB', 'a_field_key_of_some_length'];
-const VALUES = ['1', '-2.5', '3i', '4u', 'true', 'F', '"a string"', '1e3', 'abc', '9i9', '"unterminated'];
+const VALUES = ['1', '-2.5', '3i', '4u', 'true', 'F', '"a string"', '1e3', 'abc', '9i9', '"over\ntwo lines"'];
 const STAMPS = ['', ' 1704067200000000000', ' 1704067200123', ' 1704067200', ' 12x'];
 
 function makeSeriesPool(rnd: (n: number) => number, size: number): string[] {
@@ -58,6 +61,8 @@ function makeBody(rnd: (n: number) => number, pool: string[], lines: number): st
       out.push(`${pool[rnd(pool.length)]} ${fields.join(',')}${STAMPS[rnd(STAMPS.length)]}${rnd(10) === 0 ? '\r' : ''}`);
     }
   }
+  // An unterminated string runs to the end of the body, so it can only come last.
+  if (rnd(10) === 0) out.push('m s="unterminated');
   // Flat, as a decoded HTTP body is; substrings of it are then slices.
   return Buffer.from(out.join('\n'), 'utf8').toString('utf8');
 }
