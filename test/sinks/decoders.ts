@@ -14,6 +14,9 @@ export function snappyDecompress(input: Uint8Array): Buffer {
     length += (b & 0x7f) * 2 ** shift;
     if (b < 0x80) break;
   }
+  // Each byte of input yields at most 64 bytes of output (a 2-byte copy of 64); a larger claim is
+  // corrupt, and must not become a huge allocation.
+  if (length > (input.length - pos) * 64) throw new Error(`snappy: length preamble ${length} is impossible for ${input.length} bytes`);
   const out = Buffer.alloc(length);
   let o = 0;
   while (pos < input.length) {

@@ -848,7 +848,7 @@ function valueError(t: string, start: number, end: number, keyStart: number, key
   if (/^[-+]?(nan|inf|infinity)$/i.test(token)) {
     return `invalid float value ${shown} for field ${field} (NaN and infinity are not accepted)`;
   }
-  if (/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(token)) {
+  if (/^-?(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(token)) {
     return `float value ${shown} for field ${field} is out of range`;
   }
   if (/^[a-zA-Z]/.test(token)) {

@@ -20,7 +20,7 @@ const metricType = z.enum(['gauge', 'counter', 'histogram', 'summary', 'untyped'
 const simpleSchema = z.object({
   name: z.string().min(1).max(256),
   // Numeric strings are accepted like the reference's lax validation; "NaN" and friends are not.
-  value: z.union([z.number(), z.string().regex(/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/, 'value must be a finite number').transform(Number)]),
+  value: z.union([z.number(), z.string().regex(/^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/, 'value must be a finite number').transform(Number)]),
   tags,
   timestamp,
   metric_type: metricType,

@@ -78,7 +78,7 @@ function fail(message: string): never {
 // protobuf JSON parsers also accept numbers as strings, so we do too.
 
 const INT_RE = /^-?\d{1,30}$/;
-const FLOAT_RE = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const FLOAT_RE = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function toDouble(v: unknown, what: string): number {
   if (typeof v === 'number') return v;

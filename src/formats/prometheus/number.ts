@@ -17,7 +17,7 @@ export function formatValue(v: number): string {
   return 'NaN';
 }
 
-const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DECIMAL_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const SPECIAL_RE = /^([+-]?)(?:(inf|infinity)|(nan))$/i;
 
 /**

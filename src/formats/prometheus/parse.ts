@@ -79,7 +79,7 @@ const SUFFIXES = new Map<string, readonly string[]>([
 ]);
 const NO_SUFFIXES: readonly string[] = [];
 
-const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DECIMAL_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER_RE = /^[+-]?\d+$/;
 
 interface FamilyState {
