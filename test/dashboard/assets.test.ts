@@ -69,15 +69,16 @@ describe('dashboard assets and routes', () => {
       assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
       // Each asset resolves back to /dashboard/assets/ from the page's own location.
       const refs = [...html.matchAll(/(?:src|href)="([^"]+\/assets\/[^"]+)"/g)].map((m) => m[1]);
-      assert.equal(refs.length, 2);
+      // The page's module and stylesheet, and uPlot's script and stylesheet (served from its npm package).
+      assert.equal(refs.length, 4);
       for (const ref of refs) {
         const u = new URL(ref, a.url + mount);
-        assert.match(u.pathname, /^\/dashboard\/assets\/dashboard\.(mjs|css)$/);
+        assert.match(u.pathname, /^\/dashboard\/assets\/(dashboard\.(mjs|css)|uPlot\.(iife\.min\.js|min\.css))$/);
         const asset = await fetch(u);
         assert.equal(asset.status, 200);
         assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
         assert.equal(asset.headers.get('x-content-type-options'), 'nosniff');
-        assert.match(asset.headers.get('content-type') ?? '', u.pathname.endsWith('.mjs') ? /^text\/javascript; charset=utf-8$/ : /^text\/css; charset=utf-8$/);
+        assert.match(asset.headers.get('content-type') ?? '', /\.m?js$/.test(u.pathname) ? /^text\/javascript; charset=utf-8$/ : /^text\/css; charset=utf-8$/);
       }
     });
   }
@@ -112,16 +113,27 @@ describe('dashboard assets and routes', () => {
   });
 
   it('renders names and labels through DOM text APIs only (no HTML sinks in the assets)', () => {
-    const js = readFileSync(path.join(DIR, 'dashboard.mjs'), 'utf8')
+    for (const file of ['dashboard.mjs', 'sections.mjs']) {
+    const js = readFileSync(path.join(DIR, file), 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .replace(/^\s*\/\/.*$/gm, '');
     for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'setAttribute(\'style', 'srcdoc', 'createContextualFragment']) {
-      assert.ok(!js.includes(sink), `dashboard.mjs uses ${sink}`);
+      assert.ok(!js.includes(sink), `${file} uses ${sink}`);
     }
     // Attributes set from data are limited to safe ones.
     for (const m of js.matchAll(/setAttribute\('([^']+)'/g)) {
-      assert.ok(['class', 'viewBox', 'preserveAspectRatio', 'aria-hidden', 'vector-effect', 'd', 'aria-sort', 'aria-pressed', 'aria-rowindex', 'aria-rowcount'].includes(m[1]), `setAttribute('${m[1]}')`);
+      assert.ok(['class', 'viewBox', 'preserveAspectRatio', 'aria-hidden', 'vector-effect', 'd', 'aria-sort', 'aria-pressed', 'aria-rowindex', 'aria-rowcount', 'role', 'aria-label', 'aria-labelledby'].includes(m[1]), `${file}: setAttribute('${m[1]}')`);
     }
+    }
+  });
+
+  it('serves uPlot from its npm package, byte for byte, and the sections module', async () => {
+    const js = await fetch(`${a.url}/dashboard/assets/uPlot.iife.min.js`);
+    assert.equal(js.status, 200);
+    assert.deepEqual(Buffer.from(await js.arrayBuffer()), readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js')));
+    const mod = await fetch(`${a.url}/dashboard/assets/sections.mjs`);
+    assert.equal(mod.status, 200);
+    assert.match(mod.headers.get('content-type') ?? '', /^text\/javascript/);
   });
 });
 

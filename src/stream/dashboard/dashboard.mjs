@@ -22,6 +22,8 @@
  * The helpers above `start()` are pure and exported for unit tests.
  */
 
+import { createSections, formatUnit, formatWhen, unitFor } from './sections.mjs';
+
 /** Points kept per series for its sparkline. */
 export const SPARK_POINTS = 60;
 /** Series tracked at most; past it new series are counted, not shown (narrow with ?name=). */
@@ -136,24 +138,12 @@ function trim(/** @type {string} */ s) {
 }
 
 /**
- * Value and unit for display. Bytes get binary prefixes; Hz and other units SI prefixes.
+ * Value and unit for display: the unit from the agent's metadata when known, else the name's
+ * suffix (sections.mjs `unitFor`); bytes in IEC units, Hz with SI prefixes.
  * @returns {{ text: string, unit: string }}
  */
-export function formatValue(/** @type {number} */ v, /** @type {string} */ name) {
-  const unit = unitOf(name);
-  if (!Number.isFinite(v)) return { text: formatNumber(v), unit: '' };
-  if (unit === 'bytes') {
-    const a = Math.abs(v);
-    for (const [f, p] of IEC) if (a >= /** @type {number} */ (f)) return { text: trim((v / /** @type {number} */ (f)).toFixed(2)), unit: p + 'B' };
-    return { text: formatNumber(v), unit: 'B' };
-  }
-  if (unit === 'Hz') {
-    const a = Math.abs(v);
-    for (const [f, p] of SI) if (a >= /** @type {number} */ (f)) return { text: trim((v / /** @type {number} */ (f)).toFixed(2)), unit: p + 'Hz' };
-    return { text: formatNumber(v), unit: 'Hz' };
-  }
-  if (unit === '%' || unit === '°C' || unit === 'W') return { text: trim(v.toFixed(Math.abs(v) >= 100 ? 0 : 1)), unit };
-  return { text: formatNumber(v), unit };
+export function formatValue(/** @type {number} */ v, /** @type {string} */ name, /** @type {string} */ reported = '') {
+  return formatUnit(v, unitFor(name, reported));
 }
 
 /** Age of a value, compact: `now`, `12s`, `4m`, `3h`, `2d`. */
@@ -548,6 +538,19 @@ function start() {
 
   const serverNow = () => Date.now() + clockOffsetMs;
 
+  // The sections (charts) read the same series map; they sample it once a second.
+  const sections = createSections({ container: byId('sections'), entries, root, serverNow: () => serverNow(), nodeHost: () => nodeHost });
+  let sectionsDirty = true;
+  let sectionsAt = 0;
+  const tickSections = () => {
+    if (sectionsDirty) {
+      sectionsDirty = false;
+      sections.reindex();
+    }
+    sectionsAt = performance.now();
+    sections.tick();
+  };
+
   // ---- hash state: #q=…&sort=value&dir=desc (bookmarkable, stays on the client)
   const readHash = () => {
     const p = new URLSearchParams(location.hash.slice(1));
@@ -626,6 +629,7 @@ function start() {
       e = createEntry(rec.name, labels, key);
       entries.set(key, e);
       structureDirty = true;
+      sectionsDirty = true;
     }
     const v = parseValue(rec.value);
     const t = typeof rec.timestamp === 'number' && Number.isFinite(rec.timestamp) ? rec.timestamp : eventTs;
@@ -638,6 +642,7 @@ function start() {
     e.flash = e.changedAt !== 0 && now - e.changedAt >= 2000;
     e.changedAt = now;
     pushPoint(e.ring, t, v);
+    sections.observe(e);
     e.gen++;
     rateNow++;
     rowsDirty = true;
@@ -650,6 +655,7 @@ function start() {
   const removeEntry = (/** @type {Entry} */ e) => {
     entries.delete(e.key);
     seedQueue.delete(e);
+    sectionsDirty = true;
     const same = seriesByName.get(e.name);
     same?.delete(e);
     if (same?.size === 0) seriesByName.delete(e.name);
@@ -684,6 +690,10 @@ function start() {
     connState = s;
     connDetail = detail;
     el.conn.dataset.state = s;
+    // Greys out tiles, charts and rows while the data is not live (CSS keys off this).
+    document.body.dataset.conn = s;
+    rowsDirty = true;
+    requestFrame();
     setText(el.connLabel, s);
     setText(el.connDetail, detail);
   };
@@ -912,6 +922,20 @@ function start() {
     trend.append(spark.svg);
     const age = h('td', 'age num');
     tr.append(name, labels, value, trend, age);
+    // The name opens the large chart of the series (a button: reachable with Tab, Enter opens).
+    name.tabIndex = 0;
+    name.setAttribute('role', 'button');
+    const openIt = () => {
+      const bound = pool.find((r) => r.tr === tr)?.entry;
+      if (bound) sections.openSeries(bound);
+    };
+    tr.addEventListener('click', openIt);
+    name.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' || ev.key === ' ') {
+        ev.preventDefault();
+        openIt();
+      }
+    });
     return { tr, name, labels, value, num, unit, area: spark.area, line: spark.line, age, entry: undefined, gen: -1, flip: false };
   };
 
@@ -930,6 +954,8 @@ function start() {
         row.labels.append(chip);
       }
       row.labels.title = e.labelStr;
+      // Phones show the labels under the name (CSS attr()), so no column is cut off.
+      row.name.dataset.labels = Object.keys(e.labels).filter((k) => !(k === 'host' && e.labels[k] === nodeHost)).map((k) => k + '=' + e.labels[k]).join(', ');
       row.value.classList.remove('flash-a', 'flash-b');
     }
     if (row.gen !== e.gen) {
@@ -949,8 +975,11 @@ function start() {
       row.gen = e.gen;
     }
     const age = now - e.ts;
-    setText(row.age, formatAge(age));
+    setText(row.age, formatWhen(e.ts, now));
+    row.age.title = Number.isFinite(e.ts) ? new Date(e.ts).toISOString() : '';
+    // Stale (not updated for 10 intervals, at least a minute) or stamped in the future: greyed.
     row.tr.classList.toggle('old', age > Math.max(60_000, 10 * (intervalMs() ?? 0)));
+    row.tr.classList.toggle('future', age < -1500);
     wantSeed(e);
   };
 
@@ -1002,7 +1031,14 @@ function start() {
     setText(el.shown, filter.empty ? `${total.toLocaleString('en-US')} series` : `${view.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} series`);
     el.empty.hidden = view.length > 0;
     if (view.length === 0) {
-      setText(el.empty, total === 0 ? (connState === 'live' ? 'Connected — no metrics yet. Push one to POST api/v1/metrics/simple.' : 'Waiting for metrics…') : `No series match “${el.filter.value}”.`);
+      const push = new URL('api/v1/metrics/simple', root).href;
+      let text;
+      if (connState === 'error') text = `The stream refused this view: ${connDetail || 'error'}. Fix the ?name=, ?match= or ?source= parameters in the address.`;
+      else if (total > 0) text = `No series match “${el.filter.value}”.`;
+      else if (connState === 'live') text = `Connected — no metrics yet. Push a first one:\ncurl -X POST ${push} -H 'Content-Type: application/json' -d '{"name": "fps", "value": 30}'`;
+      else if (connState === 'reconnecting') text = `Not connected to the agent${connDetail ? ` (${connDetail})` : ''}; retrying…`;
+      else text = 'Waiting for metrics…';
+      setText(el.empty, text);
     }
     if (seriesLimitHit) setText(el.shown, `${el.shown.textContent} · more not shown: the page tracks at most ${MAX_SERIES.toLocaleString('en-US')} series (narrow it with ?name=)`);
   };
@@ -1057,7 +1093,8 @@ function start() {
       const u = formatValue(used.value, 'x_bytes');
       if (!total || !Number.isFinite(total.value)) return `${u.text} ${u.unit}`;
       const t = formatValue(total.value, 'x_bytes');
-      return `${u.text} / ${t.text} ${t.unit}`;
+      // Each figure with its own unit: 709.86 MiB / 23.54 GiB, never a bare number.
+      return `${u.text} ${u.unit} / ${t.text} ${t.unit}`;
     };
     if (id === 'cpu') {
       const idle = src(id, 'idle');
@@ -1191,6 +1228,8 @@ function start() {
       tilesDirty = false;
       renderTiles();
     }
+    // New series get their section at once (first render), at most 4 times a second.
+    if (sectionsDirty && t - sectionsAt > 250) tickSections();
     setText(el.statSeries, entries.size.toLocaleString('en-US'));
   };
 
@@ -1213,6 +1252,7 @@ function start() {
       for (const e of [...entries.values()]) if (e.seenAt < cutoff) removeEntry(e);
     }
     rowsDirty = true; // ages move
+    if (performance.now() - sectionsAt > 500) tickSections();
     requestFrame();
   }, 1000);
 

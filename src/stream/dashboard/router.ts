@@ -47,7 +47,14 @@ interface Asset {
 
 const ASSETS: Record<string, string> = {
   'dashboard.mjs': 'text/javascript; charset=utf-8',
+  'sections.mjs': 'text/javascript; charset=utf-8',
   'dashboard.css': 'text/css; charset=utf-8',
+};
+
+/** The chart library, served from its npm package as it ships (no CDN, no copy in the tree). */
+const VENDOR: Record<string, { file: string; type: string }> = {
+  'uPlot.iife.min.js': { file: 'uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { file: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
 };
 
 export interface DashboardOptions {
@@ -82,6 +89,7 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
   const dir = opts.dir ?? dashboardDir();
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(ASSETS)) assets.set(name, asset(readFileSync(path.join(dir, name)), type));
+  for (const [name, v] of Object.entries(VENDOR)) assets.set(name, asset(readFileSync(require.resolve(v.file)), v.type));
 
   // The page, rendered for each mount point: `{{root}}` is the relative path to the mount root,
   // `{{v:name}}` the asset's content hash.
@@ -89,7 +97,7 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
   const render = (root: string): Asset => {
     const html = template
       .replaceAll('{{root}}', root)
-      .replace(/\{\{v:([a-z.]+)\}\}/g, (_m, name: string) => {
+      .replace(/\{\{v:([A-Za-z.]+)\}\}/g, (_m, name: string) => {
         const a = assets.get(name);
         if (!a) throw new Error(`index.html refers to unknown asset ${name}`);
         return a.hash;

@@ -1,0 +1,219 @@
+/**
+ * The dashboard's sections and large chart in a real browser (Debian chromium via playwright-core):
+ * agents whose collectors read the fixture hosts, uPlot charts, capabilities-backed explanations,
+ * units, rates, honest time and connection states, the phone layout, keyboard use and axe.
+ */
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import { startAgent, type RunningAgent } from '../helpers/agent';
+import { requireTool } from '../helpers/tools';
+import { fixtureDir, type HostCase } from '../collectors/cpu/fixture-host';
+import { CHROMIUM, launchBrowser, pushLines, pushSimple, sleep, type Browser, type DashboardPage } from './browser';
+
+// Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
+declare const document: any, window: any, getComputedStyle: any;
+
+const ENV = { SHUTDOWN_TIMEOUT_MS: '1000' };
+
+describe('dashboard sections (real browser)', function () {
+  this.timeout(60_000);
+  let browser: Browser | undefined;
+  const agents: RunningAgent[] = [];
+  const pages: DashboardPage[] = [];
+
+  before(async function () {
+    if (!requireTool(this, CHROMIUM, 'chromium')) return;
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const p of pages.splice(0)) await p.close();
+    for (const a of agents.splice(0)) await a.stop();
+  });
+
+  const agent = async (env: Record<string, string> = {}) => {
+    const a = await startAgent({ ...ENV, ...env });
+    agents.push(a);
+    return a;
+  };
+  const onHost = (host: HostCase) => {
+    const d = fixtureDir(host, 't0');
+    return agent({ SYSTEM_METRICS_SOURCE: 'builtin', HOST_PROC: path.join(d, 'proc'), HOST_SYS: path.join(d, 'sys'), NVIDIA_SMI_PATH: '/nonexistent/nvidia-smi', COLLECTOR_SCRIPTS_ENABLED: 'false' });
+  };
+  const open = async (url: string) => {
+    const p = await browser!.open(url);
+    pages.push(p);
+    // CSP violations are reported as events in the page: collect them.
+    await p.page.evaluate(() => {
+      const w = window as { __csp: string[] };
+      w.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e: any) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    return p;
+  };
+  const cspViolations = (p: DashboardPage): Promise<string[]> => p.page.evaluate(() => (window as { __csp: string[] }).__csp);
+  const chartsIn = (p: DashboardPage, sec: string) => p.page.locator(`#sec-${sec} div.chart`);
+
+  it('dgpu host: CPU, memory and GPU sections drawn with uPlot; a missing NPU is explained from capabilities; axe and CSP clean', async function () {
+    this.timeout(180_000); // axe takes tens of seconds on a loaded machine
+    const a = await onHost('dgpu');
+    const p = await open(`${a.url}/dashboard`);
+    await p.waitForState('live');
+    await p.page.waitForFunction(() => document.querySelectorAll('#sec-gpu div.chart canvas').length >= 3, null, { timeout: 10_000 });
+    const gpuTitles = await p.page.locator('#sec-gpu .chart-name').allTextContents();
+    assert.ok(gpuTitles.some((t) => /^GPU 0 \(xe\): engines \(stacked\)$/.test(t)), gpuTitles.join(' | '));
+    assert.ok(gpuTitles.some((t) => /frequency, actual vs requested/.test(t)), gpuTitles.join(' | '));
+    assert.ok(gpuTitles.some((t) => /VRAM/.test(t)), gpuTitles.join(' | '));
+    // Units on the axes, from the data: the VRAM chart's unit is IEC bytes.
+    const vram = p.page.locator('#sec-gpu div.chart', { hasText: 'VRAM' });
+    assert.match((await vram.locator('.chart-unit').textContent()) ?? '', /^B$/);
+    // The fixture tree does not move, so the CPU collector has no usage to report (it needs two
+    // different readings): CPU usage arrives as Telegraf would send it.
+    const t = Date.now();
+    await pushLines(a.url, [`cpu,cpu=cpu-total,host=n usage_idle=70,usage_user=20,usage_system=10 ${t}`, ...[0, 1, 2, 3].map((c) => `cpu,cpu=cpu${c},host=n usage_idle=${50 + 10 * c} ${t}`)]);
+    await p.page.waitForFunction(() => document.querySelectorAll('#sec-cpu div.chart canvas').length >= 1, null, { timeout: 5000 });
+    assert.match((await p.page.locator('#sec-cpu .heat .chart-foot').textContent()) ?? '', /4 cores · busiest now 50%/);
+    assert.ok((await chartsIn(p, 'mem').count()) >= 1);
+    // The per-core view is one heatmap, not a row per core.
+    assert.equal(await p.page.locator('#sec-cpu canvas.heat-canvas').count(), 1);
+    // No NPU on this host: the section says why, from GET /api/v1/capabilities.
+    await p.page.waitForFunction(() => /No NPU: no NPU on this node/.test(document.querySelector('#sec-npu .sec-why')?.textContent ?? ''), null, { timeout: 5000 });
+    assert.ok(p.requests.some((u) => u.endsWith('/api/v1/capabilities')));
+    // The chart library comes from the agent, never a CDN.
+    assert.ok(p.requests.some((u) => /\/dashboard\/assets\/uPlot\.iife\.min\.js\?v=/.test(u)));
+    assert.deepEqual(p.requests.filter((u) => !u.startsWith(a.url) && !u.startsWith('data:')), []);
+
+    const axe = await new AxeBuilder({ page: p.page }).analyze();
+    const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`), []);
+    assert.deepEqual(await cspViolations(p), []);
+    assert.deepEqual(p.consoleErrors, []);
+  });
+
+  it('lnl-npu host: the NPU section with its generation; a missing GPU is explained', async () => {
+    const a = await onHost('lnl-npu');
+    const p = await open(`${a.url}/dashboard`);
+    await p.waitForState('live');
+    await p.page.waitForFunction(() => document.querySelectorAll('#sec-npu div.chart canvas').length >= 2, null, { timeout: 10_000 });
+    const titles = await p.page.locator('#sec-npu .chart-name').allTextContents();
+    assert.ok(titles.some((t) => t === 'NPU (LNL): utilisation'), titles.join(' | '));
+    assert.ok(titles.some((t) => t === 'NPU (LNL): frequency vs max'), titles.join(' | '));
+    await p.page.waitForFunction(() => /No Intel GPU: no Intel GPU on this node/.test(document.querySelector('#sec-gpu .sec-why')?.textContent ?? ''), null, { timeout: 5000 });
+    assert.match((await p.page.locator('#sec-npu .chart-foot').first().textContent()) ?? '', /runtime: (active|suspended)/);
+    assert.deepEqual(await cspViolations(p), []);
+  });
+
+  it('custom metrics: grouped by name with labels as series, counters as rates, units from the name; click opens the large chart with history, range and pause', async () => {
+    const a = await agent();
+    const t0 = Date.now() - 30_000;
+    const lines: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = t0 + i * 1000;
+      for (const cam of ['cam1', 'cam2']) lines.push(`inference_latency_ms,source=${cam} value=${20 + i} ${t}`);
+      lines.push(`frames_processed_total,pipeline=detect value=${1000 + 30 * i} ${t}`);
+    }
+    await pushLines(a.url, lines);
+    const p = await open(`${a.url}/dashboard`);
+    await p.waitForState('live');
+    const latency = p.page.locator('#sec-custom div.chart', { hasText: 'inference_latency_ms' });
+    await latency.waitFor({ timeout: 5000 });
+    assert.equal((await latency.locator('.chart-unit').textContent())?.trim(), 'ms');
+    // Two label sets → two lines in the legend, named by the label that differs.
+    await p.page.waitForFunction(() => {
+      const fig = [...document.querySelectorAll('#sec-custom div.chart')].find((f: any) => f.textContent.includes('inference_latency_ms'));
+      return fig && [...fig.querySelectorAll('.u-legend .u-series th')].map((x: any) => x.textContent).filter((x: string) => /source=cam/.test(x)).length === 2;
+    }, null, { timeout: 5000 });
+    // A counter is a rate.
+    const frames = p.page.locator('#sec-custom div.chart', { hasText: 'frames_processed_total' });
+    await frames.waitFor({ timeout: 5000 });
+    assert.match((await frames.locator('.chart-name').textContent()) ?? '', /\(rate\)$/);
+    assert.equal((await frames.locator('.chart-unit').textContent())?.trim(), '/s');
+
+    // Keyboard: Enter on a focused chart opens the large chart, fed by query_range.
+    await latency.focus();
+    await p.page.keyboard.press('Enter');
+    await p.page.locator('#detail[open]').waitFor({ timeout: 3000 });
+    await p.page.waitForFunction(() => document.querySelector('#detail-plot canvas') !== null, null, { timeout: 5000 });
+    const hist = p.requests.filter((u) => u.includes('/api/v1/query_range?'));
+    assert.ok(hist.length >= 2, 'one history request per line');
+    const q = new URL(hist[hist.length - 1]).searchParams;
+    assert.match(q.get('match') ?? '', /^\{__name__="inference_latency_ms",source="cam[12]"\}$/);
+    assert.ok(Math.abs(Number(q.get('end')) - Number(q.get('start')) - 300) <= 1, 'the 5 m range');
+    assert.match((await p.page.locator('#detail-note').textContent()) ?? '', /Last 5 min from the agent's history/);
+    // History was plotted: the large chart holds the pushed points (uPlot keeps them on the instance's data).
+    // 15 m: a new request over 900 s.
+    const before = p.requests.length;
+    await p.page.click('#detail button[data-range="900"]');
+    await p.page.waitForFunction((n) => document.querySelector('#detail-note')?.textContent?.includes('Last 15 min'), before, { timeout: 5000 });
+    const q15 = new URL(p.requests.filter((u) => u.includes('/api/v1/query_range?')).pop()!).searchParams;
+    assert.ok(Math.abs(Number(q15.get('end')) - Number(q15.get('start')) - 900) <= 1);
+    await p.page.click('#detail-pause');
+    assert.equal(await p.page.getAttribute('#detail-pause', 'aria-pressed'), 'true');
+    await p.page.keyboard.press('Escape');
+    await p.page.waitForFunction(() => !document.querySelector('#detail')?.open);
+
+    // A table row opens its own series.
+    await p.row('frames_processed_total').click();
+    await p.page.locator('#detail[open]').waitFor({ timeout: 3000 });
+    assert.match((await p.page.locator('#detail-title').textContent()) ?? '', /^frames_processed_total \{pipeline=detect\} \(rate\)$/);
+    assert.deepEqual(await cspViolations(p), []);
+    assert.deepEqual(p.consoleErrors, []);
+  });
+
+  it('honest states: dates for old and future timestamps, filter errors instead of "waiting", the first-push hint, greyed when disconnected', async () => {
+    const a = await agent();
+    // An empty agent: the page says how to push a first metric.
+    const p0 = await open(`${a.url}/dashboard`);
+    await p0.waitForState('live');
+    await p0.page.waitForFunction(() => /Push a first one:\s*curl -X POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/metrics\/simple/.test(document.getElementById('empty')?.textContent ?? ''), null, { timeout: 3000 });
+
+    // A bad ?match=: the error replaces the waiting text.
+    const bad = await open(`${a.url}/dashboard?match=${encodeURIComponent('{env="prod"')}`);
+    await bad.waitForState('error', 5000);
+    const emptyText = (await bad.page.locator('#empty').textContent()) ?? '';
+    assert.match(emptyText, /refused this view: HTTP 400: invalid match selector/);
+    assert.doesNotMatch(emptyText, /Waiting/);
+
+    const now = Date.now();
+    await pushSimple(a.url, 'old_probe', 1, {}, Math.floor((now - 3 * 86_400_000) / 1000));
+    await pushSimple(a.url, 'ahead_probe', 1, {}, Math.floor((now + 2 * 86_400_000) / 1000));
+    await pushSimple(a.url, 'soon_probe', 1, {}, Math.floor((now + 120_000) / 1000));
+    const ageOf = async (name: string) => (await p0.row(name).locator('td.age').textContent())?.trim();
+    await p0.row('soon_probe').waitFor({ timeout: 3000 });
+    assert.equal(await ageOf('old_probe'), new Date(now - 3 * 86_400_000).toISOString().slice(0, 10));
+    assert.equal(await ageOf('ahead_probe'), 'future: ' + new Date(now + 2 * 86_400_000).toISOString().slice(0, 10));
+    assert.match((await ageOf('soon_probe')) ?? '', /^in [12]m$/);
+
+    // Disconnected: data is greyed out.
+    await a.stop();
+    await p0.waitForState('reconnecting', 10_000);
+    const opacity = await p0.page.evaluate(() => Number(getComputedStyle(document.getElementById('rows')).opacity));
+    assert.ok(opacity < 1, `rows opacity ${opacity} while disconnected`);
+  });
+
+  it('a phone: nothing overflows the screen sideways, labels wrap under the name, the memory tile gives each figure its unit', async function () {
+    this.timeout(180_000);
+    const a = await agent();
+    const mem = 709.86 * 2 ** 20;
+    await pushLines(a.url, [`mem,host=h used_percent=3.1,used=${mem},total=${23.54 * 2 ** 30} ${Date.now()}`, `fps,pipeline=a-very-long-pipeline-name,source=camera-number-one value=30 ${Date.now()}`]);
+    const p = await open(`${a.url}/dashboard`);
+    await p.page.setViewportSize({ width: 390, height: 844 });
+    await p.waitForState('live');
+    await p.page.locator('#tiles .tile').first().waitFor({ timeout: 3000 });
+    assert.match((await p.page.locator('#tiles .tile-sub').first().textContent()) ?? '', /709\.86 MiB \/ 23\.54 GiB/);
+    await p.row('fps').waitFor({ timeout: 3000 });
+    await sleep(300);
+    const { scrollW, innerW, after } = await p.page.evaluate(() => {
+      const td = [...document.querySelectorAll('#rows td.name')].find((x: any) => x.textContent === 'fps');
+      return { scrollW: document.documentElement.scrollWidth, innerW: window.innerWidth, after: getComputedStyle(td, '::after').content };
+    });
+    assert.ok(scrollW <= innerW, `page is ${scrollW}px wide on a ${innerW}px screen`);
+    assert.match(after, /pipeline=a-very-long-pipeline-name, source=camera-number-one/);
+    const axe = await new AxeBuilder({ page: p.page }).analyze();
+    assert.deepEqual(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id), []);
+  });
+});
