@@ -8,8 +8,9 @@ import { Agent } from './agent';
 import { clusterOptionsFromEnv } from './cluster/options';
 import { ConfigError, loadConfig } from './config/load';
 import { controllerFromEnv } from './controller';
+import { Top } from './top/top';
 
-const USAGE = 'usage: metrics-manager [agent|controller]';
+const USAGE = 'usage: metrics-manager [agent|controller|top [URL]]';
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'agent';
@@ -18,6 +19,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'controller') return controllerCommand();
+  if (command === 'top') return topCommand(argv[1]);
   if (command !== 'agent') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
     return 2;
@@ -77,6 +79,29 @@ function controllerCommand(): number {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   controller.start();
+  return -1; // keep running
+}
+
+/**
+ * `metrics-manager top [URL]`: the live terminal view. URL defaults to the local agent
+ * (METRICS_PORT, else 9090). Runs until q, Ctrl-C or a signal; the terminal is restored every way.
+ */
+function topCommand(arg: string | undefined): number {
+  const url = arg ?? `http://localhost:${process.env.METRICS_PORT || 9090}`;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    process.stderr.write(`metrics-manager top: not an http(s) URL: ${JSON.stringify(url)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (!process.stdout.isTTY) {
+    process.stderr.write('metrics-manager top: needs a terminal (for a one-off look use curl -N -H "Accept: text/event-stream" <URL>/metrics/stream)\n');
+    return 2;
+  }
+  const top = new Top({ url, term: { input: process.stdin, output: process.stdout }, onExit: (code) => process.exit(code) });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => top.stop(sig === 'SIGINT' ? 130 : 143));
+  top.start();
   return -1; // keep running
 }
 
