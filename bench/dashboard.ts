@@ -1,0 +1,269 @@
+/**
+ * Dashboard benchmark, issue 13 — not a test.
+ *
+ *   node build/bench/dashboard.js [--seconds=20] [--series=2000] [--no-write] [--screenshots]
+ *
+ * Headless Debian chromium (playwright-core) against an in-process agent (SYSTEM_METRICS_SOURCE=none,
+ * rate limit off) that holds `series` custom series, every one of them updated once a second by
+ * one line-protocol push from this process.
+ *
+ * 1. Main-thread load: CDP `Performance.getMetrics` TaskDuration (seconds the renderer's main thread
+ *    was busy) before and after the window; busy share = ΔTaskDuration / Δwall (1.0 = one core).
+ * 2. Push → on screen: every ~150 ms a probe value is pushed (POST /api/v1/metrics/simple) for a
+ *    series that sorts first in the table; a MutationObserver in the page records when its value
+ *    cell shows that exact text, in wall-clock ms (performance.timeOrigin + now, the same clock
+ *    as Date.now here). Latency = shown − just before the push request was written. p50/p99/max.
+ * 3. First render: a fresh page load with the series already in the store: from navigation start
+ *    to the first frame in which the table shows rows and the first chart has a canvas.
+ *
+ * With --screenshots, it also writes docs/img/dashboard-<host>-<section>.png for the fixture hosts
+ * desktop, dgpu and lnl-npu (collectors on test/fixtures/hosts/<host>/t0) with a few custom
+ * metrics pushed, for docs/dashboard.md.
+ *
+ * Results go to bench/RESULTS.md under "## Dashboard (browser)", a section this script owns.
+ */
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { Agent } from '../src/agent';
+import { loadConfig } from '../src/config/load';
+import { createLogger } from '../src/log/logger';
+import { packageRoot } from '../src/stream/dashboard/router';
+
+// Browser globals used inside page callbacks (the bench tsconfig has no DOM lib).
+declare const document: any, window: any, requestAnimationFrame: any, MutationObserver: any;
+
+const ROOT = packageRoot(__dirname);
+const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
+const argv = process.argv.slice(2);
+const arg = (name: string, def: number) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
+const SECONDS = arg('seconds', 20);
+const SERIES = arg('series', 2000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startAgent(env: Record<string, string>): Promise<{ agent: Agent; url: string }> {
+  const config = loadConfig({ METRICS_PORT: '0', HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', RATE_LIMIT_ENABLED: 'false', MAX_METRICS_BATCH_SIZE: '10000', SHUTDOWN_TIMEOUT_MS: '1000', ...env });
+  const agent = new Agent({ config, logger: createLogger({ level: 'error', format: 'json', service: 'bench', version: 'bench', silent: true }) });
+  await agent.start();
+  return { agent, url: `http://127.0.0.1:${agent.port}` };
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+}
+
+async function pushLines(url: string, lines: string[]): Promise<void> {
+  const res = await fetch(`${url}/api/v1/metrics/influx?precision=ms`, { method: 'POST', body: lines.join('\n') });
+  if (res.status !== 202) throw new Error(`push: ${res.status} ${await res.text()}`);
+}
+
+/** The load: SERIES series over 20 names (100 per name, like a fleet of pipelines), new values each call. */
+function loadLines(round: number): string[] {
+  const t = Date.now();
+  const out: string[] = [];
+  for (let i = 0; i < SERIES; i++) out.push(`load_metric_${i % 20},pipeline=p${Math.floor(i / 20)},stage=s${i % 7} value=${(round * 7 + i) % 1000} ${t}`);
+  return out;
+}
+
+async function measure(): Promise<Record<string, number>> {
+  const { agent, url } = await startAgent({});
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-bench-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'], viewport: { width: 1440, height: 900 }, colorScheme: 'dark',
+  });
+  try {
+    let round = 0;
+    await pushLines(url, loadLines(round++));
+    await pushLines(url, [`aaa_probe value=0 ${Date.now()}`]);
+
+    // First render, 5 loads: navigation start → first frame with rows and a chart canvas.
+    const firsts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await ctx.newPage();
+      await page.addInitScript(() => {
+        const w = window as unknown as { __first?: number };
+        const check = () => {
+          if (document.querySelector('#rows tr:not(.pad) td.name') && document.querySelector('#sections div.chart canvas')) w.__first = performance.now();
+          else requestAnimationFrame(check);
+        };
+        requestAnimationFrame(check);
+      });
+      await page.goto(`${url}/dashboard`);
+      await page.waitForFunction(() => (window as unknown as { __first?: number }).__first !== undefined, null, { timeout: 10_000 });
+      firsts.push(await page.evaluate(() => (window as unknown as { __first: number }).__first));
+      await page.close();
+    }
+
+    const page: Page = await ctx.newPage();
+    await page.goto(`${url}/dashboard`);
+    await page.waitForFunction(() => document.querySelector('#rows td.name')?.textContent === 'aaa_probe', null, { timeout: 10_000 });
+    await page.evaluate(() => {
+      const w = window as unknown as { __shown: Map<string, number> };
+      w.__shown = new Map();
+      new MutationObserver(() => {
+        const tr = [...document.querySelectorAll('#rows tr')].find((r) => r.querySelector('td.name')?.textContent === 'aaa_probe');
+        const v = tr?.querySelector('td.value .v')?.textContent;
+        if (v && !w.__shown.has(v)) w.__shown.set(v, performance.timeOrigin + performance.now());
+      }).observe(document.getElementById('rows')!, { subtree: true, characterData: true, childList: true });
+    });
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const scriptAndLayout = async () => {
+      const m = (await cdp.send('Performance.getMetrics')).metrics as Array<{ name: string; value: number }>;
+      const g = (n: string) => m.find((x) => x.name === n)?.value ?? 0;
+      return g('ScriptDuration') + g('LayoutDuration') + g('RecalcStyleDuration');
+    };
+    const busy = async () => {
+      const m = (await cdp.send('Performance.getMetrics')).metrics as Array<{ name: string; value: number }>;
+      return m.find((x) => x.name === 'TaskDuration')?.value ?? NaN;
+    };
+
+    // Load: every series once a second, for the whole window.
+    let running = true;
+    const loader = (async () => {
+      while (running) {
+        const t = Date.now();
+        await pushLines(url, loadLines(round++));
+        await sleep(Math.max(0, 1000 - (Date.now() - t)));
+      }
+    })();
+    await sleep(3000); // settle
+    const b0 = await busy();
+    const s0 = await scriptAndLayout();
+    const w0 = Date.now();
+    const pushedAt = new Map<string, number>();
+    let n = 0;
+    while (Date.now() - w0 < SECONDS * 1000) {
+      // Integers below 1000 show as typed (no thousands separator), so the page text equals the value.
+      const v = String(100 + (++n % 900));
+      pushedAt.set(v, Date.now());
+      const res = await fetch(`${url}/api/v1/metrics/simple`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'aaa_probe', value: Number(v) }) });
+      if (res.status !== 202) throw new Error(`probe: ${res.status}`);
+      await sleep(120 + Math.random() * 60);
+    }
+    const b1 = await busy();
+    const s1 = await scriptAndLayout();
+    const w1 = Date.now();
+    running = false;
+    await loader;
+    await sleep(500);
+    const shown = new Map<string, number>(await page.evaluate(() => [...(window as unknown as { __shown: Map<string, number> }).__shown]));
+    const lat: number[] = [];
+    let missing = 0;
+    for (const [v, at] of pushedAt) {
+      const s = shown.get(v);
+      if (s === undefined) missing++;
+      else lat.push(s - at);
+    }
+    return {
+      series: SERIES,
+      seconds: (w1 - w0) / 1000,
+      mainThreadBusyShare: (b1 - b0) / ((w1 - w0) / 1000),
+      scriptLayoutStyleShare: (s1 - s0) / ((w1 - w0) / 1000),
+      loadAverage1m: os.loadavg()[0],
+      probes: pushedAt.size,
+      probesNotSeen: missing,
+      latencyP50Ms: quantile(lat, 0.5),
+      latencyP99Ms: quantile(lat, 0.99),
+      latencyMaxMs: Math.max(...lat),
+      firstRenderMedianMs: quantile(firsts, 0.5),
+      firstRenderMaxMs: Math.max(...firsts),
+    };
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    await agent.stop();
+  }
+}
+
+async function screenshots(): Promise<string[]> {
+  const out: string[] = [];
+  const dir = path.join(ROOT, 'docs', 'img');
+  fs.mkdirSync(dir, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-shot-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'], viewport: { width: 1100, height: 900 }, colorScheme: 'dark',
+  });
+  try {
+    for (const host of ['desktop', 'dgpu', 'lnl-npu']) {
+      const d = path.join(ROOT, 'test', 'fixtures', 'hosts', host, 't0');
+      const { agent, url } = await startAgent({ SYSTEM_METRICS_SOURCE: 'builtin', HOST_PROC: path.join(d, 'proc'), HOST_SYS: path.join(d, 'sys'), NVIDIA_SMI_PATH: '/nonexistent/nvidia-smi', COLLECTOR_SCRIPTS_ENABLED: 'false', METRICS_MANAGER_HOSTNAME: `${host}-fixture` });
+      try {
+        // A minute of custom metrics so the custom section has shape.
+        const now = Date.now();
+        const lines: string[] = [];
+        for (let i = 0; i < 60; i++) {
+          const t = now - (60 - i) * 1000;
+          for (const cam of ['cam1', 'cam2']) lines.push(`inference,model=yolov8n,source=${cam} fps=${29 + Math.sin(i / 4 + cam.length)},latency_ms=${22 + 5 * Math.sin(i / 6 + cam.charCodeAt(3))} ${t}`);
+          lines.push(`frames_processed_total,pipeline=detect value=${1000 + i * 30 + Math.round(5 * Math.sin(i))} ${t}`);
+        }
+        await pushLines(url, lines);
+        const page = await ctx.newPage();
+        await page.goto(`${url}/dashboard`);
+        await page.waitForFunction(() => document.querySelectorAll('#sections div.chart canvas').length >= 3, null, { timeout: 15_000 });
+        await sleep(6000); // a few seconds of live samples
+        for (const sec of ['cpu', 'mem', 'thermal', 'gpu', 'npu', 'custom']) {
+          const el = page.locator(`#sec-${sec}`);
+          if (!(await el.isVisible())) continue;
+          const file = path.join(dir, `dashboard-${host}-${sec}.png`);
+          await el.screenshot({ path: file });
+          out.push(path.relative(ROOT, file));
+        }
+        await page.close();
+      } finally {
+        await agent.stop();
+      }
+    }
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  return out;
+}
+
+function writeResults(r: Record<string, number>): void {
+  const date = new Date().toISOString().slice(0, 10);
+  const section = [
+    '## Dashboard (browser)',
+    '',
+    `${date}, \`node build/bench/dashboard.js --seconds=${SECONDS} --series=${SERIES}\`, headless Debian chromium, ${os.cpus().length} CPUs; measured while the machine was shared (other builds and test suites running, load average ${r.loadAverage1m.toFixed(0)} on this many CPUs), so treat the numbers as upper bounds.`,
+    '',
+    '| what | measured | target |',
+    '|---|---|---|',
+    `| page main thread busy (all tasks), ${r.series} series updating every second | ${(100 * r.mainThreadBusyShare).toFixed(1)} % of a core | ≤ 25 % |`,
+    `| of which script + layout + style | ${(100 * r.scriptLayoutStyleShare).toFixed(1)} % of a core | |`,
+    `| pushed value on screen, p50 / p99 / max (${r.probes} probes, ${r.probesNotSeen} not seen) | ${r.latencyP50Ms.toFixed(0)} / ${r.latencyP99Ms.toFixed(0)} / ${r.latencyMaxMs.toFixed(0)} ms | p99 ≤ 100 ms |`,
+    `| first render (rows and a chart), median / max of 5 loads | ${r.firstRenderMedianMs.toFixed(0)} / ${r.firstRenderMaxMs.toFixed(0)} ms | ≤ 300 ms |`,
+    '',
+    'Busy share is CDP `Performance.getMetrics` TaskDuration over the window. Latency runs from just before the push request to the MutationObserver seeing the value in the table cell (the same wall clock). There is no peer figure: Grafana or Netdata were not run here.',
+    '',
+  ].join('\n');
+  let text = fs.readFileSync(RESULTS_FILE, 'utf8');
+  const start = text.indexOf('## Dashboard (browser)');
+  if (start >= 0) {
+    const next = text.indexOf('\n## ', start + 5);
+    text = text.slice(0, start) + section + (next >= 0 ? text.slice(next + 1) : '');
+  } else {
+    const latest = text.indexOf('## Latest run');
+    text = latest >= 0 ? text.slice(0, latest) + section + '\n' + text.slice(latest) : text + '\n' + section;
+  }
+  fs.writeFileSync(RESULTS_FILE, text);
+}
+
+async function main(): Promise<void> {
+  if (argv.includes('--screenshots')) {
+    for (const f of await screenshots()) console.log('wrote', f);
+    return;
+  }
+  const r = await measure();
+  console.log(JSON.stringify(r, null, 2));
+  if (!argv.includes('--no-write')) writeResults(r);
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
