@@ -631,7 +631,7 @@ export function createSections(deps) {
     present: () => customNames().length > 0,
     explain: () => '',
     specs: () => customNames().slice(0, MAX_CUSTOM_CARDS).map(({ name, es, hist }) => {
-      for (const e of es) wantMeta(e.name);
+      wantMeta(hist ? name + '_bucket' : name);
       const varying = varyingLabels(es.length > 500 ? es.slice(0, 500) : es);
       const label = (/** @type {Entry} */ e) => varying.map((k) => `${k}=${e.labels[k]}`).join(', ') || name;
       if (hist) return histogramSpec(name, es, varying);
