@@ -48,16 +48,6 @@ describe('metrics-manager top (in tmux)', function () {
     }
     throw new Error(`screen never showed ${what}; last screen:\n${last}`);
   };
-  /** The pane's exit status, once tmux has reaped the process (the pane turns dead a moment before). */
-  const exitStatus = async (after: string) => {
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const [dead, status] = tmux('display-message', '-p', '-t', session, '#{pane_dead}|#{pane_dead_status}').trim().split('|');
-      if (dead === '1' && status !== '') return status;
-      if (Date.now() > until) throw new Error(`top did not exit after ${after} (dead=${dead})`);
-      await sleep(100);
-    }
-  };
   const push = async (lines: string[]) => {
     const res = await fetch(`${agent!.url}/api/v1/metrics/influx?precision=ms`, { method: 'POST', body: lines.join('\n') });
     assert.equal(res.status, 202, await res.text());
@@ -111,15 +101,17 @@ describe('metrics-manager top (in tmux)', function () {
   });
 
   it('says it is reconnecting while the agent is away, and exits on SIGTERM restoring the terminal', async () => {
-    // Nothing listens on this port.
-    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '20', `node ${MAIN_JS} top http://127.0.0.1:9`);
+    // Nothing listens on this port. A shell around top reports its exit status.
+    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '20', `sh -c 'node ${MAIN_JS} top http://127.0.0.1:9; echo "top exited $?"; sleep 60'`);
     started = true;
-    tmux('set-option', '-t', session, 'remain-on-exit', 'on');
     await waitScreen((s) => /reconnecting \(/.test(s), 'the reconnecting state');
-    const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
-    process.kill(pid, 'SIGTERM');
-    assert.equal(await exitStatus('SIGTERM'), '143');
+    const shell = tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim();
+    const child = spawnSync('ps', ['-o', 'pid=', '--ppid', shell], { encoding: 'utf8' }).stdout.trim().split(/\s+/)[0];
+    assert.ok(Number(child) > 0, `no child of the pane's shell ${shell}`);
+    process.kill(Number(child), 'SIGTERM');
+    await waitScreen((s) => /top exited 143/.test(s), 'exit status 143 after SIGTERM');
     assert.equal(tmux('display-message', '-p', '-t', session, '#{alternate_on}').trim(), '0');
+    assert.equal(tmux('display-message', '-p', '-t', session, '#{cursor_flag}').trim(), '1');
   });
 
   it('refuses a URL that is not http(s), and a missing terminal, with exit code 2', () => {
