@@ -143,7 +143,7 @@ async function lineProtocol(): Promise<Row> {
   const lines: string[] = [];
   let size = 0;
   for (let i = 0; size < 10 * 1024 * 1024 - 200; i++) {
-    const l = `cpu,host=node-${i % 100},cpu=cpu${i % 64} usage_user=${(i % 997) / 10},usage_system=${(i % 89) / 10}i`;
+    const l = `cpu,host=node-${i % 100},cpu=cpu${i % 64} usage_user=${(i % 997) / 10},usage_system=${i % 89}i`;
     size += l.length + 1;
     lines.push(l);
   }

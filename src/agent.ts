@@ -18,6 +18,7 @@ import type { Config } from './config/schema';
 import { LineProtocolParser } from './formats/influx/parse';
 import type { Admission } from './http/admission';
 import { buildApp } from './http/app';
+import { preloadRegexEngine } from './query/regex';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
@@ -164,6 +165,7 @@ export class Agent {
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
   async start(extraRouters: Router[] = []): Promise<void> {
     for (const c of this.components) await c.start();
+    preloadRegexEngine();
     // The stream router first, the dashboard last: the stream handler passes browser (HTML)
     // requests for /metrics/stream on to it (src/stream/negotiate.ts).
     const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName }), ...extraRouters, dashboardRouter()]);

@@ -152,6 +152,7 @@ async function parseInSteps(ctx: AppContext, text: string, precision: Precision 
       const nl = text.indexOf('\n', end - 1);
       end = nl < 0 ? text.length : nl + 1;
     }
+    if (pos === 0 && end < text.length) await yieldToLoop(); // reading and decoding the body were a step already
     const slice = pos === 0 && end === text.length ? text : text.slice(pos, end);
     const r = ctx.lineProtocol.parse(slice, opts);
     for (const s of r.samples) samples.push(s);
