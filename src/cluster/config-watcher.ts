@@ -1,7 +1,7 @@
 /**
  * The agent's side of MetricsManagerConfig: on a Kubernetes node (NODE_NAME from the downward API
  * plus credentials), watch the configs and this node's labels, pick the config that governs this
- * node by the controller's rule (src/controller/selection.ts), and apply its node-level settings to
+ * node by the controller's rule (src/kube/selection.ts), and apply its node-level settings to
  * the live config at once. Then report it: the agent sets the annotation
  * `metricsmanager.dev/applied-generation: <namespace>/<name>/<generation>` on its own Pod
  * (POD_NAME/POD_NAMESPACE from the downward API), which the controller counts into
@@ -13,11 +13,11 @@
 
 import { ConfigError, type LiveConfig } from '../config/load';
 import type { Config } from '../config/schema';
-import { createKubeApi, errorText, type KubeApi, type KubeConfig } from '../controller/kube';
-import { ListWatch, settleWithin, type ListWatchTimings } from '../controller/list-watch';
-import { APPLIED_ANNOTATION, appliedValue, configRef, configsPath, decodeConfig, decodeNode, GROUP, PLURAL, VERSION, type MetricsManagerConfig, type NodeInfo } from '../controller/resources';
-import { configForNode } from '../controller/selection';
-import { livePatch, validateSpec } from '../controller/spec';
+import { createKubeApi, errorText, NODES, type KubeApi, type KubeConfig } from '../kube/client';
+import { settleWithin, watchResource, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
+import { APPLIED_ANNOTATION, appliedValue, configRef, CONFIGS, decodeConfig, decodeNode, type MetricsManagerConfig, type NodeInfo } from '../kube/resources';
+import { configForNode } from '../kube/selection';
+import { livePatch, validateSpec } from '../kube/spec';
 import type { Logger } from '../log/logger';
 
 export interface ClusterOptions {
@@ -65,16 +65,10 @@ export class ClusterConfigWatcher {
     this.api = createKubeApi(opts.kubeConfig);
     const ns = opts.watchNamespace || undefined;
     const schedule = () => this.schedule();
-    const common = { watch: this.api.watch, timings: opts.listWatch, logger: deps.logger, onChange: schedule, onSynced: schedule };
-    this.configs = new ListWatch({
-      ...common, name: 'metricsmanagerconfigs', path: configsPath(ns),
-      list: () => this.api.listCustom(GROUP, VERSION, PLURAL, ns), decode: decodeConfig,
-    });
-    const fieldSelector = `metadata.name=${opts.nodeName}`;
-    this.node = new ListWatch({
-      ...common, name: 'own node', path: '/api/v1/nodes', query: { fieldSelector },
-      list: () => this.api.listNodes(fieldSelector), decode: decodeNode,
-    });
+    const common = { api: this.api, timings: opts.listWatch, logger: deps.logger, onChange: schedule, onSynced: schedule };
+    this.configs = watchResource({ ...common, name: 'metricsmanagerconfigs', resource: CONFIGS, namespace: ns, decode: decodeConfig });
+    // Only its own node, and only its labels: the kubelet's status heartbeats are not our business.
+    this.node = watchResource({ ...common, name: 'own node', resource: NODES, fieldSelector: `metadata.name=${opts.nodeName}`, metadataOnly: true, decode: decodeNode });
   }
 
   /** Starts the watches and returns at once: the agent serves with its own settings until a config arrives. */

@@ -4,7 +4,7 @@
  * explicit KUBECONFIG for development). Otherwise undefined, and the agent runs on its own.
  */
 
-import { defaultKubeConfig } from '../controller/kube';
+import { defaultKubeConfig } from '../kube/client';
 import type { ClusterOptions } from './config-watcher';
 
 export function clusterOptionsFromEnv(env: Record<string, string | undefined>): ClusterOptions | undefined {

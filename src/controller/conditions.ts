@@ -3,7 +3,7 @@
  * condition's status changes; reason, message and observedGeneration may change without moving it.
  */
 
-import type { Condition } from './resources';
+import type { Condition } from '../kube/resources';
 
 export type DesiredCondition = Omit<Condition, 'lastTransitionTime'>;
 

@@ -2,7 +2,7 @@
  * The controller's composition root: watches MetricsManagerConfigs, Nodes and agent Pods (every
  * replica, so a new leader starts with warm caches), and while it holds the leader Lease:
  * - validates each spec with the agent's config schema → condition Accepted;
- * - decides which config governs which node (src/controller/selection.ts) and counts the nodes
+ * - decides which config governs which node (src/kube/selection.ts) and counts the nodes
  *   whose agent reported the config's current generation (Pod annotation
  *   metricsmanager.dev/applied-generation) → status.nodes and condition Applied;
  * - registers ServiceMonitor / VMServiceScrape for the agents' Service when discovery shows those
@@ -16,16 +16,16 @@
 
 import type { Logger } from '../log/logger';
 import { k8sTime, jsonEqual, mergeConditions, type DesiredCondition } from './conditions';
-import { createKubeApi, errorText, httpStatus, type KubeApi, type KubeConfig } from './kube';
-import { LeaderElector, type LeaderElectionTimings } from './leader-election';
-import { ListWatch, type ListWatchTimings } from './list-watch';
+import { createKubeApi, errorText, httpStatus, NODES, PODS, type KubeApi, type KubeConfig } from '../kube/client';
+import { LeaderElector, type LeaderElectionTimings } from '../kube/leader-election';
+import { watchResource, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
 import { desiredMonitor, MONITOR_KINDS, monitorName, monitorUpToDate, type AgentService, type MonitorKind } from './monitors';
 import {
-  API_VERSION, APPLIED_ANNOTATION, appliedValue, configRef, configsPath, decodeConfig, decodeNode, decodePod, GROUP, KIND, MANAGED_BY_LABEL,
+  API_VERSION, APPLIED_ANNOTATION, appliedValue, configRef, CONFIGS, decodeConfig, decodeNode, decodePod, GROUP, KIND, MANAGED_BY_LABEL,
   MANAGED_BY_VALUE, PLURAL, VERSION, type Condition, type MetricsManagerConfig, type MetricsManagerConfigStatus, type NodeInfo, type PodInfo,
-} from './resources';
-import { assignNodes, comparePrecedence } from './selection';
-import { validateSpec, type AcceptedSpec, type RejectedSpec } from './spec';
+} from '../kube/resources';
+import { assignNodes, comparePrecedence } from '../kube/selection';
+import { validateSpec, type AcceptedSpec, type RejectedSpec } from '../kube/spec';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -87,16 +87,11 @@ export class Controller {
     this.api = createKubeApi(opts.kubeConfig);
     const ns = opts.watchNamespace || undefined;
     const kick = () => this.kick();
-    const common = { watch: this.api.watch, timings: opts.listWatch, logger: opts.logger, onChange: kick, onSynced: kick };
-    this.configs = new ListWatch({
-      ...common, name: 'metricsmanagerconfigs', path: configsPath(ns),
-      list: () => this.api.listCustom(GROUP, VERSION, PLURAL, ns), decode: decodeConfig,
-    });
-    this.nodes = new ListWatch({ ...common, name: 'nodes', path: '/api/v1/nodes', list: () => this.api.listNodes(), decode: decodeNode });
-    this.pods = new ListWatch({
-      ...common, name: 'agent pods', path: `/api/v1/namespaces/${opts.agents.namespace}/pods`, query: { labelSelector: opts.agents.podSelector },
-      list: () => this.api.listPods(opts.agents.namespace, opts.agents.podSelector), decode: decodePod,
-    });
+    const common = { api: this.api, timings: opts.listWatch, logger: opts.logger, onChange: kick, onSynced: kick };
+    this.configs = watchResource({ ...common, name: 'metricsmanagerconfigs', resource: CONFIGS, namespace: ns, decode: decodeConfig });
+    // Nodes as metadata only: labels are all we need, and status heartbeats then cost little.
+    this.nodes = watchResource({ ...common, name: 'nodes', resource: NODES, metadataOnly: true, decode: decodeNode });
+    this.pods = watchResource({ ...common, name: 'agent pods', resource: PODS, namespace: opts.agents.namespace, labelSelector: opts.agents.podSelector, decode: decodePod });
     this.elector = new LeaderElector({
       api: this.api, namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity, timings: opts.leaderElection,
       logger: opts.logger, now: this.now,

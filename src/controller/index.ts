@@ -3,7 +3,7 @@
 import { createLogger, type Logger } from '../log/logger';
 import { VERSION } from '../version';
 import { Controller } from './controller';
-import { defaultKubeConfig } from './kube';
+import { defaultKubeConfig } from '../kube/client';
 import { loadControllerSettings } from './options';
 
 export { Controller } from './controller';

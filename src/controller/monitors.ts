@@ -8,8 +8,8 @@
  * in the owner's namespace with an ownerReference to it, so deleting the config deletes it.
  */
 
-import { API_VERSION, CONFIG_LABEL, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectMeta } from './resources';
-import type { ResolvedMonitor } from './spec';
+import { API_VERSION, CONFIG_LABEL, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectMeta } from '../kube/resources';
+import type { ResolvedMonitor } from '../kube/spec';
 
 export interface MonitorKind {
   /** The spec.monitoring field. */

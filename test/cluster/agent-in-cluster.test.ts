@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import type { Controller } from '../../src/controller/controller';
-import { APPLIED_ANNOTATION } from '../../src/controller/resources';
+import { APPLIED_ANNOTATION } from '../../src/kube/resources';
 import { postJson, startAgent } from '../helpers/agent';
 import {
   addAgentPod, addNode, AGENT_NS, applyConfig, condition, eventually, MMC, mmcStatus, NODES, PODS, startClusterAgent, startFakeController,

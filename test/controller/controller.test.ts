@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Controller } from '../../src/controller/controller';
-import { APPLIED_ANNOTATION } from '../../src/controller/resources';
+import { APPLIED_ANNOTATION } from '../../src/kube/resources';
 import {
   addAgentPod, addNode, AGENT_NS, applyConfig, condition, eventually, EVENTS, LEASES, MMC, mmcStatus, PODS, SERVICE_MONITORS, startFakeController,
   startFakeKube, TOKEN, VM_SERVICE_SCRAPES, type FakeKubeApiServer,

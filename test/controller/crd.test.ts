@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { DURATION_PATTERN, SPEC_SETTINGS, validateSpec } from '../../src/controller/spec';
+import { DURATION_PATTERN, SPEC_SETTINGS, validateSpec } from '../../src/kube/spec';
 import { crdValidator, errorField, structuralToJsonSchema } from './crd-schema';
 import { repoRoot } from './repo';
 

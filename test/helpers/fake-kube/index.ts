@@ -8,7 +8,7 @@ import { Agent } from '../../../src/agent';
 import type { ClusterOptions } from '../../../src/cluster/config-watcher';
 import { loadConfig } from '../../../src/config/load';
 import { Controller, type ControllerOptions } from '../../../src/controller/controller';
-import { kubeConfigFor, type KubeConfig } from '../../../src/controller/kube';
+import { kubeConfigFor, type KubeConfig } from '../../../src/kube/client';
 import { createLogger, type Logger } from '../../../src/log/logger';
 import { FakeKubeApiServer, MMC, NODES, PODS, type FakeKubeOptions, type Obj } from './server';
 

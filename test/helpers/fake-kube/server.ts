@@ -76,8 +76,18 @@ export interface RecordedRequest {
   contentType: string;
   /** The bearer token the client sent (tells clients apart). */
   token: string | undefined;
+  /** The Accept header (PartialObjectMetadata requests say so here). */
+  accept: string;
   atMs: number;
+  /** Kubernetes verb (get, list, watch, create, update, patch, delete) or 'discovery'; set once routed. */
+  verb?: string;
+  /** Resource plural, with `/status` for the subresource; set once routed. */
+  resource?: string;
 }
+
+/** Continue tokens kept at once (oldest forgotten: its next page answers 410, as after compaction). */
+const MAX_LIST_SNAPSHOTS = 64;
+const METADATA_GV = 'meta.k8s.io/v1';
 
 class FakeError extends Error {
   constructor(readonly code: number, readonly reason: string, message: string) {
@@ -93,6 +103,8 @@ interface Watcher {
   bookmarks: boolean;
   stalled: boolean;
   timers: NodeJS.Timeout[];
+  /** Events carry PartialObjectMetadata (the client asked for metadata only). */
+  metadataOnly: boolean;
 }
 
 interface LogEntry {
@@ -144,6 +156,30 @@ function specPart(o: Obj): string {
   return JSON.stringify(rest);
 }
 
+/** The `as=` kind an Accept header asks for (`application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`), if any. */
+function acceptedAs(accept: string): string | undefined {
+  for (const part of accept.split(',')) {
+    const params = part.split(';').map((p) => p.trim());
+    if (params[0] !== 'application/json') continue;
+    const as = params.find((p) => p.startsWith('as='))?.slice(3);
+    if (!as) return undefined; // plain JSON is acceptable: serve the full objects
+    const g = params.find((p) => p.startsWith('g='))?.slice(2);
+    const v = params.find((p) => p.startsWith('v='))?.slice(2);
+    if (g === 'meta.k8s.io' && v === 'v1') return as;
+    return `${as};g=${g};v=${v}`;
+  }
+  return undefined;
+}
+
+function notAcceptable(accept: string): FakeError {
+  return new FakeError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/json;as=PartialObjectMetadata(List);g=meta.k8s.io;v=v1 (got ${JSON.stringify(accept)})`);
+}
+
+/** What the server sends for an object when metadata only was asked for. */
+function partialMetadata(o: Obj): Obj {
+  return { kind: 'PartialObjectMetadata', apiVersion: METADATA_GV, metadata: clone(o.metadata) };
+}
+
 export class FakeKubeApiServer {
   private server: http.Server | undefined;
   private rv = 100;
@@ -159,6 +195,9 @@ export class FakeKubeApiServer {
   /** Further accepted bearer tokens (one per simulated client, see RecordedRequest.token). */
   readonly tokens = new Set<string>();
   private readonly bookmarkIntervalMs: number;
+  /** Paged lists in progress: token id → the snapshot's items and resourceVersion. */
+  private readonly snapshots = new Map<string, { items: Obj[]; rv: string }>();
+  private snapshotSeq = 0;
   url = '';
 
   constructor(opts: FakeKubeOptions = {}) {
@@ -272,6 +311,7 @@ export class FakeKubeApiServer {
   compact(): void {
     this.compactedBelow = this.rv;
     this.history.length = 0;
+    this.snapshots.clear();
   }
 
   /** Answers the next `times` requests matching `match` with `status` (a Status body). */
@@ -300,7 +340,9 @@ export class FakeKubeApiServer {
     const method = req.method ?? 'GET';
     const auth = String(req.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    const rec: RecordedRequest = { method, path: url.pathname, query: url.searchParams, contentType: String(req.headers['content-type'] ?? ''), token, atMs: Date.now() };
+    const rec: RecordedRequest = {
+      method, path: url.pathname, query: url.searchParams, contentType: String(req.headers['content-type'] ?? ''), token, accept: String(req.headers.accept ?? ''), atMs: Date.now(),
+    };
     this.requests.push(rec);
     const body = await new Promise<string>((resolve, reject) => {
       let data = '';
@@ -320,7 +362,7 @@ export class FakeKubeApiServer {
       }
     }
     try {
-      this.route(method, url, body, rec.contentType, res);
+      this.route(rec, url, body, res);
     } catch (err) {
       if (err instanceof FakeError) return this.sendError(res, err);
       if (err instanceof PatchError) return this.sendError(res, new FakeError(422, 'Invalid', err.message));
@@ -330,9 +372,11 @@ export class FakeKubeApiServer {
     }
   }
 
-  private route(method: string, url: URL, body: string, contentType: string, res: http.ServerResponse): void {
+  private route(rec: RecordedRequest, url: URL, body: string, res: http.ServerResponse): void {
+    const { method, contentType } = rec;
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     // Discovery.
+    rec.verb = 'discovery';
     if (method === 'GET') {
       if (parts.length === 1 && parts[0] === 'api') return this.send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.replace('http://', '') }] });
       if (parts.length === 2 && parts[0] === 'api' && parts[1] === 'v1') return this.send(res, 200, this.resourceList('', 'v1'));
@@ -376,18 +420,29 @@ export class FakeKubeApiServer {
 
     const parse = () => JSON.parse(body || '{}') as Record<string, unknown>;
     if (name === undefined) {
+      rec.resource = type.plural;
       if (method === 'GET') {
         const watch = url.searchParams.get('watch');
-        if (watch === 'true' || watch === '1') return this.watch(type, namespace, url.searchParams, res);
-        return this.send(res, 200, this.listResponse(type, namespace, url.searchParams));
+        const as = acceptedAs(rec.accept);
+        if (watch === 'true' || watch === '1') {
+          rec.verb = 'watch';
+          if (as !== undefined && as !== 'PartialObjectMetadata' && as !== 'PartialObjectMetadataList') throw notAcceptable(rec.accept);
+          return this.watch(type, namespace, url.searchParams, res, as !== undefined);
+        }
+        rec.verb = 'list';
+        if (as !== undefined && as !== 'PartialObjectMetadataList') throw notAcceptable(rec.accept);
+        return this.send(res, 200, this.listResponse(type, namespace, url.searchParams, as !== undefined));
       }
       if (method === 'POST') {
+        rec.verb = 'create';
         if (type.namespaced && namespace === undefined) throw new FakeError(405, 'MethodNotAllowed', 'create needs a namespace');
         return this.send(res, 201, this.doCreate(type, namespace, parse()));
       }
       throw new FakeError(405, 'MethodNotAllowed', `${method} is not supported on a collection by the fake`);
     }
     const subresource = sub === 'status' ? 'status' : undefined;
+    rec.resource = subresource ? `${type.plural}/status` : type.plural;
+    rec.verb = ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? method.toLowerCase();
     switch (method) {
       case 'GET':
         return this.send(res, 200, this.mustGet(type, namespace, name));
@@ -432,10 +487,62 @@ export class FakeKubeApiServer {
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
   }
 
-  private listResponse(type: FakeResource, namespace: string | undefined, q: URLSearchParams): Record<string, unknown> {
-    const matches = this.predicate(q);
-    const items = [...this.store.get(typeKeyOf(type))!.values()].filter((o) => (!namespace || o.metadata.namespace === namespace) && matches(o));
-    return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.rv) }, items };
+  /**
+   * A list, paged when `limit` is given: the first page takes a snapshot (items in key order, as
+   * etcd returns them) and later pages are served from it at the same resourceVersion, as the real
+   * server does. A continue token whose snapshot is gone (compaction) answers 410 Expired.
+   */
+  private listResponse(type: FakeResource, namespace: string | undefined, q: URLSearchParams, metadataOnly: boolean): Record<string, unknown> {
+    const limit = Number(q.get('limit') ?? '0');
+    const token = q.get('continue');
+    if (!Number.isInteger(limit) || limit < 0) throw new FakeError(400, 'BadRequest', `limit must be a non-negative integer, got ${q.get('limit')}`);
+    let items: Obj[];
+    let rv: string;
+    let offset = 0;
+    let id: string;
+    if (token) {
+      const [tid, off] = Buffer.from(token, 'base64url').toString('utf8').split(':');
+      const snap = this.snapshots.get(tid ?? '');
+      if (!snap || !Number.isInteger(Number(off))) {
+        throw new FakeError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      ({ items, rv } = snap);
+      offset = Number(off);
+      id = tid!;
+    } else {
+      const matches = this.predicate(q);
+      items = [...this.store.get(typeKeyOf(type))!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o)
+        .filter((o) => (!namespace || o.metadata.namespace === namespace) && matches(o));
+      rv = String(this.rv);
+      id = String(++this.snapshotSeq);
+    }
+    let page = items;
+    let next = '';
+    if (limit > 0 && offset + limit < items.length) {
+      page = items.slice(offset, offset + limit);
+      next = Buffer.from(`${id}:${offset + limit}`).toString('base64url');
+      if (!this.snapshots.has(id)) {
+        this.snapshots.set(id, { items, rv });
+        if (this.snapshots.size > MAX_LIST_SNAPSHOTS) this.snapshots.delete(this.snapshots.keys().next().value as string);
+      }
+    } else {
+      page = items.slice(offset);
+      this.snapshots.delete(id);
+    }
+    const metadata = { resourceVersion: rv, ...(next ? { continue: next, remainingItemCount: items.length - offset - page.length } : {}) };
+    if (metadataOnly) return { kind: 'PartialObjectMetadataList', apiVersion: METADATA_GV, metadata, items: page.map(partialMetadata) };
+    return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: page };
+  }
+
+  /** Requests served so far by verb and resource, e.g. `list nodes` → 3 (discovery counted as `discovery`). */
+  requestCounts(since = 0): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let i = since; i < this.requests.length; i++) {
+      const r = this.requests[i]!;
+      const key = r.verb === 'discovery' ? 'discovery' : `${r.verb ?? r.method} ${r.resource ?? r.path}`;
+      out.set(key, (out.get(key) ?? 0) + 1);
+    }
+    return out;
   }
 
   private predicate(q: URLSearchParams): Predicate {
@@ -460,9 +567,9 @@ export class FakeKubeApiServer {
 
   // ---- watch --------------------------------------------------------------------------------
 
-  private watch(type: FakeResource, namespace: string | undefined, q: URLSearchParams, res: http.ServerResponse): void {
+  private watch(type: FakeResource, namespace: string | undefined, q: URLSearchParams, res: http.ServerResponse, metadataOnly: boolean): void {
     const typeKey = typeKeyOf(type);
-    const w: Watcher = { typeKey, namespace, matches: this.predicate(q), res, bookmarks: q.get('allowWatchBookmarks') === 'true', stalled: false, timers: [] };
+    const w: Watcher = { typeKey, namespace, matches: this.predicate(q), res, bookmarks: q.get('allowWatchBookmarks') === 'true', stalled: false, timers: [], metadataOnly };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.flushHeaders();
     const rvParam = q.get('resourceVersion');
@@ -496,7 +603,8 @@ export class FakeKubeApiServer {
 
   private write(w: Watcher, type: string, object: unknown): void {
     if (w.stalled || w.res.writableEnded || w.res.destroyed) return;
-    w.res.write(`${JSON.stringify({ type, object })}\n`);
+    const o = w.metadataOnly && type !== 'ERROR' ? partialMetadata(object as Obj) : object;
+    w.res.write(`${JSON.stringify({ type, object: o })}\n`);
   }
 
   private deliver(w: Watcher, e: LogEntry): void {

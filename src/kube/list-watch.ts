@@ -17,7 +17,7 @@
  */
 
 import type { Logger } from '../log/logger';
-import { errorText, httpStatus, type ListResult } from './kube';
+import { collectionPath, errorText, httpStatus, type KubeApi, type ListOptions, type ListResult, type ResourceRef } from './client';
 import { Sleeper } from './sleeper';
 
 /** What the loop needs from client-node's Watch (tests may pass the real one or a stub). */
@@ -313,4 +313,28 @@ export class ListWatch<T> {
       );
     });
   }
+}
+
+export interface ResourceWatchOptions<T> extends Omit<ListWatchOptions<T>, 'path' | 'list' | 'watch' | 'query'>, ListOptions {
+  api: Pick<KubeApi, 'listAll' | 'watch' | 'metadataWatch'>;
+  resource: ResourceRef;
+  /** Page size of every (re)list; see KubeApi.listAll. */
+  pageSize?: number;
+}
+
+/**
+ * A ListWatch of one resource type with the same selectors on list and watch: e.g. the Nodes as
+ * metadata only, the Pods of one node (`fieldSelector: spec.nodeName=<node>`, all namespaces), or
+ * our own monitors (`labelSelector`). Lists are paged.
+ */
+export function watchResource<T>(o: ResourceWatchOptions<T>): ListWatch<T> {
+  const { api, resource, namespace, labelSelector, fieldSelector, metadataOnly, pageSize, ...rest } = o;
+  const ns = resource.namespaced ? namespace || undefined : undefined;
+  return new ListWatch<T>({
+    ...rest,
+    path: collectionPath(resource, ns),
+    query: { labelSelector, fieldSelector },
+    list: () => api.listAll(resource, { namespace: ns, labelSelector, fieldSelector, metadataOnly, pageSize }),
+    watch: metadataOnly ? api.metadataWatch : api.watch,
+  });
 }

@@ -4,7 +4,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { createKubeApi, httpStatus, kube, kubeConfigFor, type KubeApi } from '../../src/controller/kube';
+import { createKubeApi, httpStatus, kube, kubeConfigFor, METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, NODES as NODES_REF, type KubeApi } from '../../src/kube/client';
 import {
   addNode, eventually, fakeKubeConfig, LEASES, MMC, NODES, SERVICE_MONITORS, startFakeKube, type FakeKubeApiServer,
 } from '../helpers/fake-kube';
@@ -160,5 +160,58 @@ describe('fake Kubernetes API server (through @kubernetes/client-node)', () => {
     await eventually(() => seen.length >= 2, 2000, 'events');
     ac.abort();
     assert.deepEqual(seen, ['DELETED n1', 'ADDED n1']);
+  });
+
+  it('paged lists: limit/continue give one consistent snapshot; an expired token is 410 and listAll starts over', async () => {
+    for (let i = 0; i < 7; i++) addNode(fake, `n${i}`);
+    const first = await api.listPage(NODES_REF, { limit: 3 });
+    assert.deepEqual(first.items.map((n) => (n.metadata as { name: string }).name), ['n0', 'n1', 'n2']);
+    assert.ok(first.continueToken);
+    addNode(fake, 'n7'); // after the snapshot: not in this list
+    const second = await api.listPage(NODES_REF, { limit: 3, continueToken: first.continueToken });
+    const third = await api.listPage(NODES_REF, { limit: 3, continueToken: second.continueToken });
+    assert.deepEqual([...second.items, ...third.items].map((n) => (n.metadata as { name: string }).name), ['n3', 'n4', 'n5', 'n6']);
+    assert.equal(third.continueToken, '');
+    assert.equal(second.resourceVersion, first.resourceVersion, 'later pages are served at the first page\'s resourceVersion');
+
+    const all = await api.listAll(NODES_REF, { pageSize: 2 });
+    assert.equal(all.items.length, 8);
+    assert.equal(fake.requests.filter((r) => r.verb === 'list' && r.query.get('limit') === '2').length, 4);
+
+    const page = await api.listPage(NODES_REF, { limit: 2 });
+    fake.compact();
+    await assert.rejects(api.listPage(NODES_REF, { limit: 2, continueToken: page.continueToken }), (e: unknown) => httpStatus(e) === 410);
+  });
+
+  it('metadata only: PartialObjectMetadata lists and watch events carry metadata and nothing else', async () => {
+    fake.create(NODES, { metadata: { name: 'm1', labels: { zone: 'a' } }, spec: { podCIDR: '10.0.0.0/24' }, status: { capacity: { cpu: '8' } } });
+    const list = await api.listAll(NODES_REF, { metadataOnly: true });
+    assert.deepEqual((list.items[0]!.metadata as { labels: Record<string, string> }).labels, { zone: 'a' });
+    assert.equal(list.items[0]!.status, undefined);
+    assert.equal(list.items[0]!.spec, undefined);
+    const req = fake.requests.find((r) => r.verb === 'list' && r.resource === 'nodes')!;
+    assert.equal(req.accept, METADATA_LIST_ACCEPT);
+
+    const events: Record<string, unknown>[] = [];
+    const ctl = await api.metadataWatch.watch('/api/v1/nodes', { resourceVersion: list.resourceVersion }, (_t, o) => events.push(o as Record<string, unknown>), () => undefined);
+    try {
+      fake.patch(NODES, undefined, 'm1', { status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+      await eventually(() => events.length === 1, 3000, 'a metadata watch event');
+      assert.equal(events[0]!.kind, 'PartialObjectMetadata');
+      assert.equal(events[0]!.status, undefined);
+      assert.equal(fake.requests.find((r) => r.verb === 'watch' && r.resource === 'nodes')!.accept, METADATA_WATCH_ACCEPT);
+    } finally {
+      ctl.abort();
+    }
+  });
+
+  it('counts every request by verb and resource', async () => {
+    addNode(fake, 'c1');
+    await api.listAll(NODES_REF, {});
+    await api.createCustom(G, V, P, 'ns1', { metadata: { name: 'a' }, spec: {} });
+    await api.patchCustomStatus(G, V, P, 'ns1', 'a', { status: { observedGeneration: 1 } });
+    await api.apiResources(G, V);
+    const counts = Object.fromEntries(fake.requestCounts());
+    assert.deepEqual(counts, { 'list nodes': 1, 'create metricsmanagerconfigs': 1, 'patch metricsmanagerconfigs/status': 1, discovery: 1 });
   });
 });

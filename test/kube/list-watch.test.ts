@@ -5,10 +5,10 @@
  */
 
 import assert from 'node:assert/strict';
-import { createKubeApi } from '../../src/controller/kube';
-import { ListWatch, type ChangeType, type ListWatchTimings } from '../../src/controller/list-watch';
-import { decodeConfig, type MetricsManagerConfig } from '../../src/controller/resources';
-import { eventually, fakeKubeConfig, FAST_LIST_WATCH, MMC, startFakeKube, type FakeKubeApiServer } from '../helpers/fake-kube';
+import { createKubeApi, PODS as PODS_REF } from '../../src/kube/client';
+import { ListWatch, watchResource, type ChangeType, type ListWatchTimings } from '../../src/kube/list-watch';
+import { decodeConfig, type MetricsManagerConfig } from '../../src/kube/resources';
+import { eventually, fakeKubeConfig, FAST_LIST_WATCH, MMC, PODS, startFakeKube, type FakeKubeApiServer } from '../helpers/fake-kube';
 
 const PATH = '/apis/metricsmanager.dev/v1alpha1/metricsmanagerconfigs';
 
@@ -121,5 +121,35 @@ describe('list+watch loop', () => {
     fake.patch(MMC, 'ns1', 'a', { spec: { retention: { seconds: 45 } } });
     await eventually(() => seconds('a') === 45, 3000, 'the resync');
     assert.ok(lw.stats.lists >= 2);
+  });
+
+  it('watchResource: the Pods of one node across namespaces (fieldSelector), paged', async () => {
+    const api = createKubeApi(fakeKubeConfig(fake));
+    const pod = (ns: string, name: string, node: string) => fake.create(PODS, { metadata: { name, namespace: ns }, spec: { nodeName: node, containers: [] } });
+    pod('a', 'p1', 'n1');
+    pod('b', 'p2', 'n1');
+    pod('b', 'p3', 'n2');
+    const seen: string[] = [];
+    const pods = watchResource<string>({
+      api, name: 'node pods', resource: PODS_REF, fieldSelector: 'spec.nodeName=n1', pageSize: 1, timings: FAST_LIST_WATCH,
+      decode: (raw) => `${(raw.metadata as { namespace: string }).namespace}/${(raw.metadata as { name: string }).name}`,
+      onChange: (type, key) => seen.push(`${type} ${key}`),
+    });
+    pods.start();
+    try {
+      await pods.synced();
+      assert.deepEqual(pods.items().sort(), ['a/p1', 'b/p2']);
+      assert.equal(fake.requests.filter((r) => r.verb === 'list' && r.resource === 'pods').length, 2, 'two pages of one');
+      await eventually(() => fake.watchCount('pods') === 1, 2000, 'the watch');
+      pod('c', 'p4', 'n1');
+      pod('c', 'p5', 'n2');
+      await eventually(() => seen.includes('ADDED c/p4'), 3000, 'the new pod');
+      assert.ok(!seen.some((s) => s.includes('p5') || s.includes('p3')));
+      const w = fake.requests.find((r) => r.verb === 'watch' && r.resource === 'pods')!;
+      assert.equal(w.path, '/api/v1/pods');
+      assert.equal(w.query.get('fieldSelector'), 'spec.nodeName=n1');
+    } finally {
+      await pods.stop();
+    }
   });
 });

@@ -5,8 +5,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { createKubeApi } from '../../src/controller/kube';
-import { LeaderElector, type LeaderElectionTimings } from '../../src/controller/leader-election';
+import { createKubeApi } from '../../src/kube/client';
+import { LeaderElector, type LeaderElectionTimings } from '../../src/kube/leader-election';
 import { eventually, fakeKubeConfig, LEASES, startFakeKube, type FakeKubeApiServer } from '../helpers/fake-kube';
 
 const TIMINGS: LeaderElectionTimings = { leaseDurationMs: 1000, renewDeadlineMs: 700, retryPeriodMs: 100 };

@@ -1,8 +1,8 @@
 /** Which config governs which node: selector semantics and the overlap rule. */
 
 import assert from 'node:assert/strict';
-import type { LabelSelector } from '../../src/controller/resources';
-import { assignNodes, configForNode, selectorMatches } from '../../src/controller/selection';
+import type { LabelSelector } from '../../src/kube/resources';
+import { assignNodes, configForNode, selectorMatches } from '../../src/kube/selection';
 
 function cfg(ns: string, name: string, created: string, nodeSelector?: LabelSelector, deleting = false) {
   return { metadata: { namespace: ns, name, creationTimestamp: created, ...(deleting ? { deletionTimestamp: created } : {}) }, spec: { nodeSelector } };

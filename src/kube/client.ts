@@ -71,9 +71,61 @@ export function plain<T = Record<string, unknown>>(obj: unknown): T {
   return JSON.parse(JSON.stringify(obj ?? null)) as T;
 }
 
+/** A resource type as the API paths name it. `group` '' is the core group (/api/v1). */
+export interface ResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const NODES: ResourceRef = { group: '', version: 'v1', plural: 'nodes', namespaced: false };
+export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', namespaced: true };
+
+/**
+ * Accept headers that ask the server for metadata only (PartialObjectMetadata): a Node then costs
+ * a few hundred bytes instead of several kilobytes of status, and the same for every watch event.
+ */
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+/** The collection path of a resource (all namespaces when `namespace` is empty). */
+export function collectionPath(r: ResourceRef, namespace?: string): string {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  return r.namespaced && namespace ? `${base}/namespaces/${namespace}/${r.plural}` : `${base}/${r.plural}`;
+}
+
+export interface ListOptions {
+  /** Namespaced resources only; empty = all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Ask for PartialObjectMetadata (no spec, no status). */
+  metadataOnly?: boolean;
+}
+
+export interface ListPage extends ListResult {
+  /** The token for the next page; '' on the last page. */
+  continueToken: string;
+}
+
 /** The subset of the API the controller and agent use, as plain-JSON calls. */
 export interface KubeApi {
   readonly config: KubeConfig;
+  /** One page of any supported resource (core nodes and pods, any custom resource). */
+  listPage(r: ResourceRef, opts: ListOptions & { limit?: number; continueToken?: string }): Promise<ListPage>;
+  /**
+   * The whole collection, read in pages of `pageSize` (limit/continue) so neither side holds a
+   * giant response. The pages together are one consistent snapshot (the server serves later
+   * pages at the first page's resourceVersion); an expired continue token (410) restarts.
+   */
+  listAll(r: ResourceRef, opts: ListOptions & { pageSize?: number }): Promise<ListResult>;
+  /** A client-node Watch whose events are PartialObjectMetadata (see METADATA_WATCH_ACCEPT). */
+  readonly metadataWatch: K8s.Watch;
+  /** authentication.k8s.io/v1 TokenReview (create); the answer's status as plain JSON. */
+  createTokenReview(body: object): Promise<Record<string, unknown>>;
+  /** authorization.k8s.io/v1 SubjectAccessReview (create); the answer as plain JSON. */
+  createSubjectAccessReview(body: object): Promise<Record<string, unknown>>;
   /** `/apis/<group>/<version>` resource names, or undefined when the group/version is not served (404). */
   apiResources(group: string, version: string): Promise<string[] | undefined>;
   listCustom(group: string, version: string, plural: string, namespace?: string, labelSelector?: string): Promise<ListResult>;
@@ -100,9 +152,25 @@ export interface ListResult {
   resourceVersion: string;
 }
 
-function listResult(list: unknown): ListResult {
-  const l = plain<{ items?: Record<string, unknown>[]; metadata?: { resourceVersion?: string } }>(list);
-  return { items: l.items ?? [], resourceVersion: l.metadata?.resourceVersion ?? '' };
+function listResult(list: unknown): ListPage {
+  // Typed lists (V1NodeList…) keep the token as `_continue`; custom-object lists are raw JSON.
+  const l = plain<{ items?: Record<string, unknown>[]; metadata?: { resourceVersion?: string; continue?: string; _continue?: string } }>(list);
+  return { items: l.items ?? [], resourceVersion: l.metadata?.resourceVersion ?? '', continueToken: l.metadata?._continue ?? l.metadata?.continue ?? '' };
+}
+
+/** Default page size for listAll (what client-go's pager uses). */
+export const DEFAULT_PAGE_SIZE = 500;
+/** Restarts of a paged list after expired continue tokens before giving up. */
+const MAX_LIST_RESTARTS = 3;
+
+/**
+ * client-node's Watch reads only the cluster and fetch options from its config; this view of a
+ * KubeConfig adds an Accept header to every watch it opens.
+ */
+function withAccept(kc: KubeConfig, accept: string): KubeConfig {
+  const view = Object.create(kc) as KubeConfig;
+  view.applyToFetchOptions = (opts) => kc.applyToFetchOptions({ ...opts, headers: { ...opts.headers, Accept: accept } });
+  return view;
 }
 
 /** Lease times are MicroTime: client-node serialises its V1MicroTime class with six fraction digits. */
@@ -124,10 +192,55 @@ export function createKubeApi(kc: KubeConfig): KubeApi {
   const custom = kc.makeApiClient(k.CustomObjectsApi);
   const core = kc.makeApiClient(k.CoreV1Api);
   const coordination = kc.makeApiClient(k.CoordinationV1Api);
+  const authn = kc.makeApiClient(k.AuthenticationV1Api);
+  const authz = kc.makeApiClient(k.AuthorizationV1Api);
   const merge = k.setHeaderOptions('Content-Type', k.PatchStrategy.MergePatch);
+  const metadataList = k.setHeaderOptions('Accept', METADATA_LIST_ACCEPT);
+
+  async function listPage(r: ResourceRef, o: ListOptions & { limit?: number; continueToken?: string }): Promise<ListPage> {
+    const q = { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.limit, _continue: o.continueToken || undefined };
+    const opt = o.metadataOnly ? metadataList : undefined;
+    const ns = r.namespaced ? o.namespace || undefined : undefined;
+    if (r.group === '' && r.plural === 'nodes') return listResult(await core.listNode(q, opt));
+    if (r.group === '' && r.plural === 'pods') {
+      return listResult(ns ? await core.listNamespacedPod({ ...q, namespace: ns }, opt) : await core.listPodForAllNamespaces(q, opt));
+    }
+    if (r.group === '') throw new Error(`listing core resource ${r.plural} is not supported`);
+    const base = { group: r.group, version: r.version, plural: r.plural, ...q };
+    return listResult(ns ? await custom.listNamespacedCustomObject({ ...base, namespace: ns }, opt) : await custom.listClusterCustomObject(base, opt));
+  }
+
   return {
     config: kc,
     watch: new k.Watch(kc),
+    metadataWatch: new k.Watch(withAccept(kc, METADATA_WATCH_ACCEPT)),
+    listPage,
+    async listAll(r, o) {
+      const limit = o.pageSize ?? DEFAULT_PAGE_SIZE;
+      for (let attempt = 0; ; attempt++) {
+        const items: Record<string, unknown>[] = [];
+        let page = await listPage(r, { ...o, limit });
+        const resourceVersion = page.resourceVersion;
+        items.push(...page.items);
+        try {
+          while (page.continueToken) {
+            page = await listPage(r, { ...o, limit, continueToken: page.continueToken });
+            items.push(...page.items);
+          }
+        } catch (e) {
+          // The snapshot behind the token was compacted away: start over (bounded).
+          if (httpStatus(e) === 410 && attempt < MAX_LIST_RESTARTS) continue;
+          throw e;
+        }
+        return { items, resourceVersion };
+      }
+    },
+    async createTokenReview(body) {
+      return plain(await authn.createTokenReview({ body: body as K8s.V1TokenReview }));
+    },
+    async createSubjectAccessReview(body) {
+      return plain(await authz.createSubjectAccessReview({ body: body as K8s.V1SubjectAccessReview }));
+    },
     async apiResources(group, version) {
       try {
         const list = plain<{ resources?: { name: string }[] }>(await custom.getAPIResources({ group, version }));

@@ -16,7 +16,7 @@
  */
 
 import type { Logger } from '../log/logger';
-import { errorText, httpStatus } from './kube';
+import { errorText, httpStatus } from './client';
 import { Sleeper } from './sleeper';
 
 export interface LeaseApi {

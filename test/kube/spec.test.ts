@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config/load';
 import { LIVE_SETTINGS } from '../../src/config/schema';
-import { livePatch, SPEC_SETTINGS, specSettingsAreLive, validateSpec } from '../../src/controller/spec';
+import { livePatch, SPEC_SETTINGS, specSettingsAreLive, validateSpec } from '../../src/kube/spec';
 
 describe('MetricsManagerConfig spec', () => {
   it('maps only live settings, each from one spec field', () => {

@@ -3,11 +3,15 @@
  * the source of truth for MetricsManagerConfig; these types follow it.
  */
 
+import type { ResourceRef } from './client';
+
 export const GROUP = 'metricsmanager.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'MetricsManagerConfig';
 export const PLURAL = 'metricsmanagerconfigs';
+/** The MetricsManagerConfig resource, for KubeApi.listAll and watchResource. */
+export const CONFIGS: ResourceRef = { group: GROUP, version: VERSION, plural: PLURAL, namespaced: true };
 
 /**
  * How an agent reports what it applied: it sets this annotation on its own Pod to
