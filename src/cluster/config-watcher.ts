@@ -15,7 +15,7 @@ import { ConfigError, type LiveConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { createKubeApi, errorText, NODES, type KubeApi, type KubeConfig } from '../kube/client';
 import { settleWithin, watchResource, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
-import { APPLIED_ANNOTATION, appliedValue, configRef, CONFIGS, decodeConfig, decodeNode, type MetricsManagerConfig, type NodeInfo } from '../kube/resources';
+import { APPLIED_ANNOTATION, appliedValue, configClass, configRef, CONFIGS, DEFAULT_CLASS, decodeConfig, decodeNode, type MetricsManagerConfig, type NodeInfo } from '../kube/resources';
 import { configForNode } from '../kube/selection';
 import { livePatch, validateSpec } from '../kube/spec';
 import type { Logger } from '../log/logger';
@@ -29,6 +29,8 @@ export interface ClusterOptions {
   podNamespace?: string;
   /** Only configs in this namespace; '' or undefined = all namespaces. */
   watchNamespace?: string;
+  /** Only configs of this class (spec.className; default DEFAULT_CLASS), like the controller of this installation. */
+  className?: string;
   listWatch?: Partial<ListWatchTimings>;
   /** Retry period for a failed applied-generation report. */
   reportRetryMs?: number;
@@ -107,7 +109,8 @@ export class ClusterConfigWatcher {
     // Decide only on complete information: both lists done at least once.
     if (this.stopped || this.configs.lastResourceVersion === '' || this.node.lastResourceVersion === '') return;
     const labels = this.node.get(this.opts.nodeName)?.labels ?? {};
-    const winner = configForNode(labels, this.configs.items());
+    const className = this.opts.className || DEFAULT_CLASS;
+    const winner = configForNode(labels, this.configs.items().filter((c) => configClass(c) === className));
     if (!winner) {
       if (this.current) {
         this.deps.live.update(livePatch(this.deps.base, {}));

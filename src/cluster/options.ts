@@ -17,5 +17,6 @@ export function clusterOptionsFromEnv(env: Record<string, string | undefined>): 
     podName: env.POD_NAME?.trim() || undefined,
     podNamespace: env.POD_NAMESPACE?.trim() || undefined,
     watchNamespace: env.WATCH_NAMESPACE?.trim() || undefined,
+    className: env.METRICS_MANAGER_CLASS?.trim() || undefined,
   };
 }

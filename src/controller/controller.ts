@@ -1,6 +1,7 @@
 /**
- * The controller's composition root: watches MetricsManagerConfigs, Nodes and agent Pods (every
- * replica, so a new leader starts with warm caches), and while it holds the leader Lease:
+ * The controller's composition root: watches MetricsManagerConfigs, Nodes (metadata only) and
+ * agent Pods (every replica, so a new leader starts with warm caches), and while it holds the
+ * leader Lease:
  * - validates each spec with the agent's config schema → condition Accepted;
  * - decides which config governs which node (src/kube/selection.ts) and counts the nodes
  *   whose agent reported the config's current generation (Pod annotation
@@ -10,21 +11,32 @@
  * - writes status through the status subresource, only when it changed, and Events on changes
  *   worth a human's attention (invalid spec, overlapping selectors, monitor registered).
  *
- * Reconciliation is level-based: every change schedules one pass over all configs (their number
- * is small); passes never overlap, and a failed write schedules a retry with backoff.
+ * Event-driven: a work queue keyed by config (`namespace/name`, plus one key for the monitors)
+ * de-duplicates work and retries failures per key with exponential backoff. A Node or Pod event
+ * enqueues only the configs whose node selector matched the old or the new labels, and only when
+ * something we read changed (labels; a Pod's node, liveness or applied annotation), so kubelet
+ * heartbeats cost nothing. Node and Pod changes are coalesced for `statusCoalesceMs` so a rollout
+ * of many agents writes a status a few times, not once per node. Monitors are read from a watch
+ * of our own objects (label-selected), never listed per pass, and written only when a field we set
+ * differs (subset check, so server defaults never cause a write).
+ *
+ * Two installations in one cluster stay apart: each handles only configs of its class
+ * (spec.className, METRICS_MANAGER_CLASS) and only monitors labelled with its instance.
  */
 
 import type { Logger } from '../log/logger';
 import { k8sTime, jsonEqual, mergeConditions, type DesiredCondition } from './conditions';
 import { createKubeApi, errorText, httpStatus, NODES, PODS, type KubeApi, type KubeConfig } from '../kube/client';
 import { LeaderElector, type LeaderElectionTimings } from '../kube/leader-election';
-import { watchResource, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
-import { desiredMonitor, MONITOR_KINDS, monitorName, monitorUpToDate, type AgentService, type MonitorKind } from './monitors';
+import { watchResource, type ChangeType, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
+import { objectName } from '../kube/names';
+import { WorkQueue } from '../kube/work-queue';
+import { desiredMonitor, MONITOR_KINDS, monitorName, monitorResource, monitorUpToDate, ownershipSelector, type AgentService, type MonitorKind } from './monitors';
 import {
-  API_VERSION, APPLIED_ANNOTATION, appliedValue, configRef, CONFIGS, decodeConfig, decodeNode, decodePod, GROUP, KIND, MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE, PLURAL, VERSION, type Condition, type MetricsManagerConfig, type MetricsManagerConfigStatus, type NodeInfo, type PodInfo,
+  API_VERSION, APPLIED_ANNOTATION, appliedValue, configClass, configRef, CONFIGS, decodeConfig, decodeNode, decodePod, DEFAULT_CLASS, GROUP, KIND,
+  PLURAL, VERSION, type Condition, type MetricsManagerConfig, type MetricsManagerConfigStatus, type NodeInfo, type PodInfo,
 } from '../kube/resources';
-import { assignNodes, comparePrecedence } from '../kube/selection';
+import { comparePrecedence, selectorMatches } from '../kube/selection';
 import { validateSpec, type AcceptedSpec, type RejectedSpec } from '../kube/spec';
 
 export interface ControllerOptions {
@@ -35,8 +47,16 @@ export interface ControllerOptions {
   leaseName: string;
   /** Only configs in this namespace; '' or undefined = all namespaces. */
   watchNamespace?: string;
+  /** The class of configs this installation handles (default DEFAULT_CLASS). */
+  className?: string;
+  /** This installation's name (Helm release), carried by the monitors it owns (default DEFAULT_CLASS). */
+  instance?: string;
   agents: AgentService & { /** Label selector (string form) of the agent Pods. */ podSelector: string };
   discoveryIntervalMs: number;
+  /** How long Node/Pod-driven status updates are gathered before one write (default 1000 ms). */
+  statusCoalesceMs?: number;
+  /** Page size of the lists (default 500). */
+  pageSize?: number;
   leaderElection?: Partial<LeaderElectionTimings>;
   listWatch?: Partial<ListWatchTimings>;
   logger: Logger;
@@ -52,12 +72,34 @@ type MonitorOutcome =
   | { kind: 'owner-invalid' }
   | { kind: 'failed'; error: string };
 
+/** Per monitor kind: what the monitors key last achieved (the configs' status reads it). */
+type KindState =
+  | { served: undefined | false }
+  | { served: true; owner: string | undefined; outcome: MonitorOutcome | undefined };
+
 const EVENT_COMPONENT = 'metrics-manager-controller';
 const MAX_NAMES_IN_MESSAGE = 5;
+/** The work-queue key of the monitors (config keys always contain a '/'). */
+const MONITORS_KEY = '~monitors';
 
 function listNames(names: string[]): string {
   const shown = names.slice(0, MAX_NAMES_IN_MESSAGE).join(', ');
   return names.length > MAX_NAMES_IN_MESSAGE ? `${shown} and ${names.length - MAX_NAMES_IN_MESSAGE} more` : shown;
+}
+
+function labelsEqual(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => a![k] === b?.[k]);
+}
+
+export interface ControllerStats {
+  /** Config reconciles run, status writes made (patches), monitor writes (create/update/delete). */
+  reconciles: number;
+  statusWrites: number;
+  monitorWrites: number;
+  /** Node events ignored because no label changed (heartbeats) or the node runs no agent. */
+  nodeEventsIgnored: number;
 }
 
 export class Controller {
@@ -66,32 +108,41 @@ export class Controller {
   readonly nodes: ListWatch<NodeInfo>;
   readonly pods: ListWatch<PodInfo>;
   readonly elector: LeaderElector;
+  readonly queue: WorkQueue;
+  readonly stats: ControllerStats = { reconciles: 0, statusWrites: 0, monitorWrites: 0, nodeEventsIgnored: 0 };
   private readonly now: () => number;
   private readonly log: Logger;
-  /** Per monitor kind: served by the API server? undefined until the first successful check. */
-  private readonly discovered = new Map<MonitorKind['field'], boolean>();
+  private readonly className: string;
+  private readonly instance: string;
+  private readonly coalesceMs: number;
+  /** Per monitor kind: the watch of our own monitors while the API is served. */
+  private readonly monitorCaches = new Map<MonitorKind['field'], ListWatch<Record<string, unknown>>>();
+  private readonly kindState = new Map<MonitorKind['field'], KindState>();
+  /** Nodes running at least one live agent Pod (their labels matter; other nodes' do not). */
+  private agentNodes = new Set<string>();
   private leading = false;
   private stopped = false;
   private discoveryTimer: NodeJS.Timeout | undefined;
   private discovering: Promise<void> | undefined;
-  private reconcileTimer: NodeJS.Timeout | undefined;
-  private reconciling: Promise<void> | undefined;
-  private dirty = false;
-  private failures = 0;
-  /** Completed reconcile passes (tests wait on it). */
-  passes = 0;
 
   constructor(private readonly opts: ControllerOptions) {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger;
+    this.className = opts.className || DEFAULT_CLASS;
+    this.instance = opts.instance || DEFAULT_CLASS;
+    this.coalesceMs = opts.statusCoalesceMs ?? 1000;
     this.api = createKubeApi(opts.kubeConfig);
+    this.queue = new WorkQueue({ baseDelayMs: 250, maxDelayMs: 30_000 });
     const ns = opts.watchNamespace || undefined;
-    const kick = () => this.kick();
-    const common = { api: this.api, timings: opts.listWatch, logger: opts.logger, onChange: kick, onSynced: kick };
-    this.configs = watchResource({ ...common, name: 'metricsmanagerconfigs', resource: CONFIGS, namespace: ns, decode: decodeConfig });
+    const onSynced = () => this.enqueueAll();
+    const common = { api: this.api, timings: opts.listWatch, logger: opts.logger, onSynced, pageSize: opts.pageSize };
+    this.configs = watchResource({ ...common, name: 'metricsmanagerconfigs', resource: CONFIGS, namespace: ns, decode: decodeConfig, onChange: (t, c, old) => this.onConfig(t, c, old) });
     // Nodes as metadata only: labels are all we need, and status heartbeats then cost little.
-    this.nodes = watchResource({ ...common, name: 'nodes', resource: NODES, metadataOnly: true, decode: decodeNode });
-    this.pods = watchResource({ ...common, name: 'agent pods', resource: PODS, namespace: opts.agents.namespace, labelSelector: opts.agents.podSelector, decode: decodePod });
+    this.nodes = watchResource({ ...common, name: 'nodes', resource: NODES, metadataOnly: true, decode: decodeNode, onChange: (t, n, old) => this.onNode(t, n, old) });
+    this.pods = watchResource({
+      ...common, name: 'agent pods', resource: PODS, namespace: opts.agents.namespace, labelSelector: opts.agents.podSelector, decode: decodePod,
+      onChange: (t, p, old) => this.onPod(t, p, old),
+    });
     this.elector = new LeaderElector({
       api: this.api, namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity, timings: opts.leaderElection,
       logger: opts.logger, now: this.now,
@@ -105,29 +156,86 @@ export class Controller {
     this.configs.start();
     this.nodes.start();
     this.pods.start();
+    this.queue.start((key) => (key === MONITORS_KEY ? this.reconcileMonitors() : this.reconcileConfig(key)));
     this.elector.start();
-    this.log.info('controller started', { identity: this.opts.identity, watch_namespace: this.opts.watchNamespace || '(all)' });
+    this.log.info('controller started', { identity: this.opts.identity, watch_namespace: this.opts.watchNamespace || '(all)', class: this.className, instance: this.instance });
   }
 
   isLeader(): boolean {
     return this.leading;
   }
 
+  /** Completed config reconciles (tests wait on it). */
+  get passes(): number {
+    return this.stats.reconciles;
+  }
+
   /** Releases leadership (so another replica takes over at once), then stops the watches. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.reconcileTimer);
-    await this.reconciling;
+    await this.queue.shutDown();
     await this.elector.stop();
     this.stopLeading();
-    await Promise.all([this.configs.stop(), this.nodes.stop(), this.pods.stop()]);
+    await Promise.all([this.configs.stop(), this.nodes.stop(), this.pods.stop(), ...[...this.monitorCaches.values()].map((c) => c.stop())]);
     this.log.info('controller stopped', { identity: this.opts.identity });
   }
+
+  // ---- events → keys -------------------------------------------------------------------------
+
+  private ours(c: MetricsManagerConfig | undefined): boolean {
+    return !!c && configClass(c) === this.className;
+  }
+
+  /** Our configs, oldest first, without those being deleted. */
+  private liveConfigs(): MetricsManagerConfig[] {
+    return this.configs.items().filter((c) => this.ours(c) && !c.metadata.deletionTimestamp).sort(comparePrecedence);
+  }
+
+  private enqueueAll(): void {
+    if (!this.leading) return;
+    for (const c of this.configs.items()) if (this.ours(c)) this.queue.add(configRef(c));
+    this.queue.add(MONITORS_KEY);
+  }
+
+  private onConfig(type: ChangeType, c: MetricsManagerConfig, old: MetricsManagerConfig | undefined): void {
+    if (!this.ours(c) && !this.ours(old)) return;
+    // Our own status writes come back as MODIFIED with the same generation: nothing to do.
+    if (type === 'MODIFIED' && old && old.metadata.generation === c.metadata.generation && old.metadata.deletionTimestamp === c.metadata.deletionTimestamp && configClass(old) === configClass(c)) return;
+    // A config's arrival, departure or edit can change precedence, overlaps and monitor ownership
+    // for the others: they are few, and a reconcile that changes nothing writes nothing.
+    this.enqueueAll();
+  }
+
+  /** Queues, after the coalescing delay, every config whose selector matches one of the label sets. */
+  private enqueueMatching(labelSets: (Record<string, string> | undefined)[]): void {
+    if (!this.leading) return;
+    for (const c of this.liveConfigs()) {
+      if (labelSets.some((l) => l && selectorMatches(c.spec?.nodeSelector, l))) this.queue.addAfter(configRef(c), this.coalesceMs);
+    }
+  }
+
+  private onNode(type: ChangeType, n: NodeInfo, old: NodeInfo | undefined): void {
+    if ((type === 'MODIFIED' && labelsEqual(n.labels, old?.labels)) || !this.agentNodes.has(n.name)) {
+      this.stats.nodeEventsIgnored++;
+      return;
+    }
+    this.enqueueMatching([n.labels, old?.labels]);
+  }
+
+  private onPod(type: ChangeType, p: PodInfo, old: PodInfo | undefined): void {
+    this.agentNodes = new Set(this.pods.items().filter((x) => x.live && x.nodeName).map((x) => x.nodeName));
+    if (type === 'MODIFIED' && old && old.nodeName === p.nodeName && old.live === p.live && old.annotations[APPLIED_ANNOTATION] === p.annotations[APPLIED_ANNOTATION]) return;
+    const nodes = new Set([p.nodeName, old?.nodeName].filter((x): x is string => !!x));
+    this.enqueueMatching([...nodes].map((name) => this.nodes.get(name)?.labels));
+  }
+
+  // ---- leadership and discovery ---------------------------------------------------------------
 
   private startLeading(): void {
     this.leading = true;
     this.discoverLoop();
+    this.enqueueAll();
   }
 
   private stopLeading(): void {
@@ -136,25 +244,18 @@ export class Controller {
     this.discoveryTimer = undefined;
   }
 
-  /** Checks which monitoring APIs are served; a change triggers a reconcile. Re-arms itself while leading. */
+  /** Checks which monitoring APIs are served; a change re-checks the monitors. Re-arms itself while leading. */
   private discoverLoop(): void {
     if (!this.leading || this.stopped || this.discovering) return;
     this.discovering = (async () => {
-      let changed = false;
       for (const kind of MONITOR_KINDS) {
         try {
           const resources = await this.api.apiResources(kind.group, kind.version);
-          const served = resources?.includes(kind.plural) ?? false;
-          if (this.discovered.get(kind.field) !== served) {
-            changed = true;
-            this.log.info(served ? 'monitoring API found' : 'monitoring API not served', { api: `${kind.group}/${kind.version}`, kind: kind.kind });
-          }
-          this.discovered.set(kind.field, served);
+          this.setServed(kind, resources?.includes(kind.plural) ?? false);
         } catch (err) {
           this.log.warn('API discovery failed', { api: `${kind.group}/${kind.version}`, error: errorText(err) });
         }
       }
-      if (changed) this.kick();
     })().finally(() => {
       this.discovering = undefined;
       if (this.leading && !this.stopped) {
@@ -162,178 +263,154 @@ export class Controller {
         this.discoveryTimer.unref();
       }
     });
-    this.kick();
   }
 
-  /** Schedules a reconcile pass soon (coalescing bursts of events). */
-  kick(delayMs = 20): void {
-    if (this.stopped) return;
-    if (this.reconciling) {
-      this.dirty = true;
-      return;
-    }
-    if (this.reconcileTimer) return;
-    this.reconcileTimer = setTimeout(() => {
-      this.reconcileTimer = undefined;
-      this.reconciling = this.reconcile().finally(() => {
-        this.reconciling = undefined;
-        if (this.dirty) {
-          this.dirty = false;
-          this.kick();
-        }
+  /** Starts or stops the watch of our monitors of `kind` as its API appears or goes. */
+  private setServed(kind: MonitorKind, served: boolean): void {
+    const was = this.kindState.get(kind.field)?.served;
+    if (was === served) return;
+    this.log.info(served ? 'monitoring API found' : 'monitoring API not served', { api: `${kind.group}/${kind.version}`, kind: kind.kind });
+    this.kindState.set(kind.field, served ? { served: true, owner: undefined, outcome: undefined } : { served: false });
+    const cache = this.monitorCaches.get(kind.field);
+    if (served && !cache) {
+      const lw = watchResource<Record<string, unknown>>({
+        api: this.api, name: kind.plural, resource: monitorResource(kind), namespace: this.opts.watchNamespace || undefined,
+        labelSelector: ownershipSelector(this.instance), timings: this.opts.listWatch, logger: this.log, pageSize: this.opts.pageSize,
+        decode: (raw) => raw, onChange: () => this.queue.add(MONITORS_KEY), onSynced: () => this.queue.add(MONITORS_KEY),
       });
-    }, delayMs);
-    this.reconcileTimer.unref();
+      this.monitorCaches.set(kind.field, lw);
+      lw.start();
+    } else if (!served && cache) {
+      this.monitorCaches.delete(kind.field);
+      void cache.stop();
+    }
+    this.enqueueAll();
   }
 
-  private async reconcile(): Promise<void> {
-    if (!this.leading || this.stopped) return;
-    // Wait until every cache reflects a list: a half-filled cache would report wrong counts.
-    if (![this.configs, this.nodes, this.pods].every((w) => w.lastResourceVersion !== '')) return;
-    let ok = true;
-    try {
-      ok = await this.reconcileAll();
-    } catch (err) {
-      ok = false;
-      this.log.error('reconcile failed', { error: String(err) });
-    }
-    this.passes++;
-    if (ok) {
-      this.failures = 0;
-    } else {
-      this.failures++;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 8));
-      clearTimeout(this.reconcileTimer);
-      this.reconcileTimer = setTimeout(() => {
-        this.reconcileTimer = undefined;
-        this.kick(0);
-      }, delay);
-      this.reconcileTimer.unref();
-    }
+  // ---- monitors ---------------------------------------------------------------------------------
+
+  private modeOf(kind: MonitorKind, c: MetricsManagerConfig, v: AcceptedSpec | RejectedSpec): 'Auto' | 'Enabled' | 'Disabled' {
+    if (v.ok) return v.monitoring[kind.field].mode;
+    const raw = c.spec?.monitoring?.[kind.field]?.mode;
+    return raw === 'Disabled' || raw === 'Enabled' ? raw : 'Auto';
   }
 
-  private async reconcileAll(): Promise<boolean> {
-    const configs = this.configs.items().filter((c) => !c.metadata.deletionTimestamp).sort(comparePrecedence);
-    const validation = new Map<MetricsManagerConfig, AcceptedSpec | RejectedSpec>(configs.map((c) => [c, validateSpec(c.spec)]));
-
-    // Nodes that run an agent; a node counts as applied when all its live agent pods report the generation.
-    const podsByNode = new Map<string, PodInfo[]>();
-    for (const p of this.pods.items()) {
-      if (!p.live || !p.nodeName) continue;
-      podsByNode.set(p.nodeName, [...(podsByNode.get(p.nodeName) ?? []), p]);
-    }
-    const agentNodes = this.nodes.items().filter((n) => podsByNode.has(n.name));
-    const assignment = assignNodes(agentNodes, configs);
-
-    let ok = true;
-    const monitors = new Map<MetricsManagerConfig, Map<MonitorKind['field'], MonitorOutcome>>(configs.map((c) => [c, new Map()]));
+  /** The monitors key: makes our monitors of every served kind what the owning config asks for. */
+  private async reconcileMonitors(): Promise<void> {
+    if (!this.leading || this.stopped || !this.configs.lastResourceVersion) return;
+    const configs = this.liveConfigs();
+    let failed: unknown;
     for (const kind of MONITOR_KINDS) {
-      if (!(await this.reconcileMonitors(kind, configs, validation, monitors))) ok = false;
-    }
-
-    for (const c of configs) {
-      if (!this.leading || this.stopped) return ok;
-      const v = validation.get(c)!;
-      const a = assignment.get(c) ?? { governs: [], shadowed: [] };
-      const want = appliedValue(c);
-      const appliedNodes = a.governs.filter((n) => (podsByNode.get(n) ?? []).every((p) => p.annotations[APPLIED_ANNOTATION] === want));
-      const shadowedBy = [...new Set(a.shadowed.map((s) => configRef(s.by)))].sort();
-      if (!(await this.writeStatus(c, v, a.governs, appliedNodes, a.shadowed.map((s) => s.node), shadowedBy, monitors.get(c)!))) ok = false;
-    }
-    return ok;
-  }
-
-  /** Ensures the monitors of one kind; records the outcome per config. False when a write failed. */
-  private async reconcileMonitors(
-    kind: MonitorKind,
-    configs: MetricsManagerConfig[],
-    validation: Map<MetricsManagerConfig, AcceptedSpec | RejectedSpec>,
-    out: Map<MetricsManagerConfig, Map<MonitorKind['field'], MonitorOutcome>>,
-  ): Promise<boolean> {
-    const modeOf = (c: MetricsManagerConfig) => {
-      const v = validation.get(c)!;
-      if (v.ok) return v.monitoring[kind.field].mode;
-      const raw = c.spec?.monitoring?.[kind.field]?.mode;
-      return raw === 'Disabled' || raw === 'Enabled' ? raw : 'Auto';
-    };
-    const owner = configs.find((c) => modeOf(c) !== 'Disabled');
-    const served = this.discovered.get(kind.field);
-    const set = (c: MetricsManagerConfig, o: MonitorOutcome) => out.get(c)!.set(kind.field, o);
-
-    let ownerOutcome: MonitorOutcome | undefined;
-    let ok = true;
-    if (served === true) {
-      const ownerSpec = owner ? validation.get(owner)! : undefined;
-      if (owner && ownerSpec && !ownerSpec.ok) {
-        ownerOutcome = { kind: 'owner-invalid' }; // nothing applied: leave the monitors as they are
-      } else {
-        try {
-          const desired = owner && ownerSpec?.ok ? desiredMonitor(kind, owner, ownerSpec.monitoring[kind.field], this.opts.agents) : undefined;
-          const created = await this.ensureMonitor(kind, desired);
-          if (owner) {
-            ownerOutcome = { kind: 'registered', name: `${owner.metadata.namespace}/${monitorName(owner.metadata.name ?? '')}` };
-            if (created) await this.event(owner, 'Normal', 'MonitorRegistered', `created ${kind.kind} ${ownerOutcome.name} for the agents' Service`);
-          }
-        } catch (err) {
-          ok = false;
-          ownerOutcome = { kind: 'failed', error: errorText(err) };
-          this.log.warn('registering monitor failed', { kind: kind.kind, error: errorText(err) });
-        }
-      }
-    }
-
-    for (const c of configs) {
-      const mode = modeOf(c);
-      if (mode === 'Disabled') set(c, { kind: 'disabled' });
-      else if (served === undefined) set(c, { kind: 'api-unknown' });
-      else if (served === false) set(c, { kind: 'api-missing', mode });
-      else if (c === owner) set(c, ownerOutcome!);
-      else set(c, { kind: 'by-other', owner: configRef(owner!) });
-    }
-    return ok;
-  }
-
-  /**
-   * Makes the managed monitors of `kind` equal to `desired` (one object or none): creates or
-   * replaces it, deletes any other object of that kind carrying our managed-by label.
-   * Returns true when it created the object.
-   */
-  private async ensureMonitor(kind: MonitorKind, desired: Record<string, unknown> | undefined): Promise<boolean> {
-    const { group, version, plural } = kind;
-    const ns = this.opts.watchNamespace || undefined;
-    const existing = await this.api.listCustom(group, version, plural, ns, `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`);
-    const dm = desired?.metadata as { name: string; namespace: string } | undefined;
-    let current: Record<string, unknown> | undefined;
-    for (const e of existing.items) {
-      const m = e.metadata as { name: string; namespace: string };
-      if (dm && m.name === dm.name && m.namespace === dm.namespace) {
-        current = e;
-        continue;
-      }
+      const state = this.kindState.get(kind.field);
+      if (!state?.served) continue;
+      const cache = this.monitorCaches.get(kind.field);
+      if (!cache || !cache.lastResourceVersion) continue; // its onSynced queues us again
+      const owner = configs.find((c) => this.modeOf(kind, c, validateSpec(c.spec)) !== 'Disabled');
+      let outcome: MonitorOutcome | undefined;
       try {
+        outcome = await this.syncMonitor(kind, owner, cache);
+      } catch (err) {
+        failed = err;
+        outcome = { kind: 'failed', error: errorText(err) };
+        this.log.warn('registering monitor failed', { kind: kind.kind, error: errorText(err) });
+      }
+      const ownerRef = owner ? configRef(owner) : undefined;
+      if (state.owner !== ownerRef || !jsonEqual(state.outcome, outcome)) {
+        this.kindState.set(kind.field, { served: true, owner: ownerRef, outcome });
+        this.enqueueAll();
+      }
+    }
+    if (failed) throw failed; // retried with backoff
+  }
+
+  /** Creates, updates or deletes our monitors of one kind; the owner's outcome. */
+  private async syncMonitor(kind: MonitorKind, owner: MetricsManagerConfig | undefined, cache: ListWatch<Record<string, unknown>>): Promise<MonitorOutcome | undefined> {
+    const { group, version, plural } = kind;
+    const v = owner ? validateSpec(owner.spec) : undefined;
+    if (owner && v && !v.ok) return { kind: 'owner-invalid' }; // nothing applied: leave the monitors as they are
+    const desired = owner && v?.ok ? desiredMonitor(kind, owner, v.monitoring[kind.field], this.opts.agents, this.instance) : undefined;
+    const dm = desired?.metadata as { name: string; namespace: string } | undefined;
+    for (const e of cache.items()) {
+      const m = e.metadata as { name: string; namespace: string };
+      if (dm && m.name === dm.name && m.namespace === dm.namespace) continue;
+      try {
+        this.stats.monitorWrites++;
         await this.api.deleteCustom(group, version, plural, m.namespace, m.name);
         this.log.info('deleted monitor no longer wanted', { kind: kind.kind, name: `${m.namespace}/${m.name}` });
       } catch (err) {
         if (httpStatus(err) !== 404) throw err;
       }
     }
-    if (!desired || !dm) return false;
+    if (!desired || !dm || !owner) return undefined;
+    const name = `${dm.namespace}/${dm.name}`;
+    let current = cache.get(name);
     if (!current) {
       try {
+        this.stats.monitorWrites++;
         await this.api.createCustom(group, version, plural, dm.namespace, desired);
-        this.log.info('registered monitor', { kind: kind.kind, name: `${dm.namespace}/${dm.name}` });
-        return true;
+        this.log.info('registered monitor', { kind: kind.kind, name });
+        await this.event(owner, 'Normal', 'MonitorRegistered', `created ${kind.kind} ${name} for the agents' Service`);
+        return { kind: 'registered', name };
       } catch (err) {
         if (httpStatus(err) !== 409) throw err;
-        // An object of that name that we do not manage (or a race): take it over below.
+        // An object of that name without our labels (or not yet in our cache): take it over below.
         current = await this.api.getCustom(group, version, plural, dm.namespace, dm.name);
       }
     }
     if (!monitorUpToDate(current, desired)) {
       const rv = (current.metadata as { resourceVersion?: string }).resourceVersion;
+      this.stats.monitorWrites++;
       await this.api.replaceCustom(group, version, plural, dm.namespace, dm.name, { ...desired, metadata: { ...(desired.metadata as object), resourceVersion: rv } });
     }
-    return false;
+    return { kind: 'registered', name };
+  }
+
+  private monitorOutcome(kind: MonitorKind, c: MetricsManagerConfig, v: AcceptedSpec | RejectedSpec): MonitorOutcome {
+    const mode = this.modeOf(kind, c, v);
+    if (mode === 'Disabled') return { kind: 'disabled' };
+    const state = this.kindState.get(kind.field);
+    if (!state || state.served === undefined) return { kind: 'api-unknown' };
+    if (!state.served) return { kind: 'api-missing', mode };
+    if (state.owner === undefined || state.outcome === undefined) return { kind: 'api-unknown' };
+    if (state.owner === configRef(c)) return state.outcome;
+    return { kind: 'by-other', owner: state.owner };
+  }
+
+  // ---- one config -------------------------------------------------------------------------------
+
+  private async reconcileConfig(key: string): Promise<void> {
+    if (!this.leading || this.stopped) return;
+    // Decide only on complete information: a half-filled cache would report wrong counts.
+    if (![this.configs, this.nodes, this.pods].every((w) => w.lastResourceVersion !== '')) return;
+    const c = this.configs.get(key);
+    if (!c || !this.ours(c) || c.metadata.deletionTimestamp) return;
+    this.stats.reconciles++;
+    const v = validateSpec(c.spec);
+    const ordered = this.liveConfigs();
+
+    // Nodes running an agent that this config's selector matches: governed, or shadowed by an older one.
+    const podsByNode = new Map<string, PodInfo[]>();
+    for (const p of this.pods.items()) {
+      if (!p.live || !p.nodeName) continue;
+      podsByNode.set(p.nodeName, [...(podsByNode.get(p.nodeName) ?? []), p]);
+    }
+    const governs: string[] = [];
+    const shadowed: { node: string; by: MetricsManagerConfig }[] = [];
+    for (const nodeName of podsByNode.keys()) {
+      const labels = this.nodes.get(nodeName)?.labels;
+      if (!labels || !selectorMatches(c.spec?.nodeSelector, labels)) continue;
+      const winner = ordered.find((x) => selectorMatches(x.spec?.nodeSelector, labels));
+      if (winner === c || (winner && configRef(winner) === key)) governs.push(nodeName);
+      else if (winner) shadowed.push({ node: nodeName, by: winner });
+    }
+    governs.sort();
+    const want = appliedValue(c);
+    const appliedNodes = governs.filter((n) => podsByNode.get(n)!.every((p) => p.annotations[APPLIED_ANNOTATION] === want));
+    const shadowedBy = [...new Set(shadowed.map((s) => configRef(s.by)))].sort();
+    const monitors = new Map<MonitorKind['field'], MonitorOutcome>(MONITOR_KINDS.map((k) => [k.field, this.monitorOutcome(k, c, v)]));
+    if (!(await this.writeStatus(c, v, governs, appliedNodes, shadowed.map((s) => s.node).sort(), shadowedBy, monitors))) {
+      throw new Error(`status of ${key} not written`); // retried with backoff
+    }
   }
 
   private monitorsCondition(generation: number, v: AcceptedSpec | RejectedSpec, outcomes: Map<MonitorKind['field'], MonitorOutcome>): DesiredCondition {
@@ -411,6 +488,7 @@ export class Controller {
     const prevAccepted = current.conditions?.find((x: Condition) => x.type === 'Accepted');
     const prevShadowedBy = current.nodes?.shadowedBy ?? [];
     try {
+      this.stats.statusWrites++;
       await this.api.patchCustomStatus(GROUP, VERSION, PLURAL, c.metadata.namespace ?? '', c.metadata.name ?? '', {
         status: { ...desired, nodes: { ...desired.nodes, shadowedBy: shadowedBy.length ? shadowedBy : null } },
       });
@@ -436,7 +514,8 @@ export class Controller {
       await this.api.createEvent(ns, {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { generateName: `${c.metadata.name}.`, namespace: ns },
+        // The server appends 5 characters to generateName; the whole must stay a valid name.
+        metadata: { generateName: `${objectName(c.metadata.name ?? 'config', '', 240)}.`, namespace: ns },
         involvedObject: { apiVersion: API_VERSION, kind: KIND, name: c.metadata.name, namespace: ns, uid: c.metadata.uid, resourceVersion: c.metadata.resourceVersion },
         type,
         reason,

@@ -18,6 +18,8 @@ export function controllerFromEnv(env: Record<string, string | undefined>): { co
     leaseNamespace: s.podNamespace,
     leaseName: s.leaseName,
     watchNamespace: s.watchNamespace,
+    className: s.className,
+    instance: s.instance,
     agents: {
       namespace: s.agentNamespace || s.podNamespace,
       podSelector: s.agentPodSelector,

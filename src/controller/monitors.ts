@@ -8,7 +8,9 @@
  * in the owner's namespace with an ownerReference to it, so deleting the config deletes it.
  */
 
-import { API_VERSION, CONFIG_LABEL, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectMeta } from '../kube/resources';
+import type { ResourceRef } from '../kube/client';
+import { labelValue, objectName } from '../kube/names';
+import { API_VERSION, CONFIG_LABEL, INSTANCE_LABEL, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectMeta } from '../kube/resources';
 import type { ResolvedMonitor } from '../kube/spec';
 
 export interface MonitorKind {
@@ -36,12 +38,28 @@ export interface AgentService {
   portName: string;
 }
 
+/** A monitor kind as a resource reference (for list and watch). */
+export function monitorResource(kind: MonitorKind): ResourceRef {
+  return { group: kind.group, version: kind.version, plural: kind.plural, namespaced: true };
+}
+
+/** The monitor's name: `<config>-metrics-manager`, cut with a hash suffix when the config name is long. */
 export function monitorName(configName: string): string {
-  return `${configName}-metrics-manager`.slice(0, 253);
+  return objectName(configName, '-metrics-manager');
+}
+
+/** The labels that mark a monitor as ours: managed by the controller of this installation. */
+export function ownershipLabels(instance: string): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [INSTANCE_LABEL]: labelValue(instance) };
+}
+
+/** The same as a label selector string (list/watch of our own monitors). */
+export function ownershipSelector(instance: string): string {
+  return Object.entries(ownershipLabels(instance)).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
 /** The monitor object `owner` should have for `kind`. */
-export function desiredMonitor(kind: MonitorKind, owner: { metadata: ObjectMeta }, spec: ResolvedMonitor, agents: AgentService): Record<string, unknown> {
+export function desiredMonitor(kind: MonitorKind, owner: { metadata: ObjectMeta }, spec: ResolvedMonitor, agents: AgentService, instance: string): Record<string, unknown> {
   const m = owner.metadata;
   return {
     apiVersion: `${kind.group}/${kind.version}`,
@@ -50,7 +68,7 @@ export function desiredMonitor(kind: MonitorKind, owner: { metadata: ObjectMeta 
       name: monitorName(m.name ?? ''),
       namespace: m.namespace,
       // kube-prometheus-stack selects monitors by `release: <name>`: users put that in spec labels.
-      labels: { ...spec.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CONFIG_LABEL]: m.name ?? '' },
+      labels: { ...spec.labels, ...ownershipLabels(instance), [CONFIG_LABEL]: labelValue(m.name ?? '') },
       // blockOwnerDeletion would need permission to set finalizers on the config; not worth asking for.
       ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: m.name ?? '', uid: m.uid ?? '', controller: true }],
     },
@@ -71,17 +89,24 @@ export function desiredMonitor(kind: MonitorKind, owner: { metadata: ObjectMeta 
   };
 }
 
-/** Whether an existing monitor already has what `desired` asks for (labels, owner, spec). */
+/**
+ * Whether an existing monitor already has what `desired` asks for: every field we set carries our
+ * value (objects compared key by key, lists element by element at equal length). Fields the API
+ * server defaulted (e.g. `relabelings[].action: replace`) or others added (extra labels) are not
+ * differences, so a monitor the server stored is never rewritten just because it came back richer.
+ */
 export function monitorUpToDate(existing: Record<string, unknown>, desired: Record<string, unknown>): boolean {
   const em = (existing.metadata ?? {}) as ObjectMeta;
   const dm = desired.metadata as ObjectMeta;
-  return JSON.stringify(sortKeys(em.labels ?? {})) === JSON.stringify(sortKeys(dm.labels ?? {}))
-    && JSON.stringify(sortKeys(em.ownerReferences ?? [])) === JSON.stringify(sortKeys(dm.ownerReferences ?? []))
-    && JSON.stringify(sortKeys(existing.spec ?? {})) === JSON.stringify(sortKeys(desired.spec ?? {}));
+  return isSubset(dm.labels ?? {}, em.labels ?? {}) && isSubset(dm.ownerReferences ?? [], em.ownerReferences ?? []) && isSubset(desired.spec ?? {}, existing.spec ?? {});
 }
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  return v;
+/** `want` ⊆ `have` in the sense above. */
+export function isSubset(want: unknown, have: unknown): boolean {
+  if (Array.isArray(want)) return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
+  if (want && typeof want === 'object') {
+    if (!have || typeof have !== 'object' || Array.isArray(have)) return false;
+    return Object.entries(want).every(([k, v]) => v === undefined || isSubset(v, (have as Record<string, unknown>)[k]));
+  }
+  return want === have;
 }

@@ -38,6 +38,8 @@ const ENV = {
   podName: ['POD_NAME', z.string().default('')],
   podNamespace: ['POD_NAMESPACE', z.string().default('default')],
   watchNamespace: ['WATCH_NAMESPACE', z.string().default('')],
+  className: ['METRICS_MANAGER_CLASS', z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case alphanumerics and "-", at most 63)').default('metrics-manager')],
+  instance: ['METRICS_MANAGER_INSTANCE', z.string().min(1).default('metrics-manager')],
   leaseName: ['LEADER_ELECTION_LEASE_NAME', z.string().min(1).default('metrics-manager-controller')],
   leaseDurationSeconds: ['LEADER_ELECTION_LEASE_DURATION_SECONDS', seconds(15, 2, 600)],
   renewDeadlineSeconds: ['LEADER_ELECTION_RENEW_DEADLINE_SECONDS', seconds(10, 1, 599)],

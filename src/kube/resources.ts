@@ -66,6 +66,8 @@ export interface MonitorSpec {
 }
 
 export interface MetricsManagerConfigSpec {
+  /** Which installation handles this config (see DEFAULT_CLASS); missing = the default class. */
+  className?: string;
   nodeSelector?: LabelSelector;
   retention?: { seconds?: number; maxSeries?: number; maxStoreBytes?: number };
   ingest?: { maxBatchSize?: number };
@@ -100,6 +102,22 @@ export interface MetricsManagerConfig {
   spec?: MetricsManagerConfigSpec;
   status?: MetricsManagerConfigStatus;
 }
+
+/**
+ * The class a config belongs to when its spec names none. Each installation (controller and its
+ * agents) handles the configs of one class (METRICS_MANAGER_CLASS), so two releases in a cluster
+ * never act on each other's configs; with one installation nobody needs to set it.
+ */
+export const DEFAULT_CLASS = 'metrics-manager';
+
+/** The class of a config (its spec.className, else DEFAULT_CLASS). */
+export function configClass(c: { spec?: { className?: unknown } }): string {
+  const v = c.spec?.className;
+  return typeof v === 'string' && v !== '' ? v : DEFAULT_CLASS;
+}
+
+/** Label carrying the installation (Helm release) on the objects a controller owns. */
+export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 /** `namespace/name`: how configs are named in logs, status messages and annotations. */
 export function configRef(c: { metadata: ObjectMeta }): string {

@@ -84,6 +84,7 @@ const sections = new Map<string, string[]>();
 for (const { path: [s, f] } of SPEC_SETTINGS) sections.set(s, [...(sections.get(s) ?? []), f]);
 
 const specSchema = z.object({
+  className: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lower-case alphanumerics and "-", at most 63 characters').optional(),
   nodeSelector: nodeSelectorSchema.optional(),
   ...Object.fromEntries([...sections].map(([s, fields]) => [s, section(fields)])),
   monitoring: z.object({ serviceMonitor: monitorSchema.default({ mode: 'Auto', interval: '15s', labels: {} }), vmServiceScrape: monitorSchema.default({ mode: 'Auto', interval: '15s', labels: {} }) })
@@ -138,7 +139,7 @@ function rejected(problems: SpecProblem[]): RejectedSpec {
 export function validateSpec(spec: unknown): AcceptedSpec | RejectedSpec {
   const shape = specSchema.safeParse(spec ?? {});
   if (!shape.success) return rejected(shape.error.issues.map((i) => ({ field: fieldPath(i.path), message: i.message })));
-  const s = shape.data as Record<string, Record<string, unknown> | undefined>;
+  const s = shape.data as unknown as Record<string, Record<string, unknown> | undefined>;
 
   const settings: Partial<Record<SettingKey, unknown>> = {};
   for (const { path: [sec, field], key } of SPEC_SETTINGS) {

@@ -109,9 +109,9 @@ describe('agents in a (fake) cluster', () => {
     const c = n1.agent.config.get();
     assert.deepEqual([c.rateLimitBurst, c.pollerIntervalMs, c.persistDebounceMs], [50, 200, 0]);
 
-    fake.patch(MMC, NS, 'cfg', { spec: { rateLimit: { requestsPerMinute: 0 } } });
+    fake.patch(MMC, NS, 'cfg', { spec: { cors: { allowCredentials: true } } });
     await eventually(() => condition(fake, NS, 'cfg', 'Accepted')?.status === 'False', 3000, 'Accepted=False');
-    assert.match(condition(fake, NS, 'cfg', 'Accepted')!.message, /spec\.rateLimit\.requestsPerMinute/);
+    assert.match(condition(fake, NS, 'cfg', 'Accepted')!.message, /spec\.cors\.origins/);
     assert.equal(condition(fake, NS, 'cfg', 'Applied')!.reason, 'SpecInvalid');
     await new Promise((r) => setTimeout(r, 300));
     for (const a of agents) {

@@ -75,21 +75,21 @@ describe('controller', () => {
 
   it('an invalid spec: Accepted=False naming the field, nothing applied, a Warning event', async () => {
     start();
-    applyConfig(fake, NS, 'bad', { rateLimit: { requestsPerMinute: 0 }, retention: { seconds: 30 } });
-    applyConfig(fake, NS, 'cors', { cors: { allowCredentials: true } });
+    // What the CRD's schema refuses never reaches the controller: the API server answers 422.
+    assert.throws(() => applyConfig(fake, NS, 'refused', { rateLimit: { requestsPerMinute: 0 } }), /spec\.rateLimit\.requestsPerMinute: Invalid value/);
+    // What only the agent's schema refuses (a rule across fields) is the controller's to report.
+    applyConfig(fake, NS, 'bad', { cors: { allowCredentials: true }, retention: { seconds: 30 } });
     await eventually(() => condition(fake, NS, 'bad', 'Accepted')?.status === 'False', 3000, 'Accepted=False');
     const acc = condition(fake, NS, 'bad', 'Accepted')!;
     assert.equal(acc.reason, 'InvalidSpec');
-    assert.match(acc.message, /^spec\.rateLimit\.requestsPerMinute: .*>=1.*\(got 0\)$/);
+    assert.match(acc.message, /^spec\.cors\.origins: spec\.cors\.allowCredentials=true needs explicit spec\.cors\.origins/);
     const applied = condition(fake, NS, 'bad', 'Applied')!;
     assert.deepEqual([applied.status, applied.reason], ['False', 'SpecInvalid']);
     assert.equal(condition(fake, NS, 'bad', 'MonitorsRegistered')!.reason, 'SpecInvalid');
-    await eventually(() => condition(fake, NS, 'cors', 'Accepted')?.status === 'False', 3000, 'cors Accepted=False');
-    assert.match(condition(fake, NS, 'cors', 'Accepted')!.message, /^spec\.cors\.origins: spec\.cors\.allowCredentials=true needs explicit spec\.cors\.origins/);
-    await eventually(() => events('bad').some((e) => e.startsWith('Warning InvalidSpec: spec.rateLimit.requestsPerMinute')), 3000, 'the event');
+    await eventually(() => events('bad').some((e) => e.startsWith('Warning InvalidSpec: spec.cors.origins')), 3000, 'the event');
 
     // Fixing it is accepted at the next generation.
-    fake.patch(MMC, NS, 'bad', { spec: { rateLimit: { requestsPerMinute: 100 } } });
+    fake.patch(MMC, NS, 'bad', { spec: { cors: { allowCredentials: false } } });
     await eventually(() => condition(fake, NS, 'bad', 'Accepted')?.status === 'True', 3000, 'Accepted=True');
     assert.equal(mmcStatus(fake, NS, 'bad')!.observedGeneration, 2);
   });
@@ -123,14 +123,17 @@ describe('controller', () => {
     fake.addResource(SERVICE_MONITORS);
     const sm = await eventually(() => fake.get(SERVICE_MONITORS, NS, 'cfg-metrics-manager'), 3000, 'the ServiceMonitor');
     const cfg = fake.get(MMC, NS, 'cfg')!;
-    assert.deepEqual(sm.metadata.labels, { release: 'kube-prometheus-stack', 'app.kubernetes.io/managed-by': 'metrics-manager-controller', 'metricsmanager.dev/config': 'cfg' });
+    assert.deepEqual(sm.metadata.labels, {
+      release: 'kube-prometheus-stack', 'app.kubernetes.io/managed-by': 'metrics-manager-controller', 'app.kubernetes.io/instance': 'metrics-manager', 'metricsmanager.dev/config': 'cfg',
+    });
     assert.deepEqual(sm.metadata.ownerReferences, [{ apiVersion: 'metricsmanager.dev/v1alpha1', kind: 'MetricsManagerConfig', name: 'cfg', uid: cfg.metadata.uid, controller: true }]);
     assert.deepEqual(sm.spec, {
       selector: { matchLabels: { 'app.kubernetes.io/name': 'metrics-manager', 'app.kubernetes.io/component': 'agent' } },
       namespaceSelector: { matchNames: [AGENT_NS] },
       endpoints: [
-        { port: 'http', path: '/metrics', interval: '30s', honorLabels: true, relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] },
-        { port: 'http', path: '/metrics/self', interval: '30s', relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }] },
+        // action: replace is the CRD's default, filled in by the API server.
+        { port: 'http', path: '/metrics', interval: '30s', honorLabels: true, relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }] },
+        { port: 'http', path: '/metrics/self', interval: '30s', relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }] },
       ],
     });
     const { ServiceMonitor } = await import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor');
@@ -217,7 +220,8 @@ describe('controller', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       applyConfig(fake, NS, 'proc', {});
-      await eventually(() => mmcStatus(fake, NS, 'proc')?.observedGeneration === 1, 8000, () => `status from the process; output: ${out}`);
+      // Generous: on a loaded shared machine loading the process alone has taken 9 s.
+      await eventually(() => mmcStatus(fake, NS, 'proc')?.observedGeneration === 1, 30_000, () => `status from the process; output: ${out}`);
       const holder = (fake.get(LEASES, AGENT_NS, 'metrics-manager-controller')!.spec as { holderIdentity: string }).holderIdentity;
       assert.match(holder, /^ctl-0_/);
       child.kill('SIGTERM');

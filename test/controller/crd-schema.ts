@@ -58,12 +58,13 @@ export function structuralToJsonSchema(s: Schema, path = '#'): Schema {
 }
 
 /** A validator for whole custom resources of one CRD version. */
-export function crdValidator(crd: Schema, version: string, opts: { useDefaults?: boolean } = {}): ValidateFunction {
+export function crdValidator(crd: Schema, version: string, opts: { useDefaults?: boolean; prune?: boolean } = {}): ValidateFunction {
   const versions = ((crd.spec as Schema).versions as Schema[]);
   const v = versions.find((x) => x.name === version);
   if (!v) throw new Error(`CRD has no version ${version}`);
   const schema = structuralToJsonSchema(((v.schema as Schema).openAPIV3Schema) as Schema);
-  const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: opts.useDefaults ?? false });
+  // prune: drop unknown fields as the API server does (removeAdditional acts where the converter set additionalProperties: false).
+  const ajv = new Ajv({ allErrors: !opts.prune, strict: true, useDefaults: opts.useDefaults ?? false, removeAdditional: opts.prune ? true : false });
   ajv.addKeyword({
     keyword: 'k8sListMapKeys',
     type: 'array',

@@ -103,7 +103,7 @@ describe('MetricsManagerConfig CRD', () => {
     // …and nothing node-level in the CRD that the controller would ignore.
     const mapped = new Set(SPEC_SETTINGS.map((f) => f.path.join('.')));
     for (const [sec, s] of Object.entries(specSchema.properties as Record<string, Schema>)) {
-      if (sec === 'nodeSelector' || sec === 'monitoring') continue;
+      if (sec === 'nodeSelector' || sec === 'monitoring' || sec === 'className') continue;
       for (const f of Object.keys(s.properties as Schema)) assert.ok(mapped.has(`${sec}.${f}`), `spec.${sec}.${f} is mapped onto a config key`);
     }
   });

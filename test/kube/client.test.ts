@@ -77,7 +77,7 @@ describe('fake Kubernetes API server (through @kubernetes/client-node)', () => {
     await api.createCustom(G, V, P, 'ns1', { metadata: { name: 'a' }, spec: { stream: { intervalMs: 500 } } });
     const after = await api.patchCustomStatus(G, V, P, 'ns1', 'a', { status: { observedGeneration: 1, nodes: { matched: 2, applied: 1 } }, spec: { stream: { intervalMs: 100 } } });
     assert.deepEqual(after.status, { observedGeneration: 1, nodes: { matched: 2, applied: 1 } });
-    assert.deepEqual(after.spec, { stream: { intervalMs: 500 } });
+    assert.deepEqual((after.spec as { stream: unknown }).stream, { intervalMs: 500 });
     assert.equal((after.metadata as { generation: number }).generation, 1);
     const again = await api.patchCustomStatus(G, V, P, 'ns1', 'a', { status: { nodes: { applied: 2 } } });
     assert.deepEqual(again.status, { observedGeneration: 1, nodes: { matched: 2, applied: 2 } });
@@ -103,9 +103,9 @@ describe('fake Kubernetes API server (through @kubernetes/client-node)', () => {
     const owner = await api.createCustom(G, V, P, 'ns1', { metadata: { name: 'owner' }, spec: {} });
     const uid = (owner.metadata as { uid: string }).uid;
     await api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', {
-      metadata: { name: 'sm', ownerReferences: [{ apiVersion: `${G}/${V}`, kind: 'MetricsManagerConfig', name: 'owner', uid }] }, spec: {},
+      metadata: { name: 'sm', ownerReferences: [{ apiVersion: `${G}/${V}`, kind: 'MetricsManagerConfig', name: 'owner', uid }] }, spec: { selector: {} },
     });
-    await api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', { metadata: { name: 'unowned' }, spec: {} });
+    await api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', { metadata: { name: 'unowned' }, spec: { selector: {} } });
     await api.deleteCustom(G, V, P, 'ns1', 'owner');
     await assert.rejects(api.deleteCustom(G, V, P, 'ns1', 'owner'), (e: unknown) => httpStatus(e) === 404);
     await eventually(() => fake.get(SERVICE_MONITORS, 'ns1', 'sm') === undefined, 2000, 'garbage collection');
@@ -213,5 +213,38 @@ describe('fake Kubernetes API server (through @kubernetes/client-node)', () => {
     await api.apiResources(G, V);
     const counts = Object.fromEntries(fake.requestCounts());
     assert.deepEqual(counts, { 'list nodes': 1, 'create metricsmanagerconfigs': 1, 'patch metricsmanagerconfigs/status': 1, discovery: 1 });
+  });
+
+  it('admission as on a real server: CRD defaults applied, unknown fields pruned, schema and metadata violations are 422', async () => {
+    fake.addResource(SERVICE_MONITORS);
+    const sm = await api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', {
+      metadata: { name: 'sm', labels: { release: 'prom' } },
+      spec: { selector: {}, endpoints: [{ port: 'http', relabelings: [{ sourceLabels: ['a'], targetLabel: 'b' }], madeUp: 1 }] },
+    });
+    const ep = (sm.spec as { endpoints: Record<string, unknown>[] }).endpoints[0]!;
+    assert.deepEqual(ep.relabelings, [{ sourceLabels: ['a'], targetLabel: 'b', action: 'replace' }], 'the CRD default');
+    assert.equal(ep.madeUp, undefined, 'unknown fields pruned');
+    const mmc = await api.createCustom(G, V, P, 'ns1', { metadata: { name: 'd' } });
+    assert.deepEqual((mmc.spec as { monitoring: { serviceMonitor: unknown } }).monitoring.serviceMonitor, { mode: 'Auto', interval: '15s' });
+
+    const invalid = async (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => httpStatus(e) === 422 && re.test(String((e as { body?: unknown }).body)));
+    await invalid(api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', { metadata: { name: 'x' }, spec: { selector: {}, endpoints: [{ interval: 'soon' }] } }), /spec\.endpoints\[0\]\.interval/);
+    await invalid(api.createCustom(G, V, P, 'ns1', { metadata: { name: 'n'.repeat(254) } }), /metadata\.name: .*no more than 253/);
+    await invalid(api.createCustom(G, V, P, 'ns1', { metadata: { name: 'Upper' } }), /metadata\.name: .*RFC 1123/);
+    await invalid(api.createCustom(G, V, P, 'ns1', { metadata: { name: 'l', labels: { a: 'v'.repeat(64) } } }), /metadata\.labels: .*no more than 63/);
+    await invalid(api.createCustom(G, V, P, 'ns1', { metadata: { name: 'l', labels: { a: 'has space' } } }), /metadata\.labels/);
+    await invalid(api.createCustom(G, V, P, 'ns1', { metadata: { name: 'r' }, spec: { retention: { seconds: -1 } } }), /spec\.retention\.seconds/);
+  });
+
+  it('strategic merge patch: 415 on custom resources, accepted on built-in types', async () => {
+    await api.createCustom(G, V, P, 'ns1', { metadata: { name: 'a' } });
+    const k = kube();
+    const custom = fakeKubeConfig(fake).makeApiClient(k.CustomObjectsApi);
+    const smp = k.setHeaderOptions('Content-Type', k.PatchStrategy.StrategicMergePatch);
+    await assert.rejects(custom.patchNamespacedCustomObject({ group: G, version: V, plural: P, namespace: 'ns1', name: 'a', body: { metadata: { labels: { x: 'y' } } } }, smp), (e: unknown) => httpStatus(e) === 415);
+    addNode(fake, 'n1');
+    const core = fakeKubeConfig(fake).makeApiClient(k.CoreV1Api);
+    await core.patchNode({ name: 'n1', body: { metadata: { labels: { x: 'y' } } } }, smp);
+    assert.equal(fake.get(NODES, undefined, 'n1')!.metadata.labels!.x, 'y');
   });
 });

@@ -109,6 +109,7 @@ export function startFakeController(fake: FakeKubeApiServer, identity = 'control
     leaseName: 'metrics-manager-controller',
     agents: { namespace: AGENT_NS, podSelector: AGENT_SELECTOR, labels: { ...AGENT_LABELS }, portName: 'http' },
     discoveryIntervalMs: 200,
+    statusCoalesceMs: 50,
     leaderElection: FAST_LEADER_ELECTION,
     listWatch: FAST_LIST_WATCH,
     logger: silentLogger(),

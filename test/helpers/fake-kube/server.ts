@@ -26,6 +26,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ValidateFunction } from 'ajv';
+import { errorField } from '../../controller/crd-schema';
+import { crdSchema } from './crds';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
 import { parseFieldSelector, parseLabelSelector, SelectorError, type Predicate } from './selectors';
 
@@ -37,6 +40,13 @@ export interface FakeResource {
   namespaced: boolean;
   statusSubresource?: boolean;
   shortNames?: string[];
+  /** Served by a CustomResourceDefinition (strategic merge patch is then 415, as on a real server). */
+  custom?: boolean;
+  /**
+   * The CRD's structural schema as a validator that applies defaults and prunes unknown fields
+   * (see crds.ts); objects failing it are refused with 422 like the real server does.
+   */
+  schema?: ValidateFunction;
 }
 
 export type Obj = Record<string, unknown> & { metadata: Meta };
@@ -62,9 +72,18 @@ export const SERVICES: FakeResource = { group: '', version: 'v1', kind: 'Service
 export const LEASES: FakeResource = { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true };
 export const MMC: FakeResource = {
   group: 'metricsmanager.dev', version: 'v1alpha1', kind: 'MetricsManagerConfig', plural: 'metricsmanagerconfigs', namespaced: true, statusSubresource: true, shortNames: ['mmc'],
+  custom: true, schema: crdSchema('crds/metricsmanagerconfig.yaml', 'v1alpha1'),
 };
-export const SERVICE_MONITORS: FakeResource = { group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', namespaced: true };
-export const VM_SERVICE_SCRAPES: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', namespaced: true };
+export const SERVICE_MONITORS: FakeResource = {
+  group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', namespaced: true, custom: true,
+  schema: crdSchema('test/fixtures/crds/servicemonitors.monitoring.coreos.com.yaml', 'v1'),
+};
+export const PROMETHEUSES: FakeResource = {
+  group: 'monitoring.coreos.com', version: 'v1', kind: 'Prometheus', plural: 'prometheuses', namespaced: true, custom: true,
+  schema: crdSchema('test/fixtures/crds/prometheuses.monitoring.coreos.com.yaml', 'v1'),
+};
+export const VM_SERVICE_SCRAPES: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', namespaced: true, custom: true };
+export const VM_AGENTS: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMAgent', plural: 'vmagents', namespaced: true, custom: true };
 
 /** What a fresh fake serves: core types, Leases and the MetricsManagerConfig CRD (no monitoring APIs). */
 export const DEFAULT_RESOURCES: readonly FakeResource[] = [NODES, PODS, EVENTS, SERVICES, LEASES, MMC];
@@ -173,6 +192,27 @@ function acceptedAs(accept: string): string | undefined {
 
 function notAcceptable(accept: string): FakeError {
   return new FakeError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/json;as=PartialObjectMetadata(List);g=meta.k8s.io;v=v1 (got ${JSON.stringify(accept)})`);
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/** The API server's ObjectMeta checks that clients trip over: name, label keys and values. */
+function metadataProblems(m: Meta): string[] {
+  const out: string[] = [];
+  const name = m.name ?? '';
+  if (name.length > 253) out.push(`metadata.name: Invalid value: "${name.slice(0, 20)}…": must be no more than 253 characters`);
+  else if (!DNS_SUBDOMAIN.test(name)) out.push(`metadata.name: Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`);
+  for (const [k, v] of Object.entries(m.labels ?? {})) {
+    const slash = k.lastIndexOf('/');
+    const prefix = slash >= 0 ? k.slice(0, slash) : '';
+    const key = slash >= 0 ? k.slice(slash + 1) : k;
+    if (key.length > 63 || !LABEL_NAME.test(key) || (slash >= 0 && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))) out.push(`metadata.labels: Invalid value: ${JSON.stringify(k)}: name part must be 63 characters or less, consist of alphanumeric characters, '-', '_' or '.', and start and end alphanumeric (prefix a DNS subdomain)`);
+    if (typeof v !== 'string') out.push(`metadata.labels: Invalid value: ${JSON.stringify(v)}: must be a string`);
+    else if (v.length > 63) out.push(`metadata.labels: Invalid value: "${v.slice(0, 20)}…": must be no more than 63 characters`);
+    else if (v !== '' && !LABEL_NAME.test(v)) out.push(`metadata.labels: Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
+  }
+  return out;
 }
 
 /** What the server sends for an object when metadata only was asked for. */
@@ -632,8 +672,20 @@ export class FakeKubeApiServer {
     else w.res.end();
   }
 
+  /** Defaulting, pruning and validation as on the real server: 422 naming every problem. */
+  private admit(type: FakeResource, obj: Obj): void {
+    const problems = metadataProblems(obj.metadata);
+    if (type.schema && !type.schema(obj)) {
+      for (const e of type.schema.errors ?? []) problems.push(`${errorField(e) || '<root>'}: Invalid value: ${e.message ?? e.keyword}`);
+    }
+    if (problems.length) {
+      throw new FakeError(422, 'Invalid', `${type.kind}${type.group ? `.${type.group}` : ''} ${JSON.stringify(obj.metadata.name ?? '')} is invalid: ${problems.join(', ')}`);
+    }
+  }
+
   private commit(type: FakeResource, kind: LogEntry['type'], obj: Obj, previous?: Obj): Obj {
     const typeKey = typeKeyOf(type);
+    if (kind !== 'DELETED') this.admit(type, obj);
     obj.metadata.resourceVersion = String(++this.rv);
     const key = objKey(obj.metadata.namespace, obj.metadata.name!);
     if (kind === 'DELETED') this.store.get(typeKey)!.delete(key);
@@ -721,6 +773,7 @@ export class FakeKubeApiServer {
         next = mergePatch(current, patch) as Obj;
         break;
       case 'application/strategic-merge-patch+json':
+        if (type.custom) throw new FakeError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
         next = strategicMergePatch(current, patch) as Obj;
         break;
       case 'application/json-patch+json':
