@@ -26,15 +26,16 @@
 
 import type { Logger } from '../log/logger';
 import { k8sTime, jsonEqual, mergeConditions, type DesiredCondition } from './conditions';
-import { createKubeApi, errorText, httpStatus, NODES, PODS, type KubeApi, type KubeConfig } from '../kube/client';
+import { createKubeApi, errorText, httpStatus, NAMESPACES, NODES, PODS, type KubeApi, type KubeConfig } from '../kube/client';
 import { LeaderElector, type LeaderElectionTimings } from '../kube/leader-election';
 import { watchResource, type ChangeType, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
 import { objectName } from '../kube/names';
 import { WorkQueue } from '../kube/work-queue';
+import { scraperOf, selects, type RegisteredMonitor, type Scraper } from './selected';
 import { desiredMonitor, MONITOR_KINDS, monitorName, monitorResource, monitorUpToDate, ownershipSelector, type AgentService, type MonitorKind } from './monitors';
 import {
   API_VERSION, APPLIED_ANNOTATION, appliedValue, configClass, configRef, CONFIGS, decodeConfig, decodeNode, decodePod, DEFAULT_CLASS, GROUP, KIND,
-  PLURAL, VERSION, type Condition, type MetricsManagerConfig, type MetricsManagerConfigStatus, type NodeInfo, type PodInfo,
+  PLURAL, VERSION, type Condition, type ObjectMeta, type MetricsManagerConfig, type MetricsManagerConfigStatus, type NodeInfo, type PodInfo,
 } from '../kube/resources';
 import { comparePrecedence, selectorMatches } from '../kube/selection';
 import { validateSpec, type AcceptedSpec, type RejectedSpec } from '../kube/spec';
@@ -65,9 +66,10 @@ export interface ControllerOptions {
 
 type MonitorOutcome =
   | { kind: 'disabled' }
+  | { kind: 'converted' }
   | { kind: 'api-missing'; mode: 'Auto' | 'Enabled' }
   | { kind: 'api-unknown' }
-  | { kind: 'registered'; name: string }
+  | { kind: 'registered'; name: string; /** The labels we gave it (MonitorsSelected reads them). */ labels?: Record<string, string> }
   | { kind: 'by-other'; owner: string }
   | { kind: 'owner-invalid' }
   | { kind: 'failed'; error: string };
@@ -118,6 +120,10 @@ export class Controller {
   /** Per monitor kind: the watch of our own monitors while the API is served. */
   private readonly monitorCaches = new Map<MonitorKind['field'], ListWatch<Record<string, unknown>>>();
   private readonly kindState = new Map<MonitorKind['field'], KindState>();
+  /** Per monitor kind: the watch of the objects that select such monitors (Prometheus, VMAgent) while served. */
+  private readonly scraperCaches = new Map<MonitorKind['field'], ListWatch<Scraper>>();
+  /** Namespace labels (namespace selectors of the scrapers), watched while any scraper API is served. */
+  private namespaces: ListWatch<NodeInfo> | undefined;
   /** Nodes running at least one live agent Pod (their labels matter; other nodes' do not). */
   private agentNodes = new Set<string>();
   private leading = false;
@@ -134,13 +140,20 @@ export class Controller {
     this.api = createKubeApi(opts.kubeConfig);
     this.queue = new WorkQueue({ baseDelayMs: 250, maxDelayMs: 30_000 });
     const ns = opts.watchNamespace || undefined;
-    const onSynced = () => this.enqueueAll();
-    const common = { api: this.api, timings: opts.listWatch, logger: opts.logger, onSynced, pageSize: opts.pageSize };
-    this.configs = watchResource({ ...common, name: 'metricsmanagerconfigs', resource: CONFIGS, namespace: ns, decode: decodeConfig, onChange: (t, c, old) => this.onConfig(t, c, old) });
+    // The first list of each cache queues everything; later relists report real changes through
+    // onChange (the loop diffs against its cache), so a periodic resync costs no reconcile.
+    const synced = new Set<string>();
+    const onSynced = (name: string) => () => {
+      if (synced.has(name)) return;
+      synced.add(name);
+      this.enqueueAll();
+    };
+    const common = { api: this.api, timings: opts.listWatch, logger: opts.logger, pageSize: opts.pageSize };
+    this.configs = watchResource({ ...common, onSynced: onSynced('configs'), name: 'metricsmanagerconfigs', resource: CONFIGS, namespace: ns, decode: decodeConfig, onChange: (t, c, old) => this.onConfig(t, c, old) });
     // Nodes as metadata only: labels are all we need, and status heartbeats then cost little.
-    this.nodes = watchResource({ ...common, name: 'nodes', resource: NODES, metadataOnly: true, decode: decodeNode, onChange: (t, n, old) => this.onNode(t, n, old) });
+    this.nodes = watchResource({ ...common, onSynced: onSynced('nodes'), name: 'nodes', resource: NODES, metadataOnly: true, decode: decodeNode, onChange: (t, n, old) => this.onNode(t, n, old) });
     this.pods = watchResource({
-      ...common, name: 'agent pods', resource: PODS, namespace: opts.agents.namespace, labelSelector: opts.agents.podSelector, decode: decodePod,
+      ...common, onSynced: onSynced('pods'), name: 'agent pods', resource: PODS, namespace: opts.agents.namespace, labelSelector: opts.agents.podSelector, decode: decodePod,
       onChange: (t, p, old) => this.onPod(t, p, old),
     });
     this.elector = new LeaderElector({
@@ -177,7 +190,10 @@ export class Controller {
     await this.queue.shutDown();
     await this.elector.stop();
     this.stopLeading();
-    await Promise.all([this.configs.stop(), this.nodes.stop(), this.pods.stop(), ...[...this.monitorCaches.values()].map((c) => c.stop())]);
+    await Promise.all([
+      this.configs.stop(), this.nodes.stop(), this.pods.stop(), this.namespaces?.stop(),
+      ...[...this.monitorCaches.values(), ...this.scraperCaches.values()].map((c) => c.stop()),
+    ]);
     this.log.info('controller stopped', { identity: this.opts.identity });
   }
 
@@ -194,8 +210,9 @@ export class Controller {
 
   private enqueueAll(): void {
     if (!this.leading) return;
-    for (const c of this.configs.items()) if (this.ours(c)) this.queue.add(configRef(c));
+    // Monitors first: the configs' status then reports what was just registered.
     this.queue.add(MONITORS_KEY);
+    for (const c of this.configs.items()) if (this.ours(c)) this.queue.add(configRef(c));
   }
 
   private onConfig(type: ChangeType, c: MetricsManagerConfig, old: MetricsManagerConfig | undefined): void {
@@ -252,6 +269,7 @@ export class Controller {
         try {
           const resources = await this.api.apiResources(kind.group, kind.version);
           this.setServed(kind, resources?.includes(kind.plural) ?? false);
+          this.setScraperServed(kind, resources?.includes(kind.scraper.plural) ?? false);
         } catch (err) {
           this.log.warn('API discovery failed', { api: `${kind.group}/${kind.version}`, error: errorText(err) });
         }
@@ -287,12 +305,95 @@ export class Controller {
     this.enqueueAll();
   }
 
+  /** Starts or stops the watch of the Prometheus / VMAgent objects (and of namespace labels). */
+  private setScraperServed(kind: MonitorKind, served: boolean): void {
+    const cache = this.scraperCaches.get(kind.field);
+    if (served === !!cache) return;
+    if (served) {
+      const lw = watchResource<Scraper>({
+        api: this.api, name: kind.scraper.plural, resource: { group: kind.group, version: kind.version, plural: kind.scraper.plural, namespaced: true },
+        timings: this.opts.listWatch, logger: this.log, pageSize: this.opts.pageSize,
+        decode: (raw) => scraperOf(kind.scraper.kind, raw), onChange: () => this.enqueueAll(), onSynced: () => this.enqueueAll(),
+      });
+      this.scraperCaches.set(kind.field, lw);
+      lw.start();
+      if (!this.namespaces) {
+        this.namespaces = watchResource<NodeInfo>({
+          api: this.api, name: 'namespaces', resource: NAMESPACES, metadataOnly: true, timings: this.opts.listWatch, logger: this.log, pageSize: this.opts.pageSize,
+          decode: decodeNode, onChange: (t, n, old) => {
+            if (t !== 'MODIFIED' || !labelsEqual(n.labels, old?.labels)) this.enqueueAll();
+          },
+        });
+        this.namespaces.start();
+      }
+    } else {
+      this.scraperCaches.delete(kind.field);
+      void cache!.stop();
+    }
+    this.enqueueAll();
+  }
+
+  /**
+   * The MonitorsSelected condition: for every monitor this installation registered, does any
+   * Prometheus / VMAgent select it? If not, which selector misses and what to add.
+   */
+  private selectedCondition(generation: number, c: MetricsManagerConfig, v: AcceptedSpec | RejectedSpec): DesiredCondition {
+    const base = { type: 'MonitorsSelected', observedGeneration: generation };
+    const ok: string[] = [];
+    const problems: string[] = [];
+    for (const kind of MONITOR_KINDS) {
+      const o = this.monitorOutcome(kind, c, v);
+      const state = this.kindState.get(kind.field);
+      if ((o.kind !== 'registered' && o.kind !== 'by-other') || !state?.served || state.outcome?.kind !== 'registered') continue;
+      const name = state.outcome.name;
+      const [ns, n] = name.split('/') as [string, string];
+      const monitor: RegisteredMonitor = {
+        kind: kind.kind as RegisteredMonitor['kind'], namespace: ns, name: n, labels: state.outcome.labels ?? {},
+        labelsField: `spec.monitoring.${kind.field}.labels of ${state.owner}`,
+      };
+      const scrapers = this.scraperCaches.get(kind.field);
+      if (!scrapers) {
+        problems.push(`${kind.kind} ${name}: no ${kind.scraper.kind} API (${kind.scraper.plural}.${kind.group}) is served, so nothing in this cluster reads ${kind.kind}s`);
+        continue;
+      }
+      const all = scrapers.items();
+      if (!scrapers.lastResourceVersion) {
+        problems.push(`${kind.kind} ${name}: ${kind.scraper.kind} objects not read yet`);
+        continue;
+      }
+      if (all.length === 0) {
+        problems.push(`${kind.kind} ${name}: no ${kind.scraper.kind} object exists`);
+        continue;
+      }
+      const results = all.map((s) => ({ s, r: selects(s, monitor, (x) => this.namespaces?.get(x)?.labels) }));
+      const hit = results.filter((x) => x.r.selected).map((x) => `${x.s.namespace}/${x.s.name}`);
+      if (hit.length) ok.push(`${kind.kind} ${name} is selected by ${kind.scraper.kind} ${listNames(hit)}`);
+      else problems.push(`${kind.kind} ${name} is selected by no ${kind.scraper.kind}: ${results.slice(0, 3).map((x) => (x.r.selected ? '' : x.r.why)).join('; ')}`);
+    }
+    if (!ok.length && !problems.length) return { ...base, status: 'Unknown', reason: 'NoMonitors', message: 'no monitor is registered for this installation' };
+    const message = [...problems, ...ok].join('; ');
+    return problems.length ? { ...base, status: 'False', reason: 'NotSelected', message } : { ...base, status: 'True', reason: 'Selected', message };
+  }
+
   // ---- monitors ---------------------------------------------------------------------------------
 
-  private modeOf(kind: MonitorKind, c: MetricsManagerConfig, v: AcceptedSpec | RejectedSpec): 'Auto' | 'Enabled' | 'Disabled' {
-    if (v.ok) return v.monitoring[kind.field].mode;
-    const raw = c.spec?.monitoring?.[kind.field]?.mode;
-    return raw === 'Disabled' || raw === 'Enabled' ? raw : 'Auto';
+  /**
+   * The mode of `kind` for `c`, where 'Converted' means: a VMServiceScrape in Auto mode is not
+   * registered because the ServiceMonitor API is served and the config registers a ServiceMonitor,
+   * which the VictoriaMetrics operator converts into a VMServiceScrape of the same name by default.
+   * Registering ours as well would collide with that copy or scrape every agent twice.
+   */
+  private modeOf(kind: MonitorKind, c: MetricsManagerConfig, v: AcceptedSpec | RejectedSpec): 'Auto' | 'Enabled' | 'Disabled' | 'Converted' {
+    const raw = (k: MonitorKind['field']) => {
+      if (v.ok) return v.monitoring[k].mode;
+      const m = c.spec?.monitoring?.[k]?.mode;
+      return m === 'Disabled' || m === 'Enabled' ? m : 'Auto';
+    };
+    const mode = raw(kind.field);
+    if (kind.field === 'vmServiceScrape' && mode === 'Auto' && this.kindState.get('vmServiceScrape')?.served && this.kindState.get('serviceMonitor')?.served && raw('serviceMonitor') !== 'Disabled') {
+      return 'Converted';
+    }
+    return mode;
   }
 
   /** The monitors key: makes our monitors of every served kind what the owning config asks for. */
@@ -305,7 +406,10 @@ export class Controller {
       if (!state?.served) continue;
       const cache = this.monitorCaches.get(kind.field);
       if (!cache || !cache.lastResourceVersion) continue; // its onSynced queues us again
-      const owner = configs.find((c) => this.modeOf(kind, c, validateSpec(c.spec)) !== 'Disabled');
+      const owner = configs.find((c) => {
+        const m = this.modeOf(kind, c, validateSpec(c.spec));
+        return m !== 'Disabled' && m !== 'Converted';
+      });
       let outcome: MonitorOutcome | undefined;
       try {
         outcome = await this.syncMonitor(kind, owner, cache);
@@ -350,7 +454,7 @@ export class Controller {
         await this.api.createCustom(group, version, plural, dm.namespace, desired);
         this.log.info('registered monitor', { kind: kind.kind, name });
         await this.event(owner, 'Normal', 'MonitorRegistered', `created ${kind.kind} ${name} for the agents' Service`);
-        return { kind: 'registered', name };
+        return { kind: 'registered', name, labels: (desired.metadata as ObjectMeta).labels };
       } catch (err) {
         if (httpStatus(err) !== 409) throw err;
         // An object of that name without our labels (or not yet in our cache): take it over below.
@@ -362,12 +466,13 @@ export class Controller {
       this.stats.monitorWrites++;
       await this.api.replaceCustom(group, version, plural, dm.namespace, dm.name, { ...desired, metadata: { ...(desired.metadata as object), resourceVersion: rv } });
     }
-    return { kind: 'registered', name };
+    return { kind: 'registered', name, labels: (desired.metadata as ObjectMeta).labels };
   }
 
   private monitorOutcome(kind: MonitorKind, c: MetricsManagerConfig, v: AcceptedSpec | RejectedSpec): MonitorOutcome {
     const mode = this.modeOf(kind, c, v);
     if (mode === 'Disabled') return { kind: 'disabled' };
+    if (mode === 'Converted') return { kind: 'converted' };
     const state = this.kindState.get(kind.field);
     if (!state || state.served === undefined) return { kind: 'api-unknown' };
     if (!state.served) return { kind: 'api-missing', mode };
@@ -427,6 +532,7 @@ export class Controller {
       const api = `${kind.group}/${kind.version}`;
       switch (o.kind) {
         case 'disabled': parts.push(`${kind.kind}: disabled`); break;
+        case 'converted': parts.push(`${kind.kind}: not registered (Auto): the VictoriaMetrics operator converts the ServiceMonitor into one; set mode Enabled only if its converter is off`); break;
         case 'api-unknown': unknown = true; parts.push(`${kind.kind}: API discovery has not succeeded yet`); break;
         case 'api-missing':
           if (o.mode === 'Enabled') missingEnabled = true;
@@ -444,7 +550,7 @@ export class Controller {
     if (registered) return { ...base, status: 'True', reason: 'Registered', message };
     if (byOther) return { ...base, status: 'True', reason: 'RegisteredByOtherConfig', message };
     if (unknown) return { ...base, status: 'Unknown', reason: 'DiscoveryPending', message };
-    const allDisabled = MONITOR_KINDS.every((k) => outcomes.get(k.field)?.kind === 'disabled');
+    const allDisabled = MONITOR_KINDS.every((k) => outcomes.get(k.field)?.kind === 'disabled' || outcomes.get(k.field)?.kind === 'converted');
     return { ...base, status: 'False', reason: allDisabled ? 'Disabled' : 'NoMonitoringAPI', message };
   }
 
@@ -477,7 +583,7 @@ export class Controller {
       const waiting = governs.filter((n) => !appliedNodes.includes(n));
       applied = { type: 'Applied', status: 'False', reason: 'Progressing', message: `generation ${generation} applied on ${appliedNodes.length} of ${governs.length} node(s); waiting for ${listNames(waiting)}.${overlap}`, observedGeneration: generation };
     }
-    const conditions = mergeConditions(current.conditions, [accepted, this.monitorsCondition(generation, v, monitors), applied], k8sTime(this.now()));
+    const conditions = mergeConditions(current.conditions, [accepted, this.monitorsCondition(generation, v, monitors), this.selectedCondition(generation, c, v), applied], k8sTime(this.now()));
     const desired: MetricsManagerConfigStatus = {
       observedGeneration: generation,
       conditions,

@@ -22,11 +22,16 @@ export interface MonitorKind {
   plural: string;
   /** Where the endpoint's relabelling rules go in this kind. */
   relabelField: 'relabelings' | 'relabelConfigs';
+  /** The operator's object that selects monitors of this kind (same group and version). */
+  scraper: { kind: 'Prometheus' | 'VMAgent'; plural: string };
 }
 
 export const MONITOR_KINDS: readonly MonitorKind[] = [
-  { field: 'serviceMonitor', group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', relabelField: 'relabelings' },
-  { field: 'vmServiceScrape', group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', relabelField: 'relabelConfigs' },
+  { field: 'serviceMonitor', group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', relabelField: 'relabelings', scraper: { kind: 'Prometheus', plural: 'prometheuses' } },
+  {
+    field: 'vmServiceScrape', group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', relabelField: 'relabelConfigs',
+    scraper: { kind: 'VMAgent', plural: 'vmagents' },
+  },
 ];
 
 /** Where the agents are: the Service the monitors select. */

@@ -81,6 +81,7 @@ export interface ResourceRef {
 
 export const NODES: ResourceRef = { group: '', version: 'v1', plural: 'nodes', namespaced: false };
 export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', namespaced: true };
+export const NAMESPACES: ResourceRef = { group: '', version: 'v1', plural: 'namespaces', namespaced: false };
 
 /**
  * Accept headers that ask the server for metadata only (PartialObjectMetadata): a Node then costs
@@ -112,7 +113,7 @@ export interface ListPage extends ListResult {
 /** The subset of the API the controller and agent use, as plain-JSON calls. */
 export interface KubeApi {
   readonly config: KubeConfig;
-  /** One page of any supported resource (core nodes and pods, any custom resource). */
+  /** One page of any supported resource (core nodes, namespaces and pods, any custom resource). */
   listPage(r: ResourceRef, opts: ListOptions & { limit?: number; continueToken?: string }): Promise<ListPage>;
   /**
    * The whole collection, read in pages of `pageSize` (limit/continue) so neither side holds a
@@ -202,6 +203,7 @@ export function createKubeApi(kc: KubeConfig): KubeApi {
     const opt = o.metadataOnly ? metadataList : undefined;
     const ns = r.namespaced ? o.namespace || undefined : undefined;
     if (r.group === '' && r.plural === 'nodes') return listResult(await core.listNode(q, opt));
+    if (r.group === '' && r.plural === 'namespaces') return listResult(await core.listNamespace(q, opt));
     if (r.group === '' && r.plural === 'pods') {
       return listResult(ns ? await core.listNamespacedPod({ ...q, namespace: ns }, opt) : await core.listPodForAllNamespaces(q, opt));
     }

@@ -157,7 +157,8 @@ describe('controller', () => {
     start();
     applyConfig(fake, NS, 'first', { monitoring: { vmServiceScrape: { mode: 'Enabled', labels: { team: 'platform' } } } });
     fake.advanceClock(3000);
-    applyConfig(fake, 'team-b', 'second', {});
+    // Enabled: with the ServiceMonitor API served, Auto would leave VMServiceScrapes to the VictoriaMetrics converter.
+    applyConfig(fake, 'team-b', 'second', { monitoring: { vmServiceScrape: { mode: 'Enabled' } } });
     await eventually(() => condition(fake, NS, 'first', 'MonitorsRegistered')?.reason === 'APINotFound', 3000, 'APINotFound');
     assert.equal(condition(fake, NS, 'first', 'MonitorsRegistered')!.status, 'False');
     assert.match(condition(fake, NS, 'first', 'MonitorsRegistered')!.message, /VMServiceScrape: operator\.victoriametrics\.com\/v1beta1 is not served by the API server/);

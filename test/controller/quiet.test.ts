@@ -46,7 +46,8 @@ describe('controller: quiet and event-driven', () => {
   });
 
   it('heartbeats and unchanged pods: no reconcile, no list, no write; a label change queues only the configs it concerns', async () => {
-    const c = start('quiet');
+    // Production lease timings: a loaded machine must not make leadership flap (a new leader reconciles everything).
+    const c = start('quiet', { leaderElection: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } });
     applyConfig(fake, NS, 'all', {});
     fake.advanceClock(2000);
     applyConfig(fake, NS, 'gpu', { nodeSelector: { matchLabels: { [GPU]: 'true' } } });

@@ -69,6 +69,7 @@ export const NODES: FakeResource = { group: '', version: 'v1', kind: 'Node', plu
 export const PODS: FakeResource = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
 export const EVENTS: FakeResource = { group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
 export const SERVICES: FakeResource = { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true };
+export const NAMESPACES: FakeResource = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false };
 export const LEASES: FakeResource = { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true };
 export const MMC: FakeResource = {
   group: 'metricsmanager.dev', version: 'v1alpha1', kind: 'MetricsManagerConfig', plural: 'metricsmanagerconfigs', namespaced: true, statusSubresource: true, shortNames: ['mmc'],
@@ -86,7 +87,7 @@ export const VM_SERVICE_SCRAPES: FakeResource = { group: 'operator.victoriametri
 export const VM_AGENTS: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMAgent', plural: 'vmagents', namespaced: true, custom: true };
 
 /** What a fresh fake serves: core types, Leases and the MetricsManagerConfig CRD (no monitoring APIs). */
-export const DEFAULT_RESOURCES: readonly FakeResource[] = [NODES, PODS, EVENTS, SERVICES, LEASES, MMC];
+export const DEFAULT_RESOURCES: readonly FakeResource[] = [NODES, NAMESPACES, PODS, EVENTS, SERVICES, LEASES, MMC];
 
 export interface RecordedRequest {
   method: string;
