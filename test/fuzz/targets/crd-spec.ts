@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { validateSpec } from '../../../src/controller/spec';
+import { validateSpec } from '../../../src/kube/spec';
 import type { FuzzTarget } from '../engine';
 import { outcome, parseJson } from './shape';
 
