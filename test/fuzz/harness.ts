@@ -22,6 +22,8 @@ export const CRASHES_DIR = path.join(ROOT, 'test-artifacts', 'fuzz-crashes');
 export const SHARED_INPUT_BYTES = 1 << 20;
 /** No progress for this long means the input in flight hangs. */
 const WATCHDOG_MS = Math.max(10 * SLOW_MS, 10_000);
+/** Loading the modules comes before the first input; on a loaded machine (or at nice 19) that is slow. */
+const STARTUP_GRACE_MS = 180_000;
 
 export interface RunOptions {
   target: string;
@@ -51,8 +53,9 @@ export function runFuzz(opts: RunOptions): Promise<RunResult> {
   const header = new Int32Array(shared, 0, 2);
   const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { ...opts, shared } });
   return new Promise<RunResult>((resolve, reject) => {
-    let lastExecs = -1;
-    let lastChange = Date.now();
+    let lastExecs = 0;
+    const started = Date.now();
+    let lastChange = started;
     let done = false;
     const finish = (stats: FuzzStats): void => {
       if (done) return;
@@ -68,6 +71,7 @@ export function runFuzz(opts: RunOptions): Promise<RunResult> {
         lastChange = Date.now();
         return;
       }
+      if (execs === 0 && Date.now() - started < STARTUP_GRACE_MS) return;
       if (Date.now() - lastChange < WATCHDOG_MS) return;
       // Stuck: save the input in flight and stop the worker.
       const len = Atomics.load(header, 1);
