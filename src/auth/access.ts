@@ -1,0 +1,52 @@
+/**
+ * The authorisation decision for one request: which scope the route needs (from the route
+ * table), whether that scope needs a credential (AUTH_REQUIRE), and what the Authorization header
+ * proves. Pure apart from the token store's lookup; the HTTP layer turns a denial into 401/403.
+ */
+
+import type { Identity, Scope, TokenStore } from './tokens';
+
+export type AuthMode = 'none' | 'token' | 'kubernetes';
+
+/** Why a request was refused; also the `reason` label of the denial counter. */
+export type DenyReason = 'missing_credentials' | 'malformed_credentials' | 'invalid_token' | 'missing_scope';
+
+export type AccessDecision =
+  | { ok: true; identity?: Identity }
+  | { ok: false; status: 401 | 403; reason: DenyReason; message: string };
+
+export interface TokenAccessOptions {
+  /** Scopes that need a credential; the others are open. */
+  require: ReadonlySet<Scope>;
+  tokens: TokenStore;
+}
+
+const BEARER_RE = /^Bearer[ ]+([^\s]+)[ ]*$/i;
+
+/** Token mode: a bearer token from the file with the route's scope. */
+export function decideToken(authorization: string | undefined, scope: Scope, opts: TokenAccessOptions): AccessDecision {
+  if (!opts.require.has(scope)) return { ok: true };
+  if (authorization === undefined || authorization === '') {
+    return { ok: false, status: 401, reason: 'missing_credentials', message: `this endpoint needs a bearer token with the "${scope}" scope (Authorization: Bearer <token>)` };
+  }
+  const m = BEARER_RE.exec(authorization);
+  if (m === null) return { ok: false, status: 401, reason: 'malformed_credentials', message: 'the Authorization header must be "Bearer <token>"' };
+  const entry = opts.tokens.lookup(m[1]);
+  if (entry === undefined) return { ok: false, status: 401, reason: 'invalid_token', message: 'the bearer token is not valid' };
+  if (!entry.scopes.has(scope)) {
+    return { ok: false, status: 403, reason: 'missing_scope', message: `token "${entry.identity.name}" lacks the "${scope}" scope this endpoint needs` };
+  }
+  return { ok: true, identity: entry.identity };
+}
+
+/** `AUTH_REQUIRE`: a comma-separated list of scopes; throws naming the bad one. */
+export function parseRequire(text: string): Set<Scope> {
+  const out = new Set<Scope>();
+  for (const raw of text.split(',')) {
+    const s = raw.trim();
+    if (s === '') continue;
+    if (s !== 'read' && s !== 'write' && s !== 'delete') throw new Error(`AUTH_REQUIRE: unknown scope ${JSON.stringify(s)} (scopes: read, write, delete)`);
+    out.add(s);
+  }
+  return out;
+}
