@@ -11,6 +11,7 @@ import { intelGpuCollector } from './intel-gpu';
 import { intelNpuCollector } from './intel-npu';
 import { memCollector } from './mem';
 import { nvidiaCollector } from './nvidia';
+import { podResourcesCollector } from './pod-resources';
 import { scriptsCollector } from './scripts';
 import { tempCollector } from './temp';
 
@@ -22,6 +23,7 @@ export const COLLECTORS = [
   intelGpuCollector,
   intelNpuCollector,
   nvidiaCollector,
+  podResourcesCollector,
   scriptsCollector,
 ] as const;
 

@@ -75,10 +75,10 @@ describe('collectors: registry', () => {
   it('the enabled set follows SYSTEM_METRICS_SOURCE and the switches', () => {
     const env = testEnv(fixtureFs('desktop', 't0'));
     const names = (e: Record<string, string>) => createCollectors(loadConfig(e), env, parser).map((s) => s.collector.name);
-    assert.deepEqual(names({}), ['cpu', 'mem', 'temp', 'cpufreq', 'intel_gpu', 'intel_npu', 'nvidia', 'scripts']);
-    assert.deepEqual(names({ SYSTEM_METRICS_SOURCE: 'telegraf' }), ['intel_gpu', 'intel_npu', 'nvidia', 'scripts']);
+    assert.deepEqual(names({}), ['cpu', 'mem', 'temp', 'cpufreq', 'intel_gpu', 'intel_npu', 'nvidia', 'pod_resources', 'scripts']);
+    assert.deepEqual(names({ SYSTEM_METRICS_SOURCE: 'telegraf' }), ['intel_gpu', 'intel_npu', 'nvidia', 'pod_resources', 'scripts']);
     assert.deepEqual(names({ SYSTEM_METRICS_SOURCE: 'none' }), ['scripts']);
-    assert.deepEqual(names({ COLLECTOR_MEM_ENABLED: 'false', COLLECTOR_SCRIPTS_ENABLED: 'no' }), ['cpu', 'temp', 'cpufreq', 'intel_gpu', 'intel_npu', 'nvidia']);
+    assert.deepEqual(names({ COLLECTOR_MEM_ENABLED: 'false', COLLECTOR_SCRIPTS_ENABLED: 'no' }), ['cpu', 'temp', 'cpufreq', 'intel_gpu', 'intel_npu', 'nvidia', 'pod_resources']);
     const intervals = createCollectors(loadConfig({ COLLECTOR_TEMP_INTERVAL_MS: '2500' }), env, parser).map((s) => [s.collector.name, s.intervalMs]);
     assert.deepEqual(intervals.find(([n]) => n === 'temp'), ['temp', 2500]);
   });
