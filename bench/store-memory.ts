@@ -60,7 +60,7 @@ function pushRound(store: SeriesStore, n: number, t: number, round: number): voi
 
 function singlePoint(n: number): { mem: Mem; storeBytes: number; size: number } {
   const before = measure();
-  const store = newStore(120);
+  const store = newStore(3600);
   pushRound(store, n, T0, 0);
   const mem = diff(before, measure());
   return { mem, storeBytes: store.bytes, size: store.size };
@@ -68,7 +68,7 @@ function singlePoint(n: number): { mem: Mem; storeBytes: number; size: number } 
 
 function history(n: number, points: number): { one: Mem; full: Mem; storeBytesOne: number; storeBytesFull: number; size: number } {
   const before = measure();
-  const store = newStore(points);
+  const store = newStore(3600);
   pushRound(store, n, T0, 0);
   const one = diff(before, measure());
   const storeBytesOne = store.bytes;

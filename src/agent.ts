@@ -17,6 +17,8 @@ import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
 import { LineProtocolParser } from './formats/influx/parse';
 import type { Admission } from './http/admission';
+import { readContainerMemoryLimit } from './memory/container-limit';
+import { heapLimitBytes, MemoryGuard, memoryPlan, type MemoryPlan } from './memory/memory-guard';
 import { buildApp } from './http/app';
 import { preloadRegexEngine } from './query/regex';
 import type { AppContext } from './http/context';
@@ -74,10 +76,24 @@ export class Agent {
   private drainResponses: (() => void) | undefined;
   private rateLimitShutdown: (() => void) | undefined;
 
+  /** The store's byte budget and the memory guard's marks, from the container's limit. */
+  readonly memoryPlan: MemoryPlan;
+  readonly memoryGuard: MemoryGuard;
+
   constructor(opts: AgentOptions) {
     const now = opts.now ?? Date.now;
-    this.config = new LiveConfig(opts.config);
-    const c = opts.config;
+    const given = opts.config;
+    const limit = given.memoryLimitBytes > 0 ? { bytes: given.memoryLimitBytes, source: 'MEMORY_LIMIT_BYTES' } : readContainerMemoryLimit();
+    this.memoryPlan = memoryPlan({
+      limitBytes: limit.bytes,
+      limitSource: limit.source,
+      heapLimitBytes: heapLimitBytes(),
+      configuredStoreBytes: given.maxStoreBytes,
+      forwardQueueBytes: given.forwardQueueMaxBytes,
+    });
+    // The derived budget becomes the base value: a MetricsManagerConfig may still override it live.
+    const c: Config = { ...given, maxStoreBytes: this.memoryPlan.storeBytes };
+    this.config = new LiveConfig(c);
     this.logger = opts.logger ?? createLogger({ level: c.logLevel, format: c.logFormat, service: c.serviceName, version: VERSION });
     this.store = new SeriesStore(() => this.config.get(), now, (reason, n, origin) => this.metrics.seriesRemoved(reason, n, origin), (reason, n) => this.metrics.historyChunksTrimmed(reason, n));
     const lineProtocol = new LineProtocolParser();
@@ -132,7 +148,10 @@ export class Agent {
     if (cluster) this.components.push({ start: () => cluster.start(), stop: () => cluster.stop() });
     this.cluster = cluster;
 
+    this.memoryGuard = new MemoryGuard(() => this.memoryPlan);
     this.ctx = {
+      memoryGuard: this.memoryGuard,
+      memoryPlan: this.memoryPlan,
       config: this.config, store: this.store, hub: this.hub, lineProtocol, metrics: this.metrics, logger: this.logger,
       version: VERSION, startedAtMs: now(), now,
       streamSubscribers: () => this.stream.clientCount,
@@ -168,10 +187,18 @@ export class Agent {
     preloadRegexEngine();
     // The stream router first, the dashboard last: the stream handler passes browser (HTML)
     // requests for /metrics/stream on to it (src/stream/negotiate.ts).
-    const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName }), ...extraRouters, dashboardRouter()]);
+    const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan) }), ...extraRouters, dashboardRouter()]);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
     this.drainResponses = drain;
     this.admission = admission;
+    // Near the memory limit new pushes are refused (503 + Retry-After, counted by admission as
+    // `pressure`) before their body is read; the guard caches its readings for 100 ms.
+    const guard = this.memoryGuard;
+    admission.setPressureCheck(() => {
+      if (!guard.shouldShed()) return false;
+      guard.shed++;
+      return 1;
+    });
     // Expire idle series even when nobody reads or writes.
     this.sweepTimer = setInterval(() => this.store.expire(), 1000);
     this.sweepTimer.unref();
@@ -193,6 +220,11 @@ export class Agent {
       });
       this.servers.push(server);
     }
+    const mp = this.memoryPlan;
+    this.logger.info('memory plan', {
+      memory_limit_bytes: mp.limitBytes ?? null, memory_limit_source: mp.limitSource, heap_limit_bytes: heapLimitBytes(),
+      max_store_bytes: c.maxStoreBytes, max_store_bytes_source: mp.storeSource, shed_above_rss_bytes: mp.shedAboveRssBytes ?? null,
+    });
     this.logger.info('agent started', { port: this.port, otlp_port: c.otlpHttpPort || undefined, version: VERSION });
   }
 
@@ -222,6 +254,13 @@ export class Agent {
     for (const c of [...this.components].reverse()) await c.stop();
     this.logger.info('agent stopped', { uptime_seconds: (this.ctx.now() - this.ctx.startedAtMs) / 1000 });
   }
+}
+
+function memoryView(p: MemoryPlan): Record<string, unknown> {
+  return {
+    limit_bytes: p.limitBytes ?? null, limit_source: p.limitSource, max_store_bytes: p.storeBytes,
+    max_store_bytes_source: p.storeSource, shed_above_rss_bytes: p.shedAboveRssBytes ?? null,
+  };
 }
 
 async function closeServer(server: http.Server, deadlineMs: number): Promise<void> {

@@ -15,6 +15,8 @@ export interface ConfigRouteSource {
   applied: () => AppliedConfig | null;
   /** This node's name when running in a cluster. */
   nodeName?: string;
+  /** How the memory budget was chosen (limit, its source, the store's share). */
+  memory?: Record<string, unknown>;
 }
 
 const SECRET_KEY = /token|password|secret|credential/i;
@@ -64,6 +66,7 @@ export function configRouter(src: ConfigRouteSource): Router {
       live_settings: LIVE_SETTINGS,
       applied: src.applied(),
       node: src.nodeName ?? null,
+      memory: src.memory ?? null,
     });
   });
   return r;

@@ -39,7 +39,10 @@ export const SETTINGS = {
   // System series (collectors, Telegraf) have their own bound. A 256-core node with 8 GPUs makes
   // about 4,000 (a dozen per core, a few hundred per GPU with its per-process attribution).
   maxSystemSeries: ['MAX_SYSTEM_METRICS_IN_MEMORY', int(1, 10_000_000).default(20_000)],
-  maxStoreBytes: ['MAX_STORE_BYTES', int(1 * MiB, 64 * 1024 * MiB).default(256 * MiB)],
+  // 0 (the default): derived at start from the container's memory limit (src/memory/memory-guard.ts).
+  maxStoreBytes: ['MAX_STORE_BYTES', int(0, 64 * 1024 * MiB).refine((v) => v === 0 || v >= MiB, 'must be 0 (derive from the memory limit) or at least 1 MiB').default(0)],
+  // 0: read from the cgroup (v2 memory.max, v1 memory.limit_in_bytes); set it where that is not visible.
+  memoryLimitBytes: ['MEMORY_LIMIT_BYTES', int(0, 1024 * 1024 * MiB).refine((v) => v === 0 || v >= 64 * MiB, 'must be 0 (read the cgroup) or at least 64 MiB').default(0)],
   // History per series by time, in compressed chunks (src/store/chunk.ts); 0 keeps the latest point only.
   historySeconds: ['HISTORY_SECONDS', int(0, 86_400).default(3600)],
   maxBatchSize: ['MAX_METRICS_BATCH_SIZE', int(1, 10_000).default(1000)],

@@ -4,6 +4,7 @@ import type { LineProtocolParser } from '../formats/influx/parse';
 import type { Hub } from '../hub/hub';
 import type { Logger } from '../log/logger';
 import type { SeriesStore } from '../store/series-store';
+import type { MemoryGuard, MemoryPlan } from '../memory/memory-guard';
 import type { SelfMetrics } from '../telemetry/self-metrics';
 
 /** What the routes need from the agent; built once by agent.ts. */
@@ -18,6 +19,9 @@ export interface AppContext {
   version: string;
   startedAtMs: number;
   now: () => number;
+  /** Sheds ingestion while memory is near the limit (503 + Retry-After). */
+  memoryGuard?: MemoryGuard;
+  memoryPlan?: MemoryPlan;
   /** Open event streams (GET /metrics/stream), for /api/health. */
   streamSubscribers?: () => number;
   /** State of collectors, the Telegraf source and sinks, for /api/health. */

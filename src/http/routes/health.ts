@@ -6,6 +6,20 @@ import type { AppContext } from '../context';
 /** Names listed in /api/health are capped: the endpoint must stay small on a busy node. */
 const MAX_NAMES_IN_HEALTH = 1000;
 
+function memoryHealth(ctx: AppContext): Record<string, unknown> {
+  const p = ctx.memoryPlan;
+  const g = ctx.memoryGuard;
+  return {
+    limit_bytes: p?.limitBytes ?? null,
+    limit_source: p?.limitSource ?? null,
+    rss_bytes: process.memoryUsage.rss(),
+    max_store_bytes_source: p?.storeSource ?? null,
+    shed_above_rss_bytes: p?.shedAboveRssBytes ?? null,
+    shedding: g?.active ?? false,
+    shed_requests: g?.shed ?? 0,
+  };
+}
+
 export function healthRouter(ctx: AppContext): Router {
   const r = Router();
   const uptime = () => (ctx.now() - ctx.startedAtMs) / 1000;
@@ -63,6 +77,7 @@ export function healthRouter(ctx: AppContext): Router {
         history_chunks_trimmed: ctx.store.historyTrims,
         telegraf_endpoint: cfg.telegrafHttpEndpoint,
       },
+      memory: memoryHealth(ctx),
       sse_subscribers: ctx.streamSubscribers?.() ?? 0,
       ...(ctx.pipelineHealth?.() ?? {}),
     });

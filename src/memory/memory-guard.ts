@@ -1,0 +1,142 @@
+/**
+ * Memory plan and guard: how many bytes the store may hold, derived from the container's limit
+ * when MAX_STORE_BYTES is not set (as VictoriaMetrics' -memory.allowedPercent does), and a guard
+ * that sheds ingestion (503 + Retry-After) while the process is close to its limit, so the kernel
+ * never has to OOM-kill it. The guard recovers on its own once memory is back under the low mark.
+ */
+
+import v8 from 'node:v8';
+
+const MiB = 1024 * 1024;
+
+/** What the process needs besides the store: V8 and Node themselves, code, HTTP and parse buffers. */
+const BASE_HEADROOM_BYTES = 64 * MiB;
+/** Of what is left, the share the store's estimate may claim: the rest is GC headroom (V8 needs room to copy live data), SSE buffers and the parser cache. */
+const STORE_SHARE = 0.4;
+/** The store's share of V8's heap limit: the heap must hold the store and still collect garbage. */
+const HEAP_SHARE = 0.4;
+/** Without a known limit. */
+const DEFAULT_STORE_BYTES = 256 * MiB;
+const MIN_STORE_BYTES = 8 * MiB;
+
+export interface MemoryPlan {
+  /** The container's limit (or MEMORY_LIMIT_BYTES), undefined when unknown. */
+  limitBytes?: number;
+  limitSource: string;
+  /** The store's byte budget. */
+  storeBytes: number;
+  /** How storeBytes was chosen, for the start log. */
+  storeSource: string;
+  /** Ingestion is shed above this RSS (undefined: no guard on RSS). */
+  shedAboveRssBytes?: number;
+  /** … and admitted again below this. */
+  resumeBelowRssBytes?: number;
+}
+
+export interface PlanInput {
+  limitBytes?: number;
+  limitSource: string;
+  /** V8's heap_size_limit. */
+  heapLimitBytes: number;
+  /** MAX_STORE_BYTES when set explicitly (0 = derive). */
+  configuredStoreBytes: number;
+  /** Bytes the forwarding queues may hold in memory (all sinks). */
+  forwardQueueBytes: number;
+}
+
+export function memoryPlan(i: PlanInput): MemoryPlan {
+  const heapCap = Math.floor(i.heapLimitBytes * HEAP_SHARE);
+  let storeBytes: number;
+  let storeSource: string;
+  if (i.configuredStoreBytes > 0) {
+    storeBytes = i.configuredStoreBytes;
+    storeSource = 'MAX_STORE_BYTES';
+  } else if (i.limitBytes !== undefined) {
+    const fromLimit = Math.floor((i.limitBytes - BASE_HEADROOM_BYTES - i.forwardQueueBytes) * STORE_SHARE);
+    storeBytes = Math.max(MIN_STORE_BYTES, Math.min(fromLimit, heapCap));
+    storeSource = fromLimit <= heapCap
+      ? `${STORE_SHARE * 100}% of the memory limit after ${BASE_HEADROOM_BYTES / MiB} MiB for the runtime and ${Math.round(i.forwardQueueBytes / MiB)} MiB for forwarding queues`
+      : `${HEAP_SHARE * 100}% of V8's heap limit (${Math.round(i.heapLimitBytes / MiB)} MiB)`;
+  } else {
+    storeBytes = Math.max(MIN_STORE_BYTES, Math.min(DEFAULT_STORE_BYTES, heapCap));
+    storeSource = storeBytes === DEFAULT_STORE_BYTES ? 'default (no memory limit found)' : `${HEAP_SHARE * 100}% of V8's heap limit (no memory limit found)`;
+  }
+  const plan: MemoryPlan = { limitBytes: i.limitBytes, limitSource: i.limitSource, storeBytes, storeSource };
+  if (i.limitBytes !== undefined) {
+    plan.shedAboveRssBytes = Math.floor(i.limitBytes * 0.9);
+    plan.resumeBelowRssBytes = Math.floor(i.limitBytes * 0.85);
+  }
+  return plan;
+}
+
+export interface MemoryReadings {
+  rss(): number;
+  heapUsed(): number;
+  heapLimit(): number;
+}
+
+export const processMemory: MemoryReadings = {
+  rss: () => process.memoryUsage.rss(),
+  heapUsed: () => process.memoryUsage().heapUsed,
+  heapLimit: () => heapLimitBytes(),
+};
+
+export function heapLimitBytes(): number {
+  return v8.getHeapStatistics().heap_size_limit;
+}
+
+/**
+ * Decides whether ingestion should be shed now. Readings are taken at most every `checkEveryMs`
+ * (reading RSS is a syscall; heap statistics are cheap but not free), with hysteresis so the
+ * answer does not flap: shed above the high mark, admit again below the low mark. The heap is
+ * guarded as well as RSS: V8 aborts the process at its heap limit whatever the container allows.
+ */
+export class MemoryGuard {
+  private shedding = false;
+  private checkedAt = -Infinity;
+  /** Requests answered 503 so far (also counted in self-metrics by the caller). */
+  shed = 0;
+  reason: 'rss' | 'heap' | '' = '';
+
+  constructor(
+    private readonly plan: () => MemoryPlan,
+    private readonly readings: MemoryReadings = processMemory,
+    private readonly mono: () => number = () => performance.now(),
+    private readonly checkEveryMs = 100,
+  ) {}
+
+  /** True when this request should be shed. */
+  shouldShed(): boolean {
+    const now = this.mono();
+    if (now - this.checkedAt >= this.checkEveryMs) {
+      this.checkedAt = now;
+      this.update();
+    }
+    return this.shedding;
+  }
+
+  get active(): boolean {
+    return this.shedding;
+  }
+
+  private update(): void {
+    const p = this.plan();
+    const rss = p.shedAboveRssBytes !== undefined ? this.readings.rss() : 0;
+    const heapRatio = this.readings.heapUsed() / this.readings.heapLimit();
+    if (!this.shedding) {
+      if (p.shedAboveRssBytes !== undefined && rss > p.shedAboveRssBytes) this.start('rss');
+      else if (heapRatio > 0.9) this.start('heap');
+    } else {
+      const rssOk = p.resumeBelowRssBytes === undefined || rss < p.resumeBelowRssBytes;
+      if (rssOk && heapRatio < 0.85) {
+        this.shedding = false;
+        this.reason = '';
+      }
+    }
+  }
+
+  private start(reason: 'rss' | 'heap'): void {
+    this.shedding = true;
+    this.reason = reason;
+  }
+}

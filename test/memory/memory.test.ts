@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseLimit, parseProcCgroup, readContainerMemoryLimit } from '../../src/memory/container-limit';
+import { MemoryGuard, memoryPlan, type MemoryPlan } from '../../src/memory/memory-guard';
+import { startAgent } from '../helpers/agent';
+
+const MiB = 1024 * 1024;
+
+function tree(files: Record<string, string>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-cgroup-'));
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    fs.writeFileSync(path.join(root, f), text);
+  }
+  return root;
+}
+
+describe('memory: container limit, store budget and the guard', () => {
+  it('parses limit files and /proc/self/cgroup (v1 and v2)', () => {
+    assert.equal(parseLimit('268435456\n'), 268435456);
+    assert.equal(parseLimit('max\n'), undefined);
+    assert.equal(parseLimit('9223372036854771712\n'), undefined, "v1's no-limit value");
+    assert.equal(parseLimit('garbage'), undefined);
+    assert.deepEqual(parseProcCgroup('12:pids:/a\n4:memory:/kubepods/pod1/c1\n0::/\n'), { v1Memory: '/kubepods/pod1/c1', v2: '/' });
+    assert.deepEqual(parseProcCgroup('0::/system.slice/x.service\n'), { v2: '/system.slice/x.service' });
+    assert.deepEqual(parseProcCgroup('5:cpu,memory:/g\n'), { v1Memory: '/g' });
+  });
+
+  it('reads the tightest limit on the path of its own group (v2)', () => {
+    const root = tree({
+      'proc/self/cgroup': '0::/kubepods/pod1/c1\n',
+      'sys/fs/cgroup/cgroup.controllers': 'cpu memory\n',
+      'sys/fs/cgroup/kubepods/pod1/memory.max': '536870912\n',
+      'sys/fs/cgroup/kubepods/pod1/c1/memory.max': 'max\n',
+    });
+    assert.deepEqual(readContainerMemoryLimit(root), { bytes: 512 * MiB, source: 'cgroup v2 /sys/fs/cgroup/kubepods/pod1/memory.max' });
+  });
+
+  it('reads cgroup v1 memory.limit_in_bytes, and says so when there is no limit', () => {
+    const root = tree({
+      'proc/self/cgroup': '4:memory:/docker/abc\n0::/\n',
+      'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n',
+      'sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes': '268435456\n',
+    });
+    assert.equal(readContainerMemoryLimit(root).bytes, 256 * MiB);
+    const none = tree({ 'proc/self/cgroup': '0::/\n', 'sys/fs/cgroup/memory.max': 'max\n' });
+    assert.equal(readContainerMemoryLimit(none).bytes, undefined);
+    assert.match(readContainerMemoryLimit(path.join(none, 'nowhere')).source, /no \/proc\/self\/cgroup/);
+  });
+
+  it('derives the store budget from the limit and the heap, and leaves an explicit one alone', () => {
+    const base = { limitSource: 'test', heapLimitBytes: 2048 * MiB, configuredStoreBytes: 0, forwardQueueBytes: 16 * MiB };
+    const p512 = memoryPlan({ ...base, limitBytes: 512 * MiB });
+    assert.ok(p512.storeBytes > 100 * MiB && p512.storeBytes < 256 * MiB, `${p512.storeBytes / MiB} MiB`);
+    assert.equal(p512.shedAboveRssBytes, Math.floor(512 * MiB * 0.9));
+    // A small heap caps it: the heap must hold the store with room to collect.
+    const small = memoryPlan({ ...base, limitBytes: 512 * MiB, heapLimitBytes: 200 * MiB });
+    assert.equal(small.storeBytes, 80 * MiB);
+    assert.match(small.storeSource, /heap limit/);
+    assert.equal(memoryPlan({ ...base, limitBytes: 512 * MiB, configuredStoreBytes: 3 * MiB }).storeBytes, 3 * MiB);
+    const none = memoryPlan({ ...base });
+    assert.equal(none.storeBytes, 256 * MiB);
+    assert.equal(none.shedAboveRssBytes, undefined);
+  });
+
+  it('the guard sheds above the high mark and recovers below the low one', () => {
+    let rss = 100 * MiB;
+    let t = 0;
+    const plan: MemoryPlan = { limitBytes: 200 * MiB, limitSource: 'test', storeBytes: 50 * MiB, storeSource: 'test', shedAboveRssBytes: 180 * MiB, resumeBelowRssBytes: 170 * MiB };
+    const g = new MemoryGuard(() => plan, { rss: () => rss, heapUsed: () => 10, heapLimit: () => 100 }, () => t, 100);
+    assert.equal(g.shouldShed(), false);
+    rss = 185 * MiB;
+    assert.equal(g.shouldShed(), false, 'not read again within 100 ms');
+    t += 100;
+    assert.equal(g.shouldShed(), true);
+    assert.equal(g.reason, 'rss');
+    rss = 175 * MiB;
+    t += 100;
+    assert.equal(g.shouldShed(), true, 'between the marks: still shedding');
+    rss = 160 * MiB;
+    t += 100;
+    assert.equal(g.shouldShed(), false);
+    // The heap near its limit sheds too, even without a container limit.
+    const h = new MemoryGuard(() => ({ ...plan, shedAboveRssBytes: undefined, resumeBelowRssBytes: undefined }), { rss: () => 0, heapUsed: () => 95, heapLimit: () => 100 }, () => t, 0);
+    assert.equal(h.shouldShed(), true);
+    assert.equal(h.reason, 'heap');
+  });
+
+  it('ingestion answers 503 + Retry-After while shedding, counted; reads keep working; it recovers', async () => {
+    const a = await startAgent({ RATE_LIMIT_ENABLED: 'false', MEMORY_LIMIT_BYTES: String(512 * MiB) });
+    try {
+      const cfg = (await (await fetch(`${a.url}/api/v1/config`)).json()) as { config: { maxStoreBytes: number }; memory: { limit_bytes: number; limit_source: string } };
+      assert.equal(cfg.memory.limit_bytes, 512 * MiB);
+      assert.equal(cfg.memory.limit_source, 'MEMORY_LIMIT_BYTES');
+      assert.equal(cfg.config.maxStoreBytes, a.agent.memoryPlan.storeBytes);
+      assert.ok(cfg.config.maxStoreBytes > 0);
+      // Push the plan's high mark under the current RSS: the guard must trip on the real reading.
+      const plan = a.agent.memoryPlan;
+      const saved = { ...plan };
+      plan.shedAboveRssBytes = 1;
+      plan.resumeBelowRssBytes = 0;
+      await new Promise((r) => setTimeout(r, 120));
+      const r = await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' });
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get('retry-after'), '1');
+      assert.match(((await r.json()) as { error: string; message: string }).message, /memory/);
+      assert.equal((await fetch(`${a.url}/health`)).status, 200);
+      const self = await (await fetch(`${a.url}/metrics/self`)).text();
+      assert.match(self, /metrics_manager_ingest_refused_total\{reason="pressure"\} 1/);
+      const h = (await (await fetch(`${a.url}/api/health`)).json()) as { memory: { shed_requests: number } };
+      assert.equal(h.memory.shed_requests, 1);
+      Object.assign(plan, saved);
+      await new Promise((r) => setTimeout(r, 120));
+      assert.equal((await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' })).status, 204);
+    } finally {
+      await a.stop();
+    }
+  });
+});
