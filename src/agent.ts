@@ -96,7 +96,9 @@ export class Agent {
     this.config = new LiveConfig(c);
     this.logger = opts.logger ?? createLogger({ level: c.logLevel, format: c.logFormat, service: c.serviceName, version: VERSION });
     this.store = new SeriesStore(() => this.config.get(), now, (reason, n, origin) => this.metrics.seriesRemoved(reason, n, origin), (reason, n) => this.metrics.historyChunksTrimmed(reason, n));
-    const lineProtocol = new LineProtocolParser();
+    // The parser's series cache is bounded on its own (reported as metrics_manager_events_parser_cache_bytes
+    // and in /api/health); sized from the memory plan so a small container does not spend 64 MiB on it.
+    const lineProtocol = new LineProtocolParser({ maxCachedBytes: Math.min(64 * MiB, Math.max(4 * MiB, Math.floor(this.memoryPlan.storeBytes / 4))) });
     this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes }, lineProtocol);
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
     this.hostname = c.hostname || os.hostname();
@@ -255,6 +257,8 @@ export class Agent {
     this.logger.info('agent stopped', { uptime_seconds: (this.ctx.now() - this.ctx.startedAtMs) / 1000 });
   }
 }
+
+const MiB = 1024 * 1024;
 
 function memoryView(p: MemoryPlan): Record<string, unknown> {
   return {

@@ -17,6 +17,7 @@ function memoryHealth(ctx: AppContext): Record<string, unknown> {
     shed_above_rss_bytes: p?.shedAboveRssBytes ?? null,
     shedding: g?.active ?? false,
     shed_requests: g?.shed ?? 0,
+    parser_cache_bytes: ctx.lineProtocol.cachedBytes,
   };
 }
 
