@@ -136,7 +136,6 @@ export class Agent {
         endpoint: c.telegrafPrometheusEndpoint,
         intervalMs: () => this.config.get().pollerIntervalMs,
         hub: this.hub,
-        store: this.store,
         logger: this.logger,
         onStateChange: (st) => this.metrics.healthStatus.set({ dependency: 'telegraf' }, st.status === 'up' ? 1 : 0),
       });

@@ -215,7 +215,7 @@ export class SeriesStore {
    * caller must not mutate them afterwards. Never takes the store past its bounds: the
    * least-recently-updated series are evicted (and counted) to make room.
    */
-  write(samples: readonly Sample[], origin: Origin): WriteResult {
+  write(samples: readonly Sample[], origin: Origin, created?: string[]): WriteResult {
     const limits = this.limits();
     const now = this.now();
     this.expire(now, limits);
@@ -242,6 +242,7 @@ export class SeriesStore {
         series = this.create(key, s, family, origin, limits);
         series.timestampMs = t;
         series.value = s.value;
+        created?.push(key);
       } else if (s.type !== series.family.type) {
         this.conflict(result, s, series.family);
         continue;

@@ -21,7 +21,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Batch } from '../hub/hub';
+import type { Batch, HubSubscription } from '../hub/hub';
 import { ValidationError } from '../model/names';
 import type { Series } from '../store/series-store';
 import { entry, entryHead, eventBytes, HEARTBEAT, retryBytes, type EventKind } from './encode';
@@ -37,9 +37,8 @@ export interface StreamStore {
 }
 
 /** Where accepted batches come from (the agent's Hub). */
-export interface BatchSource {
-  subscribe(s: (batch: Batch) => void): () => void;
-}
+/** What the stream needs from the hub: its subscriber port. */
+export type BatchSource = HubSubscription;
 
 /** Settings read at use time (the live config fits). */
 export interface StreamSettings {

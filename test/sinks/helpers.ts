@@ -3,6 +3,7 @@
  * answers what the test says), a log capture, a hub stand-in and polling.
  */
 
+import type { HubSubscription, Subscriber } from '../../src/hub/hub';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -129,18 +130,16 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   return { logger, lines };
 }
 
-type HubBatch = { samples: readonly Sample[]; origin: Origin };
-
-/** A hub stand-in: publish() hands a batch to every subscriber, like Hub.accept after storing. */
-export function fakeHub(): { subscribe(s: (b: HubBatch) => void): () => void; publish(samples: Sample[], origin?: Origin): void; subscribers: number } {
-  const subs = new Set<(b: HubBatch) => void>();
+/** A hub stand-in (test double of the subscriber port): publish() hands a batch to every subscriber, like Hub.accept after storing. */
+export function fakeHub(): HubSubscription & { publish(samples: Sample[], origin?: Origin): void; subscribers: number } {
+  const subs = new Set<Subscriber>();
   return {
     subscribe(s) {
       subs.add(s);
       return () => subs.delete(s);
     },
     publish(samples, origin = 'custom') {
-      for (const s of subs) s({ samples, origin });
+      for (const s of subs) s({ samples, origin, format: origin === 'system' ? 'system' : 'write' });
     },
     get subscribers() {
       return subs.size;

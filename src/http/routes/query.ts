@@ -104,7 +104,7 @@ export function queryRouter(ctx: AppContext): Router {
     if (name === '') throw badRequest('name must not be empty; omit it to delete every custom metric');
     const f = filterFrom(req);
     // Custom series only, as the reference documents: the node's own metrics are not the client's to clear.
-    const cleared = f.name || f.selector ? ctx.store.deleteWhere((s) => s.origin === 'custom' && matches(s, f)) : ctx.store.clearOrigin('custom');
+    const cleared = ctx.hub.deleteSeries('custom', f.name || f.selector ? (s) => matches(s, f) : () => true);
     res.json({ cleared, message: `Cleared ${cleared} metrics` });
   });
 

@@ -13,6 +13,7 @@
  * buffered (`queueSamples` in memory, `spoolSamples` on disk) — see `SinkStats`.
  */
 
+import type { HubSubscription } from '../../hub/hub';
 import type { Logger } from '../../log/logger';
 import type { Origin, Sample } from '../../model/sample';
 import { DEFAULT_BACKOFF, parseRetryAfterMs, retryDelayMs, type BackoffPolicy } from './backoff';
@@ -29,10 +30,8 @@ const MiB = 1024 * KiB;
 export type DropReason = 'queue_full' | 'rejected' | 'shutdown' | 'spool_full' | 'unencodable';
 export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'rejected', 'shutdown', 'spool_full', 'unencodable'];
 
-/** What a sink needs from the hub (src/hub/hub.ts satisfies it). */
-export interface HubLike {
-  subscribe(s: (batch: { samples: readonly Sample[]; origin: Origin }) => void): () => void;
-}
+/** What a sink needs from the hub: its subscriber port. */
+export type HubLike = HubSubscription;
 
 /** The subset of the WHATWG fetch a sink uses; the global `fetch` fits. */
 export type FetchLike = (url: string, init: {

@@ -7,23 +7,15 @@
 
 import { performance } from 'node:perf_hooks';
 import { parsePrometheusText } from '../../formats/prometheus/parse';
-import type { Batch } from '../../hub/hub';
+import type { HubProducer } from '../../hub/hub';
 import type { Sample } from '../../model/sample';
 import type { WriteResult } from '../../store/series-store';
 import { familiesToSamples } from './convert';
 
 export { familiesToSamples, ORIGIN_TAG, CUSTOM_ORIGIN, TELEGRAF_GENERIC_HELP } from './convert';
 
-/** What the source needs of the hub. */
-export interface SampleSink {
-  accept(batch: Batch): WriteResult;
-}
-
-/** What the source needs of the store: to know whether a series exists, and to delete its own. */
-export interface OwnedSeriesStore {
-  get(key: string): { readonly origin: string } | undefined;
-  deleteWhere(pred: (s: { readonly key: string; readonly origin: string }) => boolean): number;
-}
+/** What the source needs of the hub: its producer port (write, and delete its own series). */
+export type SampleSink = HubProducer;
 
 /** The logger subset used (winston's Logger fits). Lifecycle lines only: down, back up. */
 export interface SourceLogger {
@@ -97,7 +89,6 @@ export interface TelegrafSourceOptions {
   /** The poll interval in ms, read before every scrape so a live config change applies at once. */
   intervalMs: () => number;
   hub: SampleSink;
-  store: OwnedSeriesStore;
   logger: SourceLogger;
   /** HTTP client; default the global fetch. */
   fetch?: FetchLike;
@@ -141,7 +132,7 @@ const STOPPED = new ScrapeError('source stopped');
 interface Tracked {
   t: number | undefined;
   v: number;
-  /** True when this source created the series in the store (it did not exist at our first write). */
+  /** True when this source's write created the series (nobody else, pushed or collected, had it). */
   owned: boolean;
 }
 
@@ -295,16 +286,12 @@ export class TelegrafSource {
 
     const seen = new Set<string>();
     const fresh: Sample[] = [];
-    const firstSeen: string[] = [];
     for (const s of samples) {
       const key = s.key as string;
       seen.add(key);
       const prev = this.tracked.get(key);
       if (prev === undefined) {
-        // Ours only if nobody else created it first (a pushed series with the same name and labels).
-        const owned = this.opts.store.get(key) === undefined;
-        this.tracked.set(key, { t: s.timestampMs, v: s.value, owned });
-        if (owned) firstSeen.push(key);
+        this.tracked.set(key, { t: s.timestampMs, v: s.value, owned: false });
       } else if (s.timestampMs !== undefined && prev.t === s.timestampMs && Object.is(prev.v, s.value)) {
         continue; // Telegraf has not gathered again since the last scrape: nothing new to store
       } else {
@@ -316,15 +303,18 @@ export class TelegrafSource {
 
     let typeConflicts = 0;
     if (fresh.length > 0) {
-      const res = this.opts.hub.accept({ samples: fresh, origin: 'system', format: 'telegraf' });
+      const created: string[] = [];
+      const res = this.opts.hub.accept({ samples: fresh, origin: 'system', format: 'telegraf', created });
       typeConflicts = res.typeConflicts;
-      if (typeConflicts > 0) {
-        // A refused sample created nothing: do not claim a series someone else may create later.
-        for (const key of firstSeen) if (this.opts.store.get(key) === undefined) (this.tracked.get(key) as Tracked).owned = false;
+      for (const key of created) {
+        const t = this.tracked.get(key);
+        if (t) t.owned = true;
       }
     }
 
-    // Series Telegraf no longer exports (expired there, or deleted) leave the store now, not at retention.
+    // Series Telegraf no longer exports (expired there, or deleted) leave the store now, not at
+    // retention: through the hub, system series only, and only those this source created (a
+    // series someone else had first with the same name and labels is not ours to delete).
     const stale = new Set<string>();
     for (const [key, t] of this.tracked) {
       if (seen.has(key)) continue;
@@ -332,7 +322,7 @@ export class TelegrafSource {
       if (t.owned) stale.add(key);
     }
     let removed = 0;
-    if (stale.size > 0) removed = this.opts.store.deleteWhere((s) => s.origin === 'system' && stale.has(s.key));
+    if (stale.size > 0) removed = this.opts.hub.deleteSeries('system', (s) => stale.has(s.key));
 
     const st = this.st;
     st.scrapesTotal++;

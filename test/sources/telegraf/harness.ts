@@ -86,7 +86,6 @@ export function harness(): Harness {
       return new TelegrafSource({
         intervalMs: () => 100,
         hub,
-        store,
         timers,
         logger: {
           info: (message, meta) => logs.push({ level: 'info', message, meta }),
