@@ -22,6 +22,7 @@ export interface StoreLimits {
   maxSeries: number;
   /** Bound on system (collector, Telegraf) series. */
   maxSystemSeries: number;
+  /** Byte budget; 0 = none. */
   maxStoreBytes: number;
   /** History kept per series, by time; 0 keeps the latest point only. */
   historySeconds: number;
@@ -402,9 +403,11 @@ export class SeriesStore {
    * alone is over budget (budget ≥ 1 MiB in config).
    */
   private enforceBytes(limits: StoreLimits, p: Partition, now: number): void {
-    if (this.bytes <= limits.maxStoreBytes) return;
-    this.trimHistory(limits.maxStoreBytes, now);
-    while (this.bytes > limits.maxStoreBytes && p.head && p.head !== p.tail) {
+    const max = limits.maxStoreBytes;
+    // 0 means no byte bound here (the agent replaces the config's 0 by the derived budget).
+    if (max <= 0 || this.bytes <= max) return;
+    this.trimHistory(max, now);
+    while (this.bytes > max && p.head && p.head !== p.tail) {
       this.remove(p.head, 'max_bytes');
     }
   }
