@@ -25,6 +25,7 @@ export function controllerFromEnv(env: Record<string, string | undefined>): { co
       podSelector: s.agentPodSelector,
       labels: s.agentServiceLabels,
       portName: s.agentMetricsPortName,
+      monitorLabels: s.defaultMonitorLabels,
     },
     discoveryIntervalMs: s.discoveryIntervalSeconds * 1000,
     leaderElection: { leaseDurationMs: s.leaseDurationSeconds * 1000, renewDeadlineMs: s.renewDeadlineSeconds * 1000, retryPeriodMs: s.retryPeriodSeconds * 1000 },

@@ -41,6 +41,8 @@ export interface AgentService {
   labels: Record<string, string>;
   /** Name of the Service port that serves /metrics. */
   portName: string;
+  /** Labels every registered monitor carries (e.g. kube-prometheus-stack's `release`); spec labels win. */
+  monitorLabels?: Record<string, string>;
 }
 
 /** A monitor kind as a resource reference (for list and watch). */
@@ -73,7 +75,7 @@ export function desiredMonitor(kind: MonitorKind, owner: { metadata: ObjectMeta 
       name: monitorName(m.name ?? ''),
       namespace: m.namespace,
       // kube-prometheus-stack selects monitors by `release: <name>`: users put that in spec labels.
-      labels: { ...spec.labels, ...ownershipLabels(instance), [CONFIG_LABEL]: labelValue(m.name ?? '') },
+      labels: { ...agents.monitorLabels, ...spec.labels, ...ownershipLabels(instance), [CONFIG_LABEL]: labelValue(m.name ?? '') },
       // blockOwnerDeletion would need permission to set finalizers on the config; not worth asking for.
       ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: m.name ?? '', uid: m.uid ?? '', controller: true }],
     },

@@ -48,6 +48,7 @@ const ENV = {
   agentPodSelector: ['AGENT_POD_SELECTOR', z.string().min(1).default(AGENT_LABELS)],
   agentServiceLabels: ['AGENT_SERVICE_LABELS', labels.default(parseLabels(AGENT_LABELS))],
   agentMetricsPortName: ['AGENT_METRICS_PORT_NAME', z.string().min(1).default('http')],
+  defaultMonitorLabels: ['DEFAULT_MONITOR_LABELS', labels.default({})],
   discoveryIntervalSeconds: ['DISCOVERY_INTERVAL_SECONDS', seconds(60, 1, 86_400)],
   resyncSeconds: ['RESYNC_SECONDS', seconds(300, 10, 86_400)],
   logLevel: ['LOG_LEVEL', SETTINGS.logLevel[1]],

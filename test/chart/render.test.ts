@@ -346,6 +346,15 @@ describe('chart: rendering and validation', function () {
       assert.ok(selectorMatches(podSel, podTemplateLabels(one(objs, 'DaemonSet'))), 'AGENT_POD_SELECTOR selects the agent pods');
       assert.ok(!selectorMatches(podSel, podTemplateLabels(dep)), 'and not the controller pods');
       assert.ok((svc.spec as { ports: { name: string }[] }).ports.some((p) => p.name === s.agentMetricsPortName));
+      assert.equal(s.instance, resolvedEnv(c).METRICS_MANAGER_INSTANCE, 'the release name marks the monitors it owns');
+      // Everything the controller reads or watches is granted (a missing verb is a 403 on a real cluster).
+      const clusterRules = (find(objs, 'ClusterRole', `${FULL}-controller`)[0] as unknown as { rules: { apiGroups?: string[]; resources?: string[]; verbs: string[] }[] }).rules;
+      const grants = (group: string, resource: string, verb: string) =>
+        clusterRules.some((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource) && r.verbs.includes(verb));
+      for (const [group, resource] of [['', 'nodes'], ['', 'namespaces'], ['monitoring.coreos.com', 'prometheuses'], ['operator.victoriametrics.com', 'vmagents'],
+        ['monitoring.coreos.com', 'servicemonitors'], ['operator.victoriametrics.com', 'vmservicescrapes'], ['metricsmanager.dev', 'metricsmanagerconfigs']]) {
+        for (const verb of ['list', 'watch']) assert.ok(grants(group, resource, verb), `${verb} ${resource}.${group}`);
+      }
       const lease = find(objs, 'Role', `${FULL}-controller`)[0] as unknown as { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] };
       assert.ok(lease.rules.some((r) => r.resources.includes('leases') && r.resourceNames?.includes(s.leaseName)), 'the Role names the lease the controller uses');
       assert.equal(one(objs, 'PodDisruptionBudget').metadata.name, `${FULL}-controller`);

@@ -26,6 +26,9 @@ describe('controller settings from the environment', () => {
     assert.equal(s.watchNamespace, 'x');
     assert.throws(() => loadControllerSettings({ DISCOVERY_INTERVAL_SECONDS: 'often' }), (e: unknown) => e instanceof ConfigError && /DISCOVERY_INTERVAL_SECONDS/.test(e.message));
     assert.throws(() => loadControllerSettings({ AGENT_SERVICE_LABELS: 'oops' }), /AGENT_SERVICE_LABELS/);
+    assert.deepEqual(loadControllerSettings({}).defaultMonitorLabels, {});
+    assert.deepEqual(loadControllerSettings({ DEFAULT_MONITOR_LABELS: 'release=kps' }).defaultMonitorLabels, { release: 'kps' });
+    assert.throws(() => loadControllerSettings({ DEFAULT_MONITOR_LABELS: 'release' }), /DEFAULT_MONITOR_LABELS/);
     assert.throws(() => loadControllerSettings({ LEADER_ELECTION_RENEW_DEADLINE_SECONDS: '20' }), /RENEW_DEADLINE/);
   });
 

@@ -262,12 +262,13 @@ watchNamespace only.
   resources: ["metricsmanagerconfigs/status"]
   verbs: ["get", "patch", "update"]
 # The monitors it registers beside a config (owned by it, so in the config's namespace).
+# (watched, label-selected to this release's own, so it never lists them per pass).
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors"]
-  verbs: ["get", "list", "create", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: ["operator.victoriametrics.com"]
   resources: ["vmservicescrapes"]
-  verbs: ["get", "list", "create", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 # Events on the configs (rejected specs, overlaps).
 - apiGroups: [""]
   resources: ["events"]
