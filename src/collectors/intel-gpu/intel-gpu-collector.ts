@@ -47,6 +47,8 @@ interface GtSource {
   /** File that reads 0 when the idle state is disabled (then idle residency says nothing). */
   idleEnable?: string;
   throttle?: string;
+  /** Directory and file prefix of the per-reason throttle flags (i915 `throttle_reason_*`, xe `freq0/throttle/reason_*`). */
+  reasons?: { dir: string; prefix: string };
 }
 
 export class IntelGpuCollector implements Collector {
@@ -182,6 +184,7 @@ export class IntelGpuCollector implements Collector {
           idleMs: `${base}/rc6_residency_ms`,
           idleEnable: `${base}/rc6_enable`,
           throttle: `${base}/throttle_reason_status`,
+          reasons: { dir: base, prefix: 'throttle_reason_' },
         });
       }
       if (gts.length === 0) {
@@ -202,6 +205,7 @@ export class IntelGpuCollector implements Collector {
             freq: freqPaths((t) => `${base}/freq0/${t}_freq`),
             idleMs: `${base}/gtidle/idle_residency_ms`,
             throttle: `${base}/freq0/throttle/status`,
+            reasons: { dir: `${base}/freq0/throttle`, prefix: 'reason_' },
           });
         }
       }
@@ -244,6 +248,15 @@ export class IntelGpuCollector implements Collector {
     if (gt.throttle) {
       const t = await fs.readNumber('sys', gt.throttle);
       if (t !== undefined) emit('gpu_throttle_active', gt.labels, t !== 0 ? 1 : 0);
+    }
+    if (gt.reasons) {
+      const { dir, prefix } = gt.reasons;
+      for (const f of (await fs.list('sys', dir)).filter((n) => n.startsWith(prefix) && n !== `${prefix}status`).sort()) {
+        const v = await fs.readNumber('sys', `${dir}/${f}`);
+        if (v === undefined) continue;
+        const reason = f.slice(prefix.length);
+        emit('gpu_throttle_reason_active', { ...gt.labels, reason, category: throttleCategory(reason) }, v !== 0 ? 1 : 0);
+      }
     }
   }
 
@@ -423,6 +436,18 @@ function parseSysfsSize(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return undefined;
   const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^\d+$/.test(text) ? Number(text) : NaN;
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * What limits the frequency, by the driver's reason name: power limits (PL1 sustained, PL2 burst,
+ * platform PSys), current (PL4 peak current, the voltage regulator's TDC), heat (thermal,
+ * PROCHOT from another agent, RATL running-average temperature, the VR's thermal alert).
+ */
+export function throttleCategory(reason: string): string {
+  if (/^(pl1|pl2|psys_pl1|psys_pl2)$/.test(reason)) return 'power';
+  if (/^(pl4|vr_tdc|psys_crit)$/.test(reason)) return 'current';
+  if (/^(thermal|prochot|ratl|vr_thermalert)$/.test(reason)) return 'thermal';
+  return 'other';
 }
 
 function clamp(v: number, lo: number, hi: number): number {

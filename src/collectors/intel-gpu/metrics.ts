@@ -33,6 +33,10 @@ export const INTEL_GPU_METRICS = {
     type: 'gauge',
     help: '1 when the GT frequency is currently limited by a throttle reason (power, thermal, current), else 0.',
   },
+  gpu_throttle_reason_active: {
+    type: 'gauge',
+    help: '1 while the GT frequency is limited for this reason (i915 throttle_reason_*, xe freq0/throttle/reason_*), else 0; category groups reasons into power, current, thermal.',
+  },
   gpu_power: {
     type: 'gauge',
     unit: 'watts',

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { IntelGpuCollector, ownerOfCgroupPath, parseProcCgroup } from '../../../src/collectors/intel-gpu';
 import { advanceU64 } from '../../../src/collectors/intel-gpu/engine-usage';
+import { throttleCategory } from '../../../src/collectors/intel-gpu/intel-gpu-collector';
 import type { Sample } from '../../../src/model/sample';
 import { close, find, hostFs, testEnv, value } from './fixture-host';
 
@@ -164,5 +165,26 @@ describe('intel-gpu: per-pod use on k8s-dgpu (xe, cgroup v2, systemd driver)', (
     close(value(second, 'gpu_pod_engine_busy_ratio', { ...POD_F, engine: 'copy' }), 0.3);
     close(host(second, 'gpu_pod_engine_busy_ratio', { engine: 'render' })[0].value, 0.5);
     assert.equal(value(second, 'gpu_memory_used_bytes'), (1024 + 2048 + 64 + 16 + 512) * MiB);
+  });
+});
+
+describe('intel-gpu: throttle reasons per GT', () => {
+  it('i915 throttle_reason_* and xe freq0/throttle/reason_*, one series per reason with its category', async () => {
+    const igpu = (await twoSnapshots('desktop')).second;
+    assert.deepEqual(
+      find(igpu, 'gpu_throttle_reason_active').map((s) => `${s.labels.reason}:${s.labels.category}=${s.value}`).sort(),
+      ['pl1:power=0', 'thermal:thermal=0'],
+    );
+    const dgpu = (await twoSnapshots('dgpu')).second;
+    // gt0 (render) is held at its sustained power limit in t1; the media GT is not throttled.
+    assert.equal(value(dgpu, 'gpu_throttle_reason_active', { gt: '0', reason: 'pl1', category: 'power' }), 1);
+    assert.equal(value(dgpu, 'gpu_throttle_reason_active', { gt: '0', reason: 'pl2' }), 0);
+    assert.equal(value(dgpu, 'gpu_throttle_reason_active', { gt: '1', reason: 'pl1' }), 0);
+    assert.equal(value(dgpu, 'gpu_throttle_active', { gt: '0' }), 1);
+    assert.equal(find(dgpu, 'gpu_throttle_reason_active', { reason: 'status' }).length, 0, 'the summary file is not a reason');
+  });
+
+  it('categorises the reasons the drivers know', () => {
+    assert.deepEqual(['pl1', 'pl2', 'pl4', 'vr_tdc', 'thermal', 'prochot', 'ratl', 'vr_thermalert', 'p0_freq'].map(throttleCategory), ['power', 'power', 'current', 'current', 'thermal', 'thermal', 'thermal', 'thermal', 'other']);
   });
 });
