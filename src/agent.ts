@@ -161,6 +161,7 @@ export class Agent {
         collectors: this.collectors.health(),
         ...(telegraf ? { telegraf: telegraf.state() } : {}),
         sinks: sinks.map((sink) => sink.stats()),
+        ...(c.forwardSpoolDir && sinks.length > 0 ? { forward_spool: spoolHealth(sinks.map((sink) => sink.stats())) } : {}),
         // Collector details (e.g. `scripts`: per-script state) under each collector's name.
         ...this.collectors.details(),
       }),
@@ -264,6 +265,16 @@ function memoryView(p: MemoryPlan): Record<string, unknown> {
     limit_bytes: p.limitBytes ?? null, limit_source: p.limitSource, max_store_bytes: p.storeBytes,
     max_store_bytes_source: p.storeSource, shed_above_rss_bytes: p.shedAboveRssBytes ?? null,
   };
+}
+
+/**
+ * The spool's entry in /api/health: `ok`, or `memory_only` with the reason per sink, so a spool
+ * directory that cannot be used is visible without reading logs (ingestion goes on regardless).
+ */
+function spoolHealth(stats: ReadonlyArray<{ name: string; spoolState: string; spoolError: string }>): Record<string, unknown> {
+  const failed = stats.filter((s) => s.spoolState === 'failed');
+  if (failed.length === 0) return { status: 'ok' };
+  return { status: 'memory_only', failed: Object.fromEntries(failed.map((s) => [s.name, s.spoolError])) };
 }
 
 async function closeServer(server: http.Server, deadlineMs: number): Promise<void> {

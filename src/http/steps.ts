@@ -48,18 +48,26 @@ export class SliceClock {
 
 /**
  * Hands `samples` to the hub in slices of SAMPLES_PER_SLICE with a yield between them, and sums
- * the results. Each slice is a batch of its own for subscribers (the stream, sinks).
+ * the results. Each slice is a batch of its own for subscribers (the stream, sinks). Resolves only
+ * once every slice a spooling sink took is on disk (Hub `durable`), so the caller may answer 2xx.
  */
 export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat): Promise<WriteResult> {
-  if (samples.length <= SAMPLES_PER_SLICE) return ctx.hub.accept({ samples, origin: 'custom', format });
+  if (samples.length <= SAMPLES_PER_SLICE) {
+    const out = ctx.hub.accept({ samples, origin: 'custom', format });
+    if (out.durable !== undefined) await out.durable;
+    return out;
+  }
   const total: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0 };
+  const durable: Promise<void>[] = [];
   for (let i = 0; i < samples.length; i += SAMPLES_PER_SLICE) {
     if (i > 0) await yieldToLoop();
     const r = ctx.hub.accept({ samples: samples.slice(i, i + SAMPLES_PER_SLICE), origin: 'custom', format });
+    if (r.durable !== undefined) durable.push(r.durable);
     total.stored += r.stored;
     total.typeConflicts += r.typeConflicts;
     total.tooOld += r.tooOld;
     total.firstConflict ??= r.firstConflict;
   }
+  await Promise.all(durable); // they never reject (Hub contract)
   return total;
 }

@@ -6,6 +6,11 @@
  * Two ports, used by every part: producers (HTTP routes, collectors, the Telegraf source) see
  * `HubProducer`, consumers (stream, sinks) see `HubSubscription`. Nothing else writes to or
  * deletes from the store.
+ *
+ * Durability: a subscriber may return a promise that settles once the batch is safe (a sink with
+ * an on-disk spool: appended and fsynced). `accept` then returns it as `durable`, and a push route
+ * awaits it before answering 2xx, so what was acknowledged survives a crash. Subscribers that
+ * return nothing (the stream, sinks without a spool) cost nothing: `durable` stays undefined.
  */
 
 import type { Origin, Sample } from '../model/sample';
@@ -20,7 +25,20 @@ export interface Batch {
   created?: string[];
 }
 
-export type Subscriber = (batch: Batch) => void;
+/**
+ * Called synchronously for every batch the store took. Owns nothing after it returns (copy what
+ * you keep). May return a promise of durability: it must never reject (report failures yourself).
+ */
+export type Subscriber = (batch: Batch) => void | Promise<void>;
+
+/** What `accept` tells the caller: the store's counts, and what to await before acknowledging. */
+export interface Accepted extends WriteResult {
+  /**
+   * Set when a subscriber persists the batch (a spooling sink): settles, never rejects, once it
+   * is on disk. Answer the client 2xx only after it.
+   */
+  durable?: Promise<void>;
+}
 
 /**
  * What produces data. `accept` stores the batch and fans it out; the result is what the store
@@ -29,7 +47,7 @@ export type Subscriber = (batch: Batch) => void;
  * source can never delete what another origin wrote) and returns how many went.
  */
 export interface HubProducer {
-  accept(batch: Batch): WriteResult;
+  accept(batch: Batch): Accepted;
   deleteSeries(origin: Origin, match: (s: Series) => boolean): number;
 }
 
@@ -51,21 +69,27 @@ export class Hub implements HubProducer, HubSubscription {
   ) {}
 
   /** Stores the batch and fans it out. The returned counts are what the client is told. */
-  accept(batch: Batch): WriteResult {
+  accept(batch: Batch): Accepted {
     const res = this.store.write(batch.samples, batch.origin, batch.created);
     this.metrics.samplesReceived(batch.format, res.stored);
     this.metrics.samplesRejected(batch.format, 'type_conflict', res.typeConflicts);
     this.metrics.samplesRejected(batch.format, 'too_old', res.tooOld);
-    if (res.stored > 0) {
-      for (const s of this.subscribers) {
-        try {
-          s(batch);
-        } catch (err) {
-          this.onSubscriberError(err);
-        }
+    if (res.stored === 0) return res;
+    let pending: Promise<void>[] | undefined;
+    for (const s of this.subscribers) {
+      try {
+        const p = s(batch);
+        if (p !== undefined) (pending ??= []).push(p);
+      } catch (err) {
+        this.onSubscriberError(err);
       }
     }
-    return res;
+    if (pending === undefined) return res;
+    // Settles when every subscriber's promise has; one that breaks the contract and rejects is reported.
+    const durable = Promise.allSettled(pending).then((all) => {
+      for (const r of all) if (r.status === 'rejected') this.onSubscriberError(r.reason);
+    });
+    return { ...res, durable };
   }
 
   deleteSeries(origin: Origin, match: (s: Series) => boolean): number {

@@ -33,6 +33,9 @@ export interface SinkStatsView {
   spoolBytes: number;
   up: number;
   lastSuccessSeconds: number;
+  /** 'off' (no spool), 'ok', or 'failed' (forwarding from memory only). */
+  spoolState: string;
+  spoolSyncsTotal: number;
 }
 
 /** What the line-protocol parser's series cache reports. */
@@ -141,6 +144,8 @@ export class SelfMetrics {
     gauge('spool_bytes', 'Bytes waiting in the on-disk spool.', (s) => s.spoolBytes);
     gauge('up', 'Whether the last request to the target succeeded (1) or not (0).', (s) => s.up);
     gauge('last_success_timestamp_seconds', 'When a request last succeeded (0 = never).', (s) => s.lastSuccessSeconds);
+    counter('spool_syncs_total', 'fsync calls of the spool (group commit: batches arriving during one fsync share the next).', (s) => s.spoolSyncsTotal);
+    gauge('spool_failed', 'Whether the spool could not be opened, written or synced (1): the sink forwards from memory only and a crash loses what it holds.', (s) => (s.spoolState === 'failed' ? 1 : 0));
     new client.Counter({
       name: `${P}forward_samples_dropped_total`, help: 'Samples a sink gave up on, by reason (queue_full, rejected, shutdown, spool_full, unencodable).',
       labelNames: ['sink', 'reason'] as const, registers: [this.registry],

@@ -19,7 +19,7 @@ describe('forward spool (segment files)', () => {
 
   const segments = () => fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
 
-  it('appends, reads oldest-first across segments, commits, and deletes consumed segments', () => {
+  it('appends, reads oldest-first across segments, commits, and deletes consumed segments (the open one at close)', () => {
     const sp = new Spool({ dir, maxBytes: 1e6, segmentMaxBytes: 100 });
     assert.deepEqual(sp.open(), { segments: 0, records: 0, samples: 0, corruptRecords: 0, corruptBytes: 0 });
     assert.equal(sp.empty, true);
@@ -42,9 +42,14 @@ describe('forward spool (segment files)', () => {
     assert.equal(r3.chunks.length, 7);
     sp.commit(r3);
     assert.equal(sp.empty, true);
-    assert.equal(sp.bytes, 0);
-    assert.deepEqual(segments(), []);
+    // The open segment has room left: it stays for the next appends instead of a new file per request.
+    assert.equal(sp.bytes, RECORD_HEADER_BYTES + 20);
+    assert.equal(segments().length, 1);
     sp.close();
+    assert.deepEqual(segments(), [], 'read to its end and closed: deleted');
+    const again = new Spool({ dir, maxBytes: 1e6, segmentMaxBytes: 100 });
+    assert.equal(again.open().records, 0);
+    again.close();
   });
 
   it('survives a restart: a new instance continues after the last commit', () => {
@@ -180,6 +185,7 @@ describe('forwarding with a spool', function () {
     assert.equal(st.sentSamplesTotal, 31);
     assert.equal(st.spoolSamples, 0);
     assertBalanced(st);
+    await b.sink.stop(200);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'influx-v1')).filter((f) => f.endsWith('.seg')), []);
   });
 
@@ -250,6 +256,66 @@ describe('forwarding with a spool', function () {
     await rx.up();
     assert.equal(await sink.drain(3000), true);
     assert.deepEqual(values(), [0, 1, 2, 3, 4]);
+    assertBalanced(sink.stats());
+  });
+
+  it('write-ahead: accept resolves once the batch is on disk, while the target is up; one turn\'s batches share one fsync', async () => {
+    const spoolDir = path.join(dir, 'wal');
+    rx.respond = () => ({ status: 204, delayMs: 300 }); // the first request holds the sender
+    const sink = new InfluxV1Sink({ url: `${rx.url}/write`, hub: fakeHub(), logger: captureLogger().logger, debounceMs: () => 5000, spoolDir });
+    sinks.push(sink);
+    await sink.start();
+    const onDisk = () => fs.readdirSync(spoolDir).filter((f) => f.endsWith('.seg')).map((f) => fs.readFileSync(path.join(spoolDir, f), 'latin1')).join('');
+    await sink.accept({ samples: [sample('wal_first', {}, 1, 1000)], origin: 'custom' });
+    assert.match(onDisk(), /wal_first value=1 /);
+    const syncsBefore = sink.stats().spoolSyncsTotal;
+    assert.ok(syncsBefore >= 1);
+    // 50 batches in one turn: one record, one fsync, one promise.
+    const promises = Array.from({ length: 50 }, (_, i) => sink.accept({ samples: [sample('wal_turn', { i: String(i) }, i, 2000 + i)], origin: 'custom' }));
+    assert.ok(promises.every((p) => p !== undefined && p === promises[0]), 'batches of one turn share the commit');
+    assert.doesNotMatch(onDisk(), /wal_turn/, 'not written before the commit');
+    await promises[0];
+    const disk = onDisk();
+    for (let i = 0; i < 50; i++) assert.ok(disk.includes(`wal_turn,i=${i} value=${i} `), `batch ${i} on disk when acknowledged`);
+    assert.equal(sink.stats().spoolSyncsTotal, syncsBefore + 1);
+    assert.equal(sink.stats().queueSamples, 0, 'nothing only in memory');
+    // Concurrent turns while one fsync runs share the next: far fewer fsyncs than batches.
+    const spread = [];
+    for (let i = 0; i < 200; i++) {
+      spread.push(sink.accept({ samples: [sample('wal_spread', { i: String(i) }, i, 3000 + i)], origin: 'custom' }));
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(spread);
+    assert.ok(sink.stats().spoolSyncsTotal - syncsBefore - 1 <= 20, `at most one fsync per turn: ${sink.stats().spoolSyncsTotal - syncsBefore - 1} for 20 turns`);
+    rx.respond = () => ({ status: 204 });
+    assert.equal(await sink.drain(5000), true);
+    assert.equal(sink.stats().sentSamplesTotal, 251);
+    assertBalanced(sink.stats());
+  });
+
+  it('without a spool accept returns nothing to wait for', async () => {
+    const sink = new InfluxV1Sink({ url: `${rx.url}/write`, hub: fakeHub(), logger: captureLogger().logger, debounceMs: () => 0 });
+    sinks.push(sink);
+    await sink.start();
+    assert.equal(sink.accept({ samples: [sample('m', {}, 1, 1000)], origin: 'custom' }), undefined);
+    assert.equal(sink.stats().spoolState, 'off');
+  });
+
+  it('a spool directory that cannot be created (a file where it should be) degrades to memory: warned once, the sink starts and forwards', async () => {
+    const log = captureLogger();
+    const blocker = path.join(dir, 'not-a-dir');
+    fs.writeFileSync(blocker, 'x');
+    const sink = new InfluxV1Sink({ url: `${rx.url}/write`, hub: fakeHub(), logger: log.logger, debounceMs: () => 0, spoolDir: path.join(blocker, 'influx-v1') });
+    sinks.push(sink);
+    await sink.start();
+    const st = sink.stats();
+    assert.equal(st.spoolState, 'failed');
+    assert.match(st.spoolError, /ENOTDIR|EEXIST/);
+    const warned = log.lines.filter((l) => l.level === 'warn' && l.message.includes('forward spool cannot be opened'));
+    assert.equal(warned.length, 1);
+    assert.equal(sink.accept({ samples: [sample('mem', {}, 7, 1000)], origin: 'custom' }), undefined, 'nothing to wait for: memory only');
+    assert.equal(await sink.drain(3000), true);
+    assert.deepEqual(values(), [7]);
     assertBalanced(sink.stats());
   });
 

@@ -49,10 +49,13 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const r = new Map<string, PlainHandler>();
   const cfg = () => ctx.config.get();
 
-  const store = (samples: Sample[], format: IngestFormat): WriteResult => {
+  /** Stores and fans out; with a spooling sink, resolves only once the batch is on disk (no 2xx before). */
+  const store = async (samples: Sample[], format: IngestFormat): Promise<WriteResult> => {
     const max = cfg().maxSamplesPerRequest;
     if (samples.length > max) throw tooManySamples(max);
-    return ctx.hub.accept({ samples, origin: 'custom', format });
+    const out = ctx.hub.accept({ samples, origin: 'custom', format });
+    if (out.durable !== undefined) await out.durable;
+    return out;
   };
 
   /** A JSON route whose whole request was refused because of its type conflicts. */
@@ -63,7 +66,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/v1/metrics/simple', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const sample = rejectCounted(ctx, 'simple', () => parseSimple(body));
-    const out = store([sample], 'simple');
+    const out = await store([sample], 'simple');
     checkStored(out, 1);
     sendJson(res, 202, { accepted: 1, message: `Accepted metric '${sample.name}'`, errors: storeNotes(out) });
   });
@@ -71,7 +74,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/v1/metrics', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const { samples, points } = rejectCounted(ctx, 'json', () => parseBatch(body, cfg().maxBatchSize));
-    const out = store(samples, 'json');
+    const out = await store(samples, 'json');
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: points, message: `Accepted ${points} metrics`, errors: storeNotes(out) });
   });
@@ -79,7 +82,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/metrics/report', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const samples = rejectCounted(ctx, 'report', () => parseReport(body, cfg().maxBatchSize));
-    const out = store(samples, 'report');
+    const out = await store(samples, 'report');
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: samples.length, message: `Accepted ${samples.length} metrics`, errors: storeNotes(out) });
   });

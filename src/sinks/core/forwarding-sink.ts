@@ -30,8 +30,15 @@ const MiB = 1024 * KiB;
 export type DropReason = 'queue_full' | 'rejected' | 'shutdown' | 'spool_full' | 'unencodable';
 export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'rejected', 'shutdown', 'spool_full', 'unencodable'];
 
-/** What a sink needs from the hub: its subscriber port. */
+/**
+ * What a sink needs from the hub: its subscriber port. The sink's subscriber returns a promise
+ * only when it spools: it settles (never rejects) once the batch is on disk, and the hub hands it
+ * to the route, which answers after it.
+ */
 export type HubLike = HubSubscription;
+
+/** Whether the spool is in use: off (no FORWARD_SPOOL_DIR), ok, or failed (memory only since; see spoolError). */
+export type SpoolState = 'off' | 'ok' | 'failed';
 
 /** The subset of the WHATWG fetch a sink uses; the global `fetch` fits. */
 export type FetchLike = (url: string, init: {
@@ -121,6 +128,12 @@ export interface SinkStats {
   lastSuccessSeconds: number;
   /** 1 until a request fails, 0 after a failure until a request succeeds or is rejected. */
   up: 0 | 1;
+  /** `failed`: the spool could not be created, written or synced; the sink forwards from memory since. */
+  spoolState: SpoolState;
+  /** Why the spool failed ('' while it works or is off). */
+  spoolError: string;
+  /** fsync calls of the spool's group commit (a counter). */
+  spoolSyncsTotal: number;
 }
 
 interface Batch {
@@ -161,7 +174,12 @@ export class ForwardingSink {
   private readonly throttle: LogThrottle;
   private readonly queue: ChunkQueue;
   private readonly spool: Spool | undefined;
+  /** The spool takes new data: write-ahead, every chunk goes to disk before it is acknowledged. */
   private spoolWritable = false;
+  private spoolError = '';
+  /** Batches accepted in this turn of the event loop wait for one commit (append + fsync). */
+  private commitWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
+  private commitImmediate: NodeJS.Immediate | undefined;
 
   // lifecycle
   private started = false;
@@ -234,18 +252,27 @@ export class ForwardingSink {
     }
   }
 
-  /** Opens and replays the spool (if any), then subscribes to the hub. Throws if the spool cannot be opened. */
+  /**
+   * Opens and replays the spool (if any), then subscribes to the hub. A spool that cannot be
+   * opened (directory not creatable or readable: read-only file system, EACCES, a file in the
+   * way) does not stop the sink: it logs a warning, reports `spoolState: 'failed'` and forwards
+   * from memory.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     if (this.stopPromise) throw new Error(`${this.name} sink: start() after stop()`);
     if (this.spool) {
-      const report = this.spool.open();
-      this.spoolWritable = true;
-      this.recovered = report.samples;
-      if (report.samples > 0 || report.corruptRecords > 0) {
-        this.logger.info('forward spool found', {
-          dir: this.spool.dir, samples: report.samples, records: report.records, corrupt_records: report.corruptRecords, corrupt_bytes: report.corruptBytes,
-        });
+      try {
+        const report = this.spool.open();
+        this.spoolWritable = true;
+        this.recovered = report.samples;
+        if (report.samples > 0 || report.corruptRecords > 0) {
+          this.logger.info('forward spool found', {
+            dir: this.spool.dir, samples: report.samples, records: report.records, corrupt_records: report.corruptRecords, corrupt_bytes: report.corruptBytes,
+          });
+        }
+      } catch (err) {
+        this.spoolFailed(err, 'forward spool cannot be opened; forwarding from memory only (acknowledged data is lost if the agent dies)');
       }
     }
     this.started = true;
@@ -270,9 +297,13 @@ export class ForwardingSink {
    * Takes one hub batch. Never throws and never blocks: it encodes the samples into the open
    * chunk and schedules a flush. Samples without a timestamp get the time of this call.
    * Public so that benchmarks and tests can drive a sink without a hub.
+   *
+   * With a working spool it returns a promise that settles (never rejects) once the batch is on
+   * disk: the batches of one event-loop turn are appended as one record and share one fsync
+   * (group commit, see Spool.sync). Without a spool it returns undefined and costs nothing more.
    */
-  accept(batch: { samples: readonly Sample[]; origin: Origin }): void {
-    if (!this.accepting || !this.origins.has(batch.origin)) return;
+  accept(batch: { samples: readonly Sample[]; origin: Origin }): Promise<void> | undefined {
+    if (!this.accepting || !this.origins.has(batch.origin)) return undefined;
     try {
       const acceptMs = this.now();
       const codec = this.wire.codec;
@@ -284,12 +315,13 @@ export class ForwardingSink {
           this.dropped.unencodable++;
           continue;
         }
-        if (codec.openBytes >= this.batchCapBytes) this.closeChunk();
+        if (codec.openBytes >= this.batchCapBytes && this.closeChunk()) this.kick();
       }
       this.scheduleFlush();
     } catch (err) {
       this.logThrottled('error', 'accept', 'forwarding: could not encode a batch', { error: errorText(err) });
     }
+    return this.spoolWritable ? this.scheduleCommit() : undefined;
   }
 
   /** Closes the open chunk now (no debounce) and wakes the sender. */
@@ -297,6 +329,7 @@ export class ForwardingSink {
     this.cancelFlushTimers();
     this.lastFlushAt = this.mono();
     this.closeChunk();
+    this.kick();
   }
 
   /**
@@ -341,6 +374,9 @@ export class ForwardingSink {
       spoolSamples: this.spool?.samples ?? 0,
       lastSuccessSeconds: this.lastSuccessMs / 1000,
       up: this.isUp ? 1 : 0,
+      spoolState: this.spool === undefined ? 'off' : this.spoolError !== '' ? 'failed' : 'ok',
+      spoolError: this.spoolError,
+      spoolSyncsTotal: this.spool?.syncs ?? 0,
     };
   }
 
@@ -378,25 +414,62 @@ export class ForwardingSink {
     this.flushImmediate = undefined;
   }
 
-  // --- queueing ---------------------------------------------------------------------------------
+  // --- durability (write-ahead spool) -----------------------------------------------------------
 
-  private closeChunk(): void {
-    const codec = this.wire.codec;
-    const samples = codec.openSamples;
-    const data = codec.finish();
-    if (data === null) return;
-    this.enqueue({ data, samples });
-    this.kick();
+  /** The promise of the commit that will hold what was accepted in this turn. */
+  private scheduleCommit(): Promise<void> {
+    if (this.commitWaiter === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.commitWaiter = { promise, resolve };
+      // After the current I/O callbacks: the batches of concurrent requests share one record.
+      this.commitImmediate = setImmediate(() => this.commit());
+    }
+    return this.commitWaiter.promise;
   }
 
   /**
-   * New chunks go to the spool while the sink is down or the spool still holds older data (so
-   * order is kept and a crash loses nothing written), otherwise to the memory queue.
+   * Appends what the open chunk holds to the spool and resolves the waiters once it is fsynced.
+   * The sender is not woken here: it still follows the debounce window (scheduleFlush), and reads
+   * these records from the spool. A failed fsync is a failed spool (memory only from now on); the
+   * waiters are released all the same, since ingestion must not stop for it.
+   */
+  private commit(): void {
+    if (this.commitImmediate !== undefined) clearImmediate(this.commitImmediate);
+    this.commitImmediate = undefined;
+    const w = this.commitWaiter;
+    this.commitWaiter = undefined;
+    if (w === undefined) return;
+    this.closeChunk();
+    if (!this.spool || !this.spoolWritable) {
+      w.resolve();
+      return;
+    }
+    this.spool.sync().then(w.resolve, (err: unknown) => {
+      this.spoolFailed(err, 'forward spool cannot be synced to disk; keeping new data in memory only');
+      w.resolve();
+    });
+  }
+
+  // --- queueing ---------------------------------------------------------------------------------
+
+  /** Closes the open chunk into the spool or the memory queue; true when there was anything in it. */
+  private closeChunk(): boolean {
+    const codec = this.wire.codec;
+    const samples = codec.openSamples;
+    const data = codec.finish();
+    if (data === null) return false;
+    this.enqueue({ data, samples });
+    return true;
+  }
+
+  /**
+   * With a working spool every chunk goes to disk (write-ahead: the sender reads it back from
+   * there, so what a 2xx acknowledged survives a crash); without one, or once it failed, to the
+   * memory queue.
    */
   private enqueue(chunk: Chunk): void {
-    if (this.spool && this.spoolWritable && (!this.isUp || !this.spool.empty)) {
-      if (this.spoolAppend(chunk)) return;
-    }
+    if (this.spool && this.spoolWritable && this.spoolAppend(chunk)) return;
     this.pushMemory(chunk);
   }
 
@@ -422,10 +495,17 @@ export class ForwardingSink {
       }
       return true;
     } catch (err) {
-      this.spoolWritable = false;
-      this.logger.error('forward spool cannot be written; keeping data in memory only', { dir: this.spool!.dir, error: errorText(err) });
+      this.spoolFailed(err, 'forward spool cannot be written; keeping data in memory only');
       return false;
     }
+  }
+
+  /** The spool stops taking data (what it holds is still sent); logged once, reported in stats. */
+  private spoolFailed(err: unknown, message: string): void {
+    if (this.spoolError !== '') return;
+    this.spoolWritable = false;
+    this.spoolError = errorText(err);
+    this.logger.warn(message, { dir: this.spool?.dir, error: this.spoolError });
   }
 
   /** Moves the memory batch in flight and the memory queue to the spool (on the first failure). */
@@ -519,8 +599,8 @@ export class ForwardingSink {
         read = this.spool.peek(this.batchCapBytes);
       } catch (err) {
         // Stop adding to a spool that cannot be read, so new data at least goes out from memory.
-        this.spoolWritable = false;
-        this.logThrottled('error', 'spool_read', 'forward spool cannot be read; new data stays in memory', { dir: this.spool.dir, error: errorText(err) });
+        this.spoolFailed(err, 'forward spool cannot be read; new data stays in memory');
+        this.logThrottled('error', 'spool_read', 'forward spool cannot be read', { dir: this.spool.dir, error: errorText(err) });
       }
       if (read) return { chunks: read.chunks, bytes: read.bytes, samples: read.samples, spool: read };
     }
@@ -624,6 +704,8 @@ export class ForwardingSink {
     this.unsubscribe = undefined;
     this.cancelFlushTimers();
     if (!this.started) return;
+    // Requests waiting for their batch to reach the disk are answered now, not after the drain.
+    this.commit();
     this.stopping = true;
     this.deadline = this.mono() + timeoutMs;
     this.closeChunk();

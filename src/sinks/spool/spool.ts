@@ -2,11 +2,13 @@
  * An on-disk FIFO of encoded chunks for one sink: append-only segment files plus a cursor file.
  * See README.md beside this file for the layout, the record format and the crash behaviour.
  *
- * All file operations are synchronous. The spool is written only while its sink is down or
- * draining a backlog, at most once per debounce window, from timers and the sender (never from
- * the hub's subscriber call), and records are small; synchronous calls keep the ordering and the
- * crash reasoning trivial. Every method may throw the file system's errors; the sink decides
- * what a failure means (it stops writing to the spool and keeps data in memory).
+ * Appends, reads and the cursor are synchronous write(2)/read(2) calls: records are small, they
+ * land in the kernel's page cache at once (so a process crash loses nothing appended), and
+ * synchronous calls keep the ordering and the crash reasoning trivial. The one slow call, fsync,
+ * runs off the event loop: `sync()` is a group commit (every caller that arrives while an fsync
+ * runs shares the next one). Every method may throw the file system's errors (`sync` rejects
+ * with them); the sink decides what a failure means (it stops writing to the spool and keeps
+ * data in memory).
  */
 
 import fs from 'node:fs';
@@ -89,6 +91,15 @@ export class Spool {
   private orphaned = 0;
   private droppedSamplesTotal = 0;
   private droppedRecordsTotal = 0;
+  // Group commit: appends are numbered; `synced` is the last one known to be on stable storage.
+  private appended = 0;
+  private synced = 0;
+  private syncWaiters: Array<{ upTo: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  /** The descriptor an fsync runs on right now (it must not be closed under it). */
+  private syncFd: number | undefined;
+  /** Descriptors whose close waits for the running fsync. */
+  private closeAfterSync: number[] = [];
+  private syncsTotal = 0;
 
   constructor(opts: SpoolOptions) {
     if (!opts.dir) throw new RangeError('spool dir must not be empty');
@@ -137,6 +148,11 @@ export class Spool {
 
   get droppedRecords(): number {
     return this.droppedRecordsTotal;
+  }
+
+  /** fsync calls made by `sync` (a counter: with group commit, far fewer than appends). */
+  get syncs(): number {
+    return this.syncsTotal;
   }
 
   /**
@@ -210,7 +226,24 @@ export class Spool {
     tail.pendingSamples += samples;
     tail.size += recordBytes;
     this.totalBytes += recordBytes;
+    this.appended++;
     return this.enforceBound();
+  }
+
+  /**
+   * Resolves once every record appended before the call is on stable storage; rejects with the
+   * fsync error. Group commit: one fsync runs at a time, off the event loop, and every call that
+   * arrives meanwhile is answered by the next one, so N appends within one fsync's duration cost
+   * two fsyncs, not N. Only the open segment can hold unsynced records: a segment is fsynced when
+   * it is closed. With `fsync: false` it resolves at once (records are in the page cache, which
+   * survives a process crash but not a power cut).
+   */
+  sync(): Promise<void> {
+    if (!this.fsync || this.synced >= this.appended) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ upTo: this.appended, resolve, reject });
+      this.startSync();
+    });
   }
 
   /**
@@ -292,16 +325,60 @@ export class Spool {
     return n;
   }
 
-  /** Closes the append descriptor (fsyncing it). The spool can be opened again by a new instance. */
+  /**
+   * Closes the append descriptor (fsyncing it). The spool can be opened again by a new instance.
+   * Pending `sync` calls still settle (the running fsync finishes, then its descriptor closes).
+   */
   close(): void {
     if (!this.opened) return;
     for (const seg of this.segments) if (seg.fd !== undefined) this.closeSegment(seg);
+    this.removeConsumed(); // the open segment, if read to its end, is closed now and can go
     this.opened = false;
     this.inflight = undefined;
     this.orphaned = 0;
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  private startSync(): void {
+    if (this.syncFd !== undefined || this.syncWaiters.length === 0) return;
+    const target = this.appended;
+    const tail = this.segments.length > 0 ? this.segments[this.segments.length - 1] : undefined;
+    if (tail?.fd === undefined) {
+      // No open segment: every record appended so far was fsynced when its segment closed (or
+      // its segment was deleted, consumed or dropped for the bound and counted).
+      this.synced = target;
+      this.settleSync(undefined);
+      return;
+    }
+    const fd = tail.fd;
+    this.syncFd = fd;
+    this.syncsTotal++;
+    fs.fsync(fd, (err) => {
+      this.syncFd = undefined;
+      for (const f of this.closeAfterSync.splice(0)) closeQuietly(f);
+      if (err === null) this.synced = Math.max(this.synced, target);
+      this.settleSync(err ?? undefined, target);
+      this.startSync();
+    });
+  }
+
+  /** Resolves the waiters covered by `synced`; on an error, rejects those the failed fsync covered. */
+  private settleSync(err: Error | undefined, target = this.synced): void {
+    const left: typeof this.syncWaiters = [];
+    for (const w of this.syncWaiters) {
+      if (w.upTo <= this.synced) w.resolve();
+      else if (err !== undefined && w.upTo <= target) w.reject(err);
+      else left.push(w);
+    }
+    this.syncWaiters = left;
+  }
+
+  /** Closes a descriptor now, or once the fsync running on it has returned. */
+  private closeFd(fd: number): void {
+    if (fd === this.syncFd) this.closeAfterSync.push(fd);
+    else fs.closeSync(fd);
+  }
 
   private handOut(out: SpoolRead): SpoolRead {
     const last = out.refs[out.refs.length - 1];
@@ -329,7 +406,7 @@ export class Spool {
     try {
       if (this.fsync) fs.fsyncSync(fd);
     } finally {
-      fs.closeSync(fd);
+      this.closeFd(fd);
     }
   }
 
@@ -349,18 +426,24 @@ export class Spool {
         this.droppedRecordsTotal++;
       }
       this.totalBytes -= seg.size;
-      if (seg.fd !== undefined) fs.closeSync(seg.fd);
+      if (seg.fd !== undefined) this.closeFd(seg.fd);
       removeFile(seg.file);
     }
     this.droppedSamplesTotal += dropped;
     return dropped;
   }
 
-  /** Deletes fully consumed segments, including the current one (the next append starts a new one). */
+  /**
+   * Deletes fully consumed segments. The open segment stays while it has room: with every batch
+   * going through the spool, a sender that keeps up would otherwise create, fsync the directory
+   * for, and delete a file per request.
+   */
   private removeConsumed(): void {
     while (this.segments.length > 0 && this.segments[0].read >= this.segments[0].offsets.length) {
-      const seg = this.segments.shift()!;
-      if (seg.fd !== undefined) fs.closeSync(seg.fd);
+      const seg = this.segments[0];
+      if (seg.fd !== undefined && seg.size < this.segmentMaxBytes) break;
+      this.segments.shift();
+      if (seg.fd !== undefined) this.closeFd(seg.fd);
       this.totalBytes -= seg.size;
       removeFile(seg.file);
     }
@@ -427,9 +510,10 @@ export class Spool {
    * rename and not fsynced: a cursor lost in a power cut only means some records are sent again.
    */
   private writeCursor(): void {
-    const head = this.segments[0]; // removeConsumed left only segments with records to read
+    // removeConsumed left segments with records to read, or the open segment read to its end.
+    const head = this.segments[0];
     const seq = head ? head.seq : this.nextSeq;
-    const offset = head ? head.offsets[head.read] : 0;
+    const offset = head ? (head.read < head.offsets.length ? head.offsets[head.read] : head.size) : 0;
     const file = path.join(this.dir, CURSOR_FILE);
     const tmp = file + '.tmp';
     fs.writeFileSync(tmp, `${seq} ${offset}\n`);
@@ -467,6 +551,14 @@ function removeFile(file: string): void {
     fs.unlinkSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already closed or never valid: nothing left to release.
   }
 }
 

@@ -76,7 +76,9 @@ export function harness(): Harness {
   sharedMetrics ??= new SelfMetrics({ series: () => currentStore?.size ?? 0, bytes: () => currentStore?.bytes ?? 0 });
   const hub = new Hub(store, sharedMetrics);
   const batches: Batch[] = [];
-  hub.subscribe((b) => batches.push(b));
+  hub.subscribe((b) => {
+    batches.push(b);
+  });
   const logs: LogLine[] = [];
   const timers = new CountingTimers();
   const states: TelegrafSourceState[] = [];
