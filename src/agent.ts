@@ -115,6 +115,7 @@ export class Agent {
         sent: (events, bytes) => this.metrics.sseSent(events, bytes),
         serialized: (kind) => this.metrics.sseSerialized(kind),
       },
+      onError: (err) => this.logger.error('stream flush failed', { error: String(err) }),
     });
     const stream = this.stream;
     this.components.push({ start: () => stream.start(), stop: () => stream.stop() });

@@ -33,12 +33,17 @@ export function entry(head: string, value: number, timestampMs: number): string 
   return head + jsonNumber(value) + ',"timestamp":' + jsonNumber(timestampMs) + '}';
 }
 
+/** An event's bytes before its first entry: `eventHead + entries joined by ',' + EVENT_TAIL` is the event. */
+export function eventHead(id: number, timestampMs: number, kind: EventKind): string {
+  return 'id: ' + id + '\ndata: {"timestamp":' + jsonNumber(timestampMs) + ',"kind":"' + kind + '","metrics":[';
+}
+
+/** An event's bytes after its last entry. */
+export const EVENT_TAIL = ']}\n\n';
+
 /** A whole event, ready for the socket. `entries` are from `entry`. */
 export function eventBytes(id: number, timestampMs: number, kind: EventKind, entries: readonly string[]): Buffer {
-  return Buffer.from(
-    'id: ' + id + '\ndata: {"timestamp":' + jsonNumber(timestampMs) + ',"kind":"' + kind + '","metrics":[' + entries.join(',') + ']}\n\n',
-    'utf8',
-  );
+  return Buffer.from(eventHead(id, timestampMs, kind) + entries.join(',') + EVENT_TAIL, 'utf8');
 }
 
 /** The comment line sent every heartbeat interval (ignored by EventSource, keeps proxies from timing out). */

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import type { Batch, HubSubscription } from '../hub/hub';
 import { ValidationError } from '../model/names';
 import type { Series } from '../store/series-store';
-import { entry, entryHead, eventBytes, HEARTBEAT, retryBytes, type EventKind } from './encode';
+import { entry, entryHead, EVENT_TAIL, eventBytes, eventHead, HEARTBEAT, retryBytes, type EventKind } from './encode';
 import { filterMatches, isUnfiltered, parseStreamQuery, type StreamFilter } from './filter';
 import { EventJournal } from './journal';
 
@@ -78,6 +78,12 @@ export interface StreamHubOptions {
   heartbeatMs?: number;
   /** Events remembered for Last-Event-ID resume. Default 16384 (≥ 13 min at the fastest pace). */
   journalSize?: number;
+  /** Longest stretch of event building or writing before yielding to the event loop, ms. Default 5. */
+  sliceMs?: number;
+  /** Size of the pieces an event is built in, bytes (about; one entry may pass it). Default 64 KiB. */
+  chunkBytes?: number;
+  /** Called if a flush fails unexpectedly (a bug): the stream keeps running. */
+  onError?: (err: unknown) => void;
 }
 
 /** Thrown by `open` for a request that cannot become a stream: the route maps it to its status. */
@@ -98,6 +104,8 @@ export interface StreamHubStats {
   eventsSerialized: number;
   slowDisconnects: number;
   flushes: number;
+  /** Times event building or writing yielded to the event loop (large snapshots, many clients). */
+  serializeYields: number;
   lastEventId: number;
 }
 
@@ -119,6 +127,8 @@ class Group {
   readonly active = new Set<Client>();
   /** Clients waiting for their first event (at the next flush). */
   joining: Client[] = [];
+  /** A flush is serving this group (it may be awaiting a snapshot build). */
+  flushing = false;
   constructor(readonly filter: StreamFilter) {}
   get size(): number {
     return this.active.size + this.joining.length;
@@ -162,7 +172,11 @@ export class StreamHub {
   private lastId = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
 
-  private readonly counters = { eventsSent: 0, bytesSent: 0, eventsSerialized: 0, slowDisconnects: 0, flushes: 0 };
+  private readonly counters = { eventsSent: 0, bytesSent: 0, eventsSerialized: 0, slowDisconnects: 0, flushes: 0, serializeYields: 0 };
+  private readonly sliceMs: number;
+  private readonly chunkBytes: number;
+  private flushing = false;
+  private flushAgain = false;
 
   constructor(private readonly opts: StreamHubOptions) {
     this.store = opts.store;
@@ -174,6 +188,9 @@ export class StreamHub {
     if (!(this.coalesceMs >= 0)) throw new RangeError('coalesceMs must be ≥ 0');
     this.retry = retryBytes(opts.retryMs ?? 1000);
     this.journal = new EventJournal(opts.journalSize ?? 16_384);
+    this.sliceMs = opts.sliceMs ?? 5;
+    this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
+    if (!(this.sliceMs >= 0) || !(this.chunkBytes >= 1)) throw new RangeError('sliceMs must be ≥ 0 and chunkBytes ≥ 1');
   }
 
   /** Subscribes to the hub and starts the heartbeat. Idempotent. */
@@ -312,7 +329,7 @@ export class StreamHub {
 
   private heartbeat(): void {
     let bytes = 0;
-    for (const c of [...this.clients]) if (this.write(c, HEARTBEAT)) bytes += HEARTBEAT.length;
+    for (const c of [...this.clients]) if (this.write(c, HEARTBEAT_EVENT)) bytes += HEARTBEAT.length;
     if (bytes > 0) this.observer?.sent(0, bytes);
   }
 
@@ -323,10 +340,35 @@ export class StreamHub {
     return this.lastId;
   }
 
+  /** Timer callback: runs a flush, or marks one due when a flush is still running (they never overlap). */
   private flush(): void {
     this.flushTimer = undefined;
     this.flushAt = Infinity;
     if (!this.started) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    this.runFlush()
+      .catch((err: unknown) => this.opts.onError?.(err))
+      .finally(() => {
+        this.flushing = false;
+        if (this.flushAgain && this.started) {
+          this.flushAgain = false;
+          this.schedule(Math.max(this.mono(), this.lastFlushMono + this.coalesceMs));
+        }
+      });
+  }
+
+  /**
+   * One flush. What it reads of the store's recency list is read at once (that walk must not span
+   * writes); snapshots are built from `store.all()` in slices of at most `sliceMs`, yielding to the
+   * event loop in between, so a 20k-series snapshot never holds /health up. A series written while
+   * a snapshot is being built may show its old or its new value there; the next flush's delta (or
+   * snapshot) carries every write since this flush began, so no client misses one.
+   */
+  private async runFlush(): Promise<void> {
     const mono = this.mono();
     this.lastFlushMono = mono;
     if (this.systemPending) {
@@ -346,102 +388,142 @@ export class StreamHub {
 
     const since = this.lastMarkWall;
     this.lastMarkWall = wall;
-    let changed: Series[] | undefined;
     // A clock that stepped back makes the recency walk unreliable: treat everything as changed.
-    const changedSeries = (): Series[] =>
-      (changed ??= since === undefined || wall < since ? [...this.store.all()] : [...this.store.updatedSince(since)]);
+    const changed = since === undefined || wall < since ? [...this.store.all()] : [...this.store.updatedSince(since)];
 
     for (const g of [...this.groups.values()]) {
-      this.flushGroup(g, id, wall, changedSeries, removalsChanged);
+      if (!this.started) return;
+      await this.flushGroup(g, id, wall, changed, removalsChanged);
     }
   }
 
-  private flushGroup(g: Group, id: number, wall: number, changedSeries: () => Series[], removalsChanged: boolean): void {
+  private async flushGroup(g: Group, id: number, wall: number, changed: readonly Series[], removalsChanged: boolean): Promise<void> {
     const f = g.filter;
     const joining = g.joining.filter((c) => !c.closed);
     g.joining = [];
+    g.flushing = true;
     let events = 0;
     let bytes = 0;
-    const send = (c: Client, buf: Buffer): void => {
-      if (this.write(c, buf)) {
+    const send = (c: Client, ev: StreamEvent): void => {
+      if (this.write(c, ev)) {
         c.eventsSent++;
         events++;
-        bytes += buf.length;
+        bytes += ev.bytes;
       }
     };
-    const replays = new Map<number, Buffer | null>();
-    const replayFor = (from: number): Buffer | null => {
+    const replays = new Map<number, StreamEvent | null>();
+    const replayFor = (from: number): StreamEvent | null => {
       let r = replays.get(from);
       if (r === undefined) {
         const entries = this.replayEntries(from, f, wall);
-        r = entries === null ? null : this.serialize(id, 'replay', entries);
+        r = entries === null ? null : this.event(id, 'replay', entries);
         replays.set(from, r);
       }
       return r;
     };
 
-    if (!f.delta) {
-      // Full mode: every event is a snapshot of every matching series.
-      const relevant = joining.length > 0 || (g.active.size > 0 && (removalsChanged || anyMatch(changedSeries(), f)));
-      if (relevant) {
-        const snap = this.serialize(id, 'snapshot', this.snapshotEntries(f));
-        for (const c of joining) {
-          if (c.resumeFrom !== undefined) {
-            const rep = replayFor(c.resumeFrom);
-            if (rep) send(c, rep);
+    try {
+      if (!f.delta) {
+        // Full mode: every event is a snapshot of every matching series.
+        const relevant = joining.length > 0 || (g.active.size > 0 && (removalsChanged || anyMatch(changed, f)));
+        if (relevant) {
+          const snap = await this.buildEvent(id, 'snapshot', this.store.all(), f);
+          for (const c of joining) {
+            if (c.resumeFrom !== undefined) {
+              const rep = replayFor(c.resumeFrom);
+              if (rep) send(c, rep);
+            }
+            send(c, snap);
           }
-          send(c, snap);
+          await this.sendAll(g.active, snap, send);
         }
-        for (const c of g.active) send(c, snap);
-      }
-    } else {
-      if (g.active.size > 0) {
-        const entries: string[] = [];
-        for (const s of changedSeries()) if (filterMatches(f, s)) entries.push(entry(entryHead(s.name, s.labels), s.value, s.timestampMs));
-        if (entries.length > 0) {
-          const ev = this.serialize(id, 'delta', entries);
-          for (const c of g.active) send(c, ev);
+      } else {
+        if (g.active.size > 0) {
+          const ev = await this.buildEvent(id, 'delta', changed, f);
+          if (ev.entries > 0) await this.sendAll(g.active, ev, send);
+        }
+        let snap: StreamEvent | undefined;
+        for (const c of joining) {
+          const rep = c.resumeFrom !== undefined ? replayFor(c.resumeFrom) : null;
+          if (rep) {
+            send(c, rep);
+          } else {
+            snap ??= await this.buildEvent(id, 'snapshot', this.store.all(), f);
+            send(c, snap);
+          }
         }
       }
-      let snap: Buffer | undefined;
+    } finally {
+      g.flushing = false;
       for (const c of joining) {
-        const rep = c.resumeFrom !== undefined ? replayFor(c.resumeFrom) : null;
-        if (rep) {
-          send(c, rep);
-        } else {
-          snap ??= this.serialize(id, 'snapshot', this.snapshotEntries(f));
-          send(c, snap);
-        }
+        c.resumeFrom = undefined;
+        if (!c.closed) g.active.add(c);
       }
-    }
-    for (const c of joining) {
-      c.resumeFrom = undefined;
-      if (!c.closed) g.active.add(c);
-    }
-    // drop() may have removed the group while its joiners were still on the local list.
-    if (g.size === 0) this.groups.delete(f.key);
-    else this.groups.set(f.key, g);
-    if (events > 0 || bytes > 0) {
-      this.counters.eventsSent += events;
-      this.counters.bytesSent += bytes;
-      this.observer?.sent(events, bytes);
+      // Clients that left while the group was being served may have emptied it.
+      if (g.size === 0 && this.groups.get(f.key) === g) this.groups.delete(f.key);
+      if (events > 0 || bytes > 0) {
+        this.counters.eventsSent += events;
+        this.counters.bytesSent += bytes;
+        this.observer?.sent(events, bytes);
+      }
     }
   }
 
-  /** The event's `timestamp` is its id: the flush time in ms, made strictly increasing. */
-  private serialize(id: number, kind: EventKind, entries: readonly string[]): Buffer {
+  /**
+   * One event from the series that match `f`, built in bounded steps: entries are gathered into
+   * pieces of about `chunkBytes`, and every `sliceMs` of work the build yields to the event loop.
+   * Counted once however many clients get it (the serialization shared by a filter's clients).
+   */
+  private async buildEvent(id: number, kind: EventKind, series: Iterable<Series>, f: StreamFilter): Promise<StreamEvent> {
     this.counters.eventsSerialized++;
     this.observer?.serialized(kind);
-    return eventBytes(id, id, kind, entries);
+    const all = isUnfiltered(f);
+    const pieces: Buffer[] = [];
+    let parts: string[] = [eventHead(id, id, kind)];
+    let chars = parts[0].length;
+    let entries = 0;
+    let sliceStart = this.mono();
+    let n = 0;
+    for (const s of series) {
+      if ((++n & 255) === 0 && this.mono() - sliceStart >= this.sliceMs) {
+        this.counters.serializeYields++;
+        await yieldToEventLoop();
+        sliceStart = this.mono();
+      }
+      if (!all && !filterMatches(f, s)) continue;
+      const e = (entries > 0 ? ',' : '') + entry(entryHead(s.name, s.labels), s.value, s.timestampMs);
+      entries++;
+      parts.push(e);
+      chars += e.length;
+      if (chars >= this.chunkBytes) {
+        pieces.push(Buffer.from(parts.join(''), 'utf8'));
+        parts = [];
+        chars = 0;
+      }
+    }
+    parts.push(EVENT_TAIL);
+    pieces.push(Buffer.from(parts.join(''), 'utf8'));
+    return makeEvent(pieces, entries);
   }
 
-  private snapshotEntries(f: StreamFilter): string[] {
-    const out: string[] = [];
-    const all = isUnfiltered(f);
-    for (const s of this.store.all()) {
-      if (all || filterMatches(f, s)) out.push(entry(entryHead(s.name, s.labels), s.value, s.timestampMs));
+  /** A small event built in one go (replays: bounded by what one client missed). */
+  private event(id: number, kind: EventKind, entries: readonly string[]): StreamEvent {
+    this.counters.eventsSerialized++;
+    this.observer?.serialized(kind);
+    return makeEvent([eventBytes(id, id, kind, entries)], entries.length);
+  }
+
+  /** Writes `ev` to every client in `clients`, yielding to the event loop every `sliceMs`. */
+  private async sendAll(clients: Iterable<Client>, ev: StreamEvent, send: (c: Client, ev: StreamEvent) => void): Promise<void> {
+    let sliceStart = this.mono();
+    for (const c of [...clients]) {
+      send(c, ev);
+      if (this.mono() - sliceStart >= this.sliceMs) {
+        this.counters.serializeYields++;
+        await yieldToEventLoop();
+        sliceStart = this.mono();
+      }
     }
-    return out;
   }
 
   /**
@@ -479,16 +561,22 @@ export class StreamHub {
   // ------------------------------------------------------------------ clients
 
   /** Writes within the client's buffer bound; a client past it is disconnected. True when written. */
-  private write(c: Client, buf: Buffer): boolean {
+  private write(c: Client, ev: StreamEvent): boolean {
     if (c.closed) return false;
     const res = c.res;
     const pending = res.writableLength;
-    if (pending > 0 && pending + buf.length > this.settings().sseClientBufferBytes) {
+    if (pending > 0 && pending + ev.bytes > this.settings().sseClientBufferBytes) {
       this.drop(c, 'slow');
       return false;
     }
-    res.write(buf);
-    c.bytesSent += buf.length;
+    if (ev.pieces.length === 1) {
+      res.write(ev.pieces[0]);
+    } else {
+      res.cork();
+      for (const p of ev.pieces) res.write(p);
+      res.uncork();
+    }
+    c.bytesSent += ev.bytes;
     return true;
   }
 
@@ -498,8 +586,9 @@ export class StreamHub {
     this.clients.delete(c);
     const g = c.group;
     g.active.delete(c);
-    // A joining client is skipped at the next flush (it is closed); an empty group goes now.
-    if (g.active.size === 0 && g.joining.every((j) => j.closed)) this.groups.delete(g.filter.key);
+    // A joining client is skipped at the next flush (it is closed); an empty group goes now,
+    // unless a flush is serving it (that flush removes it when it is done).
+    if (!g.flushing && g.active.size === 0 && g.joining.every((j) => j.closed) && this.groups.get(g.filter.key) === g) this.groups.delete(g.filter.key);
     if (reason === 'slow') {
       this.counters.slowDisconnects++;
       // Its buffer cannot drain: let go of it (and of the shared buffers it references) now.
@@ -509,6 +598,26 @@ export class StreamHub {
     }
     this.observer?.disconnected((this.mono() - c.openedAtMono) / 1000, reason);
   }
+}
+
+/** An event ready for the socket: one or more pieces written back to back, shared by every client that gets it. */
+interface StreamEvent {
+  readonly pieces: readonly Buffer[];
+  readonly bytes: number;
+  /** Series entries in it. */
+  readonly entries: number;
+}
+
+function makeEvent(pieces: Buffer[], entries: number): StreamEvent {
+  let bytes = 0;
+  for (const p of pieces) bytes += p.length;
+  return { pieces, bytes, entries };
+}
+
+const HEARTBEAT_EVENT = makeEvent([HEARTBEAT], 0);
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function anyMatch(series: readonly Series[], f: StreamFilter): boolean {

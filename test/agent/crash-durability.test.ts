@@ -131,7 +131,9 @@ describe('acknowledged data survives kill -9 (real VictoriaMetrics, agent proces
       }
     };
     const pushing = Promise.all([0, 1, 2, 3].map(pusher));
-    await sleep(1500);
+    // Kill mid-push once enough is acknowledged (at least a second, at most 20 s on a loaded machine).
+    const started = Date.now();
+    while ((ackedSamples < 2000 || Date.now() - started < 1000) && Date.now() - started < 20_000) await sleep(20);
     killed = true;
     first.child.kill('SIGKILL');
     await first.exited;
