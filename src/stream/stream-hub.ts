@@ -9,7 +9,10 @@
  *   after the previous one, so a client gets at most one event per 50 ms however fast apps push;
  * - system batches (collectors, the shared Telegraf poller): at most one flush per
  *   PROMETHEUS_POLLER_INTERVAL_MS (read live) is caused by them;
- * - a new client joins at the next flush (at once, or ≤ 50 ms later) and gets its first event there.
+ * - a new client joins at the next flush and gets its first snapshot there: at once after a quiet
+ *   spell, else at most one joining flush per `joinIntervalMs` (250 ms), so every client that
+ *   connects within one interval shares one snapshot build (a connection burst costs a few builds,
+ *   not one per client).
  *
  * What changed is read from the store itself (SeriesStore.updatedSince walks its recency list), so
  * the Hub subscriber costs nothing per sample: it only looks at the batch's origin.
@@ -72,6 +75,8 @@ export interface StreamHubOptions {
   monotonic?: () => number;
   /** The `retry:` hint sent at connection start. Default 1000 ms. */
   retryMs?: number;
+  /** Smallest gap between two flushes that serve joining clients (snapshot builds). Default 250 ms. */
+  joinIntervalMs?: number;
   /** Smallest gap between two events to one client. Default 50 ms. */
   coalesceMs?: number;
   /** Heartbeat interval; default SSE_HEARTBEAT_INTERVAL_MS from the settings (15 s). */
@@ -164,6 +169,9 @@ export class StreamHub {
   private flushTimer: { cancel(): void } | undefined;
   private flushAt = Infinity;
   private lastFlushMono = -Infinity;
+  /** When a flush last served joining clients. */
+  private lastJoinMono = -Infinity;
+  private readonly joinIntervalMs: number;
   private lastSystemFlushMono = -Infinity;
   private systemPending = false;
   /** Wall time of the last flush: changes since then go into the next one. */
@@ -186,6 +194,8 @@ export class StreamHub {
     this.mono = opts.monotonic ?? (() => performance.now());
     this.coalesceMs = opts.coalesceMs ?? 50;
     if (!(this.coalesceMs >= 0)) throw new RangeError('coalesceMs must be ≥ 0');
+    this.joinIntervalMs = opts.joinIntervalMs ?? 250;
+    if (!(this.joinIntervalMs >= 0)) throw new RangeError('joinIntervalMs must be ≥ 0');
     this.retry = retryBytes(opts.retryMs ?? 1000);
     this.journal = new EventJournal(opts.journalSize ?? 16_384);
     this.sliceMs = opts.sliceMs ?? 5;
@@ -277,7 +287,7 @@ export class StreamHub {
     res.on('close', () => {
       if (!c.closed) this.drop(c, 'client');
     });
-    this.schedule(Math.max(this.mono(), this.lastFlushMono + this.coalesceMs));
+    this.schedule(Math.max(this.mono(), this.lastFlushMono + this.coalesceMs, this.lastJoinMono + this.joinIntervalMs));
   }
 
   // ------------------------------------------------------------------ scheduling
@@ -377,6 +387,7 @@ export class StreamHub {
     }
     if (this.clients.size === 0) return;
     this.counters.flushes++;
+    for (const g of this.groups.values()) if (g.joining.length > 0) this.lastJoinMono = mono;
 
     const wall = this.now();
     this.store.expire();

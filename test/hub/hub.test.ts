@@ -5,7 +5,7 @@ import { SelfMetrics } from '../../src/telemetry/self-metrics';
 
 describe('hub: durability of accepted batches', () => {
   const make = () => {
-    const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 1000, maxStoreBytes: 64 * 1024 * 1024, historyPoints: 10 }));
+    const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 1000, maxSystemSeries: 1000, maxStoreBytes: 64 * 1024 * 1024, historySeconds: 60 }));
     const errors: unknown[] = [];
     const hub = new Hub(store, new SelfMetrics({ series: () => store.size, bytes: () => store.bytes }), (e) => errors.push(e));
     return { hub, errors };

@@ -32,7 +32,7 @@ describe('stream: a burst of clients connecting together', function () {
   });
 
   it('builds one snapshot for all of them, in pieces with the event loop free in between; each gets it whole and identical', async () => {
-    const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxStoreBytes: 512 * 1024 * 1024, historyPoints: 4 }));
+    const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxSystemSeries: 100_000, maxStoreBytes: 512 * 1024 * 1024, historySeconds: 60 }));
     const hub = new Hub(store, new SelfMetrics({ series: () => store.size, bytes: () => store.bytes }));
     const t0 = Date.now();
     hub.accept({
@@ -95,7 +95,7 @@ describe('stream: a burst of clients connecting together', function () {
   });
 
   it('a write during a sliced snapshot reaches the joiner in the next event (delta mode)', async () => {
-    const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxStoreBytes: 512 * 1024 * 1024, historyPoints: 4 }));
+    const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxSystemSeries: 100_000, maxStoreBytes: 512 * 1024 * 1024, historySeconds: 60 }));
     const hub = new Hub(store, new SelfMetrics({ series: () => store.size, bytes: () => store.bytes }));
     const t0 = Date.now();
     hub.accept({
