@@ -98,12 +98,13 @@ describe('dashboard sections (real browser)', function () {
     const a = await onHost('lnl-npu');
     const p = await open(`${a.url}/dashboard`);
     await p.waitForState('live');
-    await p.page.waitForFunction(() => document.querySelectorAll('#sec-npu div.chart canvas').length >= 2, null, { timeout: 10_000 });
+    // Utilisation is rate-derived: its chart appears after the collector's second cycle.
+    await p.page.waitForFunction(() => [...document.querySelectorAll('#sec-npu .chart-name')].some((e) => e.textContent === 'NPU (LNL): utilisation'), null, { timeout: 10_000 })
+      .catch(() => undefined);
     const titles = await p.page.locator('#sec-npu .chart-name').allTextContents();
     assert.ok(titles.some((t) => t === 'NPU (LNL): utilisation'), titles.join(' | '));
     assert.ok(titles.some((t) => t === 'NPU (LNL): frequency vs max'), titles.join(' | '));
     await p.page.waitForFunction(() => /No Intel GPU: no Intel GPU on this node/.test(document.querySelector('#sec-gpu .sec-why')?.textContent ?? ''), null, { timeout: 5000 });
-    assert.match((await p.page.locator('#sec-npu .chart-foot').first().textContent()) ?? '', /runtime: (active|suspended)/);
     assert.deepEqual(await cspViolations(p), []);
   });
 
