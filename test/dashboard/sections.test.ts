@@ -64,6 +64,9 @@ describe('dashboard sections (real browser)', function () {
     const p = await open(`${a.url}/dashboard`);
     await p.waitForState('live');
     await p.page.waitForFunction(() => document.querySelectorAll('#sec-gpu div.chart canvas').length >= 3, null, { timeout: 10_000 });
+    // Engine use is rate-derived: its chart appears after the collector's second cycle.
+    await p.page.waitForFunction(() => [...document.querySelectorAll('#sec-gpu .chart-name')].some((e) => /engines \(stacked\)$/.test(e.textContent ?? '')), null, { timeout: 10_000 })
+      .catch(() => undefined);
     const gpuTitles = await p.page.locator('#sec-gpu .chart-name').allTextContents();
     assert.ok(gpuTitles.some((t) => /^GPU 0 \(xe\): engines \(stacked\)$/.test(t)), gpuTitles.join(' | '));
     assert.ok(gpuTitles.some((t) => /frequency, actual vs requested/.test(t)), gpuTitles.join(' | '));

@@ -101,8 +101,12 @@ describe('memory: container limit, store budget and the guard', () => {
       const saved = { ...plan };
       plan.shedAboveRssBytes = 1;
       plan.resumeBelowRssBytes = 0;
-      await new Promise((r) => setTimeout(r, 120));
-      const r = await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' });
+      // The guard reads memory at most every 100 ms: push until it has seen the new plan (≤ 2 s).
+      let r = await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' });
+      for (const end = Date.now() + 2000; r.status !== 503 && Date.now() < end;) {
+        await new Promise((res) => setTimeout(res, 50));
+        r = await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' });
+      }
       assert.equal(r.status, 503);
       assert.equal(r.headers.get('retry-after'), '1');
       assert.match(((await r.json()) as { error: string; message: string }).message, /memory/);
