@@ -375,7 +375,9 @@ describe('Dockerfile', function () {
           zombies = childrenOf(run.init).filter((p) => p.state === 'Z');
         }
         assert.deepEqual(zombies, [], 'tini reaped every orphan');
-        assert.deepEqual(childrenOf(run.init).map((p) => realpathSync(`/proc/${p.pid}/exe`)), [realpathSync(process.execPath)], 'the agent is tini\'s only child');
+        // The script runs every cycle, so live orphans (its `sleep`s) may be tini's children at any
+        // moment; what matters is that none stays a zombie and that the agent runs under tini.
+        assert.ok(childrenOf(run.init).map((p) => realpathSync(`/proc/${p.pid}/exe`)).includes(realpathSync(process.execPath)), 'the agent is a child of tini');
         process.kill(run.init, 'SIGTERM'); // what the kubelet sends PID 1
         assert.equal(await run.exit, 0, run.logs());
       } finally {
