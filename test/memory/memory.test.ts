@@ -101,13 +101,13 @@ describe('memory: container limit, store budget and the guard', () => {
       const saved = { ...plan };
       plan.shedAboveRssBytes = 1;
       plan.resumeBelowRssBytes = 0;
-      // The guard reads memory at most every 100 ms: push until it has seen the new plan (≤ 2 s).
-      let r = await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' });
-      for (const end = Date.now() + 2000; r.status !== 503 && Date.now() < end;) {
-        await new Promise((res) => setTimeout(res, 50));
-        r = await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' });
-      }
-      assert.equal(r.status, 503);
+      // The guard reads memory at most every 100 ms: wait until it has read the real RSS against
+      // the new plan (it then stays shedding: resume is below any RSS), then push.
+      const guard = a.agent.memoryGuard;
+      for (const end = Date.now() + 2000; !guard.shouldShed() && Date.now() < end;) await new Promise((res) => setTimeout(res, 20));
+      assert.equal(guard.active, true, `the guard trips on the real RSS (${process.memoryUsage.rss()} B > 1 B)`);
+      const r = await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' });
+      assert.equal(r.status, 503, `shedding=${guard.active} reason=${guard.reason} shed=${guard.shed} refused=${JSON.stringify(a.agent.admission?.refused)}`);
       assert.equal(r.headers.get('retry-after'), '1');
       assert.match(((await r.json()) as { error: string; message: string }).message, /memory/);
       assert.equal((await fetch(`${a.url}/health`)).status, 200);
