@@ -89,10 +89,13 @@ describe('memory: container limit, store budget and the guard', () => {
   });
 
   it('ingestion answers 503 + Retry-After while shedding, counted; reads keep working; it recovers', async () => {
-    const a = await startAgent({ RATE_LIMIT_ENABLED: 'false', MEMORY_LIMIT_BYTES: String(512 * MiB) });
+    // A limit far above this test process's RSS (the whole suite runs in it), so that restoring the
+    // plan lets the guard resume on the real reading.
+    const LIMIT = 64 * 1024 * MiB;
+    const a = await startAgent({ RATE_LIMIT_ENABLED: 'false', MEMORY_LIMIT_BYTES: String(LIMIT) });
     try {
       const cfg = (await (await fetch(`${a.url}/api/v1/config`)).json()) as { config: { maxStoreBytes: number }; memory: { limit_bytes: number; limit_source: string } };
-      assert.equal(cfg.memory.limit_bytes, 512 * MiB);
+      assert.equal(cfg.memory.limit_bytes, LIMIT);
       assert.equal(cfg.memory.limit_source, 'MEMORY_LIMIT_BYTES');
       assert.equal(cfg.config.maxStoreBytes, a.agent.memoryPlan.storeBytes);
       assert.ok(cfg.config.maxStoreBytes > 0);
@@ -116,7 +119,7 @@ describe('memory: container limit, store budget and the guard', () => {
       const h = (await (await fetch(`${a.url}/api/health`)).json()) as { memory: { shed_requests: number } };
       assert.equal(h.memory.shed_requests, 1);
       Object.assign(plan, saved);
-      await new Promise((r) => setTimeout(r, 120));
+      for (const end = Date.now() + 2000; guard.shouldShed() && Date.now() < end;) await new Promise((res) => setTimeout(res, 20));
       assert.equal((await fetch(`${a.url}/write`, { method: 'POST', body: 'm value=1' })).status, 204);
     } finally {
       await a.stop();
