@@ -19,6 +19,7 @@ import { LineProtocolParser } from './formats/influx/parse';
 import type { Admission } from './http/admission';
 import { readContainerMemoryLimit } from './memory/container-limit';
 import { heapLimitBytes, MemoryGuard, memoryPlan, type MemoryPlan } from './memory/memory-guard';
+import { createAuthenticator } from './auth/create';
 import { buildApp } from './http/app';
 import { preloadRegexEngine } from './query/regex';
 import type { AppContext } from './http/context';
@@ -186,6 +187,10 @@ export class Agent {
 
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
   async start(extraRouters: Router[] = []): Promise<void> {
+    // Before anything starts: a token file that cannot be used stops the agent here.
+    const auth = createAuthenticator(this.config.get(), { report: this.logger, now: this.ctx.now });
+    this.ctx.auth = auth.authenticator;
+    if (auth.tokenStats) this.metrics.watchTokens(auth.tokenStats);
     for (const c of this.components) await c.start();
     preloadRegexEngine();
     // The stream router first, the dashboard last: the stream handler passes browser (HTML)

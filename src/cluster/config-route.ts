@@ -51,7 +51,8 @@ export function redactUrl(value: string): string {
 export function redactConfig(c: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) {
-    if (SECRET_KEY.test(k) && typeof v === 'string' && v !== '') out[k] = REDACTED;
+    // A setting naming a file (AUTH_TOKENS_FILE) holds a path, not the secret itself.
+    if (SECRET_KEY.test(k) && !k.endsWith('File') && typeof v === 'string' && v !== '') out[k] = REDACTED;
     else if (typeof v === 'string') out[k] = redactUrl(v);
     else out[k] = v;
   }

@@ -23,6 +23,10 @@ const origins = z.preprocess((v) => {
   return s.split(',').map((o) => o.trim()).filter((o) => o !== '');
 }, z.array(z.string().min(1)).min(1));
 
+/** A comma-separated list from env, or an array (a spec); blanks dropped. */
+const commaList = <T extends z.ZodTypeAny>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v), z.array(item));
+
 /** setting key → [env var name, schema with default]. Order is the order of docs/configuration.md. */
 export const SETTINGS = {
   serviceName: ['SERVICE_NAME', z.string().min(1).default('metrics-manager')],
@@ -59,6 +63,11 @@ export const SETTINGS = {
   corsOrigins: ['CORS_ORIGINS', origins.default(['*'])],
   corsAllowCredentials: ['CORS_ALLOW_CREDENTIALS', bool.default(false)],
   gzip: ['ENABLE_GZIP_COMPRESSION', bool.default(true)],
+
+  // Authentication (docs/security.md): which credentials are checked, and for which scopes.
+  authMode: ['AUTH_MODE', z.enum(['none', 'token', 'kubernetes']).default('none')],
+  authRequire: ['AUTH_REQUIRE', commaList(z.enum(['read', 'write', 'delete'])).default(['write', 'delete'])],
+  authTokensFile: ['AUTH_TOKENS_FILE', z.string().trim().default('')],
 
   telegrafHttpEndpoint: ['TELEGRAF_HTTP_ENDPOINT', url.default('http://localhost:8186/write')],
   telegrafPrometheusEndpoint: ['PROMETHEUS_TELEGRAF_ENDPOINT', url.default('http://localhost:9273')],
@@ -103,6 +112,9 @@ const shape = Object.fromEntries(Object.entries(SETTINGS).map(([k, [, s]]) => [k
 export const configSchema = z.object(shape).strict().superRefine((c, ctx) => {
   if (c.corsAllowCredentials && c.corsOrigins.includes('*')) {
     ctx.addIssue({ code: 'custom', path: ['corsOrigins'], message: 'CORS_ALLOW_CREDENTIALS=true needs explicit CORS_ORIGINS; browsers refuse credentials with "*"' });
+  }
+  if (c.authMode === 'token' && c.authTokensFile === '') {
+    ctx.addIssue({ code: 'custom', path: ['authTokensFile'], message: 'AUTH_MODE=token needs AUTH_TOKENS_FILE (a file of "<token> <scope>[,<scope>...] [name]" lines)' });
   }
 });
 

@@ -2,7 +2,7 @@
  * The agent's HTTP request listener. Ingestion (POST of metrics) runs on plain node:http objects
  * through `runPlain`; everything else is the express app. Both share the same steps in the same
  * order: correlation id, request metrics, CORS (before the rate limiter, so 429s stay readable by
- * browsers), rate limit, route, and one error mapping (`toHttpError`). Compression applies to the
+ * browsers), rate limit, authentication (auth-step.ts), route, and one error mapping (`toHttpError`). Compression applies to the
  * express side only (ingestion answers are small) and never to event streams.
  */
 
@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Admission, type Ticket } from './admission';
+import { checkAccess, identityOf, routeForAuth } from './auth-step';
 import type { AppContext } from './context';
 import { toHttpError } from './errors';
 import { applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
@@ -43,6 +44,7 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
   const limiter = rateLimiter(cfg, rateLimitStore, table, (route) => ctx.metrics.rateLimitedRequest(route));
   const admission = new Admission({ budgetBytes: () => cfg().ingestMemoryBudgetBytes });
   ctx.metrics.watchAdmission(admission);
+  const denied = (route: string, reason: string) => ctx.metrics.authDenied(route, reason);
 
   const fail = (err: unknown, req: IncomingMessage, res: ServerResponse) => {
     const e = toHttpError(err);
@@ -61,6 +63,7 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
   app.use(requestMetrics(ctx.metrics, table));
   app.use(cors(cfg));
   app.use(limiter);
+  app.use((req: Request, _res: Response, next: NextFunction) => checkAccess(ctx.auth, routeForAuth(table, req.method, pathOf(req.url)), req, denied, next));
   app.use(compression({
     threshold: 1024,
     filter: (req, res) => {
@@ -93,15 +96,19 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
     if (applyCors(cfg(), req, res)) return;
     plainLimiter(req, res, (err) => {
       if (err) return fail(err, req, res);
-      let ticket: Ticket;
-      try {
-        ticket = admission.admit();
-      } catch (e) {
-        req.resume();
-        return fail(e, req, res);
-      }
-      res.once('close', () => ticket.release());
-      plain.handler(req, res, queryOf(req.url), { maxBodyBytes: bodyLimitBytes(plain.route, cfg()), ticket }).catch((e: unknown) => fail(e, req, res));
+      checkAccess(ctx.auth, plain.route, req, denied, (denial) => {
+        if (denial) return fail(denial, req, res);
+        let ticket: Ticket;
+        try {
+          ticket = admission.admit();
+        } catch (e) {
+          req.resume();
+          return fail(e, req, res);
+        }
+        res.once('close', () => ticket.release());
+        const budget = { maxBodyBytes: bodyLimitBytes(plain.route, cfg()), ticket, identity: identityOf(req) };
+        plain.handler(req, res, queryOf(req.url), budget).catch((e: unknown) => fail(e, req, res));
+      });
     });
   };
 

@@ -1,3 +1,4 @@
+import type { Authenticator } from '../auth/authenticator';
 import type { Capabilities, CapabilityProfile } from '../capabilities/capabilities';
 import type { LiveConfig } from '../config/load';
 import type { LineProtocolParser } from '../formats/influx/parse';
@@ -26,6 +27,8 @@ export interface AppContext {
   streamSubscribers?: () => number;
   /** State of collectors, the Telegraf source and sinks, for /api/health. */
   pipelineHealth?: () => Record<string, unknown>;
+  /** Checks credentials (AUTH_MODE); undefined when every route is open (AUTH_MODE=none). */
+  auth?: Authenticator;
   /** GET /api/v1/capabilities. */
   capabilities?: (profile: CapabilityProfile) => Capabilities;
 }

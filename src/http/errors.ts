@@ -16,6 +16,8 @@ export class HttpError extends Error {
     readonly errors?: string[],
     /** Sent as Retry-After (503, 429). */
     readonly retryAfterSeconds?: number,
+    /** Sent as WWW-Authenticate (401, 403 of the auth check). */
+    readonly challenge?: string,
   ) {
     super(message);
   }
@@ -31,6 +33,34 @@ export const tooLarge = (limit: number) =>
 /** A request that would make more samples than MAX_SAMPLES_PER_REQUEST allows; nothing of it is stored. */
 export const tooManySamples = (limit: number) =>
   new HttpError(413, 'too_many_samples', `request has more than ${limit} samples (MAX_SAMPLES_PER_REQUEST); nothing was stored, split it into smaller requests`);
+
+/** The realm named in WWW-Authenticate challenges. */
+export const AUTH_REALM = 'metrics-manager';
+
+/** RFC 6750 §3.1 error codes by our denial reasons. */
+const BEARER_ERROR: Record<string, string | undefined> = {
+  missing_credentials: undefined, // no error attribute when no credential was sent at all
+  malformed_credentials: 'invalid_request',
+  invalid_token: 'invalid_token',
+  missing_scope: 'insufficient_scope',
+};
+
+/**
+ * A refused credential (src/auth/access.ts): 401 or 403 with a Bearer challenge (RFC 6750 §3):
+ * the realm, and for a credential that was sent, the error code, a description and the scope
+ * needed. The body's `error` is the reason, so a client can tell a missing token from a bad one.
+ */
+export function authDenied(d: { status: 401 | 403; reason: string; message: string }, scope: string): HttpError {
+  const params = [`realm="${AUTH_REALM}"`];
+  const code = BEARER_ERROR[d.reason];
+  if (code !== undefined) params.push(`error="${code}"`, `error_description="${d.message.replace(/["\\]/g, "'")}"`);
+  if (d.status === 403 || d.reason === 'missing_credentials') params.push(`scope="${scope}"`);
+  return new HttpError(d.status, d.reason, d.message, undefined, undefined, `Bearer ${params.join(', ')}`);
+}
+
+/** The authenticator could not reach a decision (the API server did not answer): fail closed, retry later. */
+export const authUnavailable = (msg: string, retryAfterSeconds: number) =>
+  new HttpError(503, 'auth_unavailable', msg, undefined, retryAfterSeconds);
 
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;

@@ -68,10 +68,10 @@ export function applyCors(config: Config, req: PlainRequest, res: PlainResponse)
   res.setHeader('Access-Control-Allow-Origin', any ? '*' : origin);
   if (!any) res.setHeader('Vary', 'Origin');
   if (config.corsAllowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
-  res.setHeader('Access-Control-Expose-Headers', 'X-Correlation-ID, Retry-After, RateLimit, RateLimit-Policy, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset');
+  res.setHeader('Access-Control-Expose-Headers', 'X-Correlation-ID, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset');
   if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Content-Type, Content-Encoding, X-Correlation-ID');
+    res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Authorization, Content-Type, Content-Encoding, X-Correlation-ID');
     res.setHeader('Access-Control-Max-Age', '600');
     res.statusCode = 204;
     res.end();

@@ -5,6 +5,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from '../auth/tokens';
 import type { Ticket } from './admission';
 import { errorBody, type HttpError } from './errors';
 
@@ -17,6 +18,8 @@ export interface BodyBudget {
   maxBodyBytes: number;
   /** Grows with the body read (see admission.ts); released by the dispatcher when the response ends. */
   ticket?: Ticket;
+  /** Who sent the push, when it carried an accepted credential (stamped on its samples). */
+  identity?: Identity;
 }
 
 /** A route handler on plain node objects; `query` is the parsed query string. */
@@ -44,6 +47,7 @@ export function sendEmpty(res: PlainResponse, status: number): void {
 
 export function sendError(res: PlainResponse, e: HttpError): void {
   if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+  if (e.challenge !== undefined) res.setHeader('WWW-Authenticate', e.challenge);
   sendJson(res, e.status, errorBody(e));
 }
 

@@ -32,7 +32,8 @@ export interface Route {
   /** Path template: literal segments, or `:name` for one variable segment. */
   readonly path: string;
   readonly method: Method;
-  readonly scope: Scope;
+  /** `none`: never needs a credential whatever AUTH_REQUIRE says (liveness and readiness probes). */
+  readonly scope: Scope | 'none';
   readonly format: RouteFormat;
   readonly rateLimit: RateLimitPolicy;
   readonly bodyLimit?: BodyLimit;
@@ -41,13 +42,15 @@ export interface Route {
 }
 
 const get = (path: string, rateLimit: RateLimitPolicy = 'client'): Route => ({ path, method: 'GET', scope: 'read', format: 'none', rateLimit });
+/** A probe: the kubelet sends no credential. */
+const probe = (path: string): Route => ({ path, method: 'GET', scope: 'none', format: 'none', rateLimit: 'exempt' });
 const push = (path: string, format: RouteFormat, bodyLimit: BodyLimit = 'maxBodyBytes'): Route =>
   ({ path, method: 'POST', scope: 'write', format, rateLimit: 'client', bodyLimit, plain: true });
 
 export const ROUTES: readonly Route[] = [
-  get('/', 'exempt'),
-  get('/health', 'exempt'),
-  get('/api/health', 'exempt'),
+  probe('/'),
+  probe('/health'),
+  probe('/api/health'),
   get('/api/v1/stats', 'exempt'),
   push('/api/v1/metrics', 'json'),
   get('/api/v1/metrics'),

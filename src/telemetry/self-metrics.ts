@@ -61,6 +61,10 @@ export class SelfMetrics {
     name: `${P}rate_limit_rejected_total`, help: 'Requests refused with 429 by the per-client token bucket.',
     labelNames: ['route'] as const, registers: [this.registry],
   });
+  private readonly authDeniedTotal = new client.Counter({
+    name: `${P}auth_denied_total`, help: 'Requests refused by the authentication check, by route template and reason (missing_credentials, malformed_credentials, invalid_token, missing_scope).',
+    labelNames: ['route', 'reason'] as const, registers: [this.registry],
+  });
   readonly connectionsActive = new client.Gauge({
     name: `${P}connections_active`, help: 'Open connections, by type.', labelNames: ['type'] as const, registers: [this.registry],
   });
@@ -268,6 +272,24 @@ export class SelfMetrics {
   rateLimitedRequest(route: string): void {
     this.rateLimited.inc({ route });
     this.stats.rateLimited++;
+  }
+
+  /** `route` is a route-table template and `reason` one of a fixed set: both bounded. */
+  authDenied(route: string, reason: string): void {
+    this.authDeniedTotal.inc({ route, reason });
+  }
+
+  /** The token file's state (AUTH_MODE=token), read at scrape time. */
+  watchTokens(stats: { readonly tokens: number; readonly reloads: number; readonly reloadFailures: number }): void {
+    new client.Gauge({
+      name: `${P}auth_tokens`, help: 'Valid tokens loaded from AUTH_TOKENS_FILE.', registers: [this.registry],
+      collect() { this.set(stats.tokens); },
+    });
+    new client.Counter({
+      name: `${P}auth_token_file_reloads_total`, help: 'Times AUTH_TOKENS_FILE was read, by result (ok; failed: unreadable, the previous tokens kept).',
+      labelNames: ['result'] as const, registers: [this.registry],
+      collect() { this.reset(); this.inc({ result: 'ok' }, stats.reloads); this.inc({ result: 'failed' }, stats.reloadFailures); },
+    });
   }
 
   samplesReceived(format: IngestFormat, n: number): void {
