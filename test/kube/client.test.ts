@@ -103,9 +103,9 @@ describe('fake Kubernetes API server (through @kubernetes/client-node)', () => {
     const owner = await api.createCustom(G, V, P, 'ns1', { metadata: { name: 'owner' }, spec: {} });
     const uid = (owner.metadata as { uid: string }).uid;
     await api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', {
-      metadata: { name: 'sm', ownerReferences: [{ apiVersion: `${G}/${V}`, kind: 'MetricsManagerConfig', name: 'owner', uid }] }, spec: { selector: {} },
+      metadata: { name: 'sm', ownerReferences: [{ apiVersion: `${G}/${V}`, kind: 'MetricsManagerConfig', name: 'owner', uid }] }, spec: { selector: {}, endpoints: [] },
     });
-    await api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', { metadata: { name: 'unowned' }, spec: { selector: {} } });
+    await api.createCustom('monitoring.coreos.com', 'v1', 'servicemonitors', 'ns1', { metadata: { name: 'unowned' }, spec: { selector: {}, endpoints: [] } });
     await api.deleteCustom(G, V, P, 'ns1', 'owner');
     await assert.rejects(api.deleteCustom(G, V, P, 'ns1', 'owner'), (e: unknown) => httpStatus(e) === 404);
     await eventually(() => fake.get(SERVICE_MONITORS, 'ns1', 'sm') === undefined, 2000, 'garbage collection');

@@ -17,7 +17,10 @@
  * - the status subresource for types that declare it (status ignored on the main resource, only
  *   status taken from /status);
  * - garbage collection of objects whose every ownerReference points at a deleted object;
- * - bearer-token authentication (401 without it).
+ * - bearer-token authentication (401 without it);
+ * - admission of custom resources: pruning, defaulting and validation by the CRD's schema (ours;
+ *   the prometheus-operator's real generated schemas — see crds.ts), and ObjectMeta name and label
+ *   checks for every kind, with a 422 naming every problem.
  *
  * Fault injection for tests: drop or stall open watches, compact history, fail matching requests.
  * Every request is recorded (method, path, query) so tests can assert how clients behaved.
@@ -26,9 +29,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ValidateFunction } from 'ajv';
-import { errorField } from '../../controller/crd-schema';
-import { crdSchema } from './crds';
+import { crdSchema, loadOperatorSchemas, operatorSchema, type SchemaCheck } from './crds';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
 import { parseFieldSelector, parseLabelSelector, SelectorError, type Predicate } from './selectors';
 
@@ -43,10 +44,10 @@ export interface FakeResource {
   /** Served by a CustomResourceDefinition (strategic merge patch is then 415, as on a real server). */
   custom?: boolean;
   /**
-   * The CRD's structural schema as a validator that applies defaults and prunes unknown fields
-   * (see crds.ts); objects failing it are refused with 422 like the real server does.
+   * Admission by the CRD's schema: prunes unknown fields, applies defaults and lists what is
+   * invalid (see crds.ts); objects with problems are refused with 422 like the real server does.
    */
-  schema?: ValidateFunction;
+  schema?: SchemaCheck;
 }
 
 export type Obj = Record<string, unknown> & { metadata: Meta };
@@ -75,13 +76,18 @@ export const MMC: FakeResource = {
   group: 'metricsmanager.dev', version: 'v1alpha1', kind: 'MetricsManagerConfig', plural: 'metricsmanagerconfigs', namespaced: true, statusSubresource: true, shortNames: ['mmc'],
   custom: true, schema: crdSchema('crds/metricsmanagerconfig.yaml', 'v1alpha1'),
 };
+// The prometheus-operator's kinds: the real (generated) schemas, defaults from the fixtures (crds.ts).
 export const SERVICE_MONITORS: FakeResource = {
-  group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', namespaced: true, custom: true,
-  schema: crdSchema('test/fixtures/crds/servicemonitors.monitoring.coreos.com.yaml', 'v1'),
+  group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', namespaced: true, custom: true, shortNames: ['smon'],
+  schema: operatorSchema('ServiceMonitor', 'test/fixtures/crds/servicemonitors.monitoring.coreos.com.yaml'),
+};
+export const POD_MONITORS: FakeResource = {
+  group: 'monitoring.coreos.com', version: 'v1', kind: 'PodMonitor', plural: 'podmonitors', namespaced: true, custom: true, shortNames: ['pmon'],
+  schema: operatorSchema('PodMonitor', 'test/fixtures/crds/podmonitors.monitoring.coreos.com.yaml'),
 };
 export const PROMETHEUSES: FakeResource = {
-  group: 'monitoring.coreos.com', version: 'v1', kind: 'Prometheus', plural: 'prometheuses', namespaced: true, custom: true,
-  schema: crdSchema('test/fixtures/crds/prometheuses.monitoring.coreos.com.yaml', 'v1'),
+  group: 'monitoring.coreos.com', version: 'v1', kind: 'Prometheus', plural: 'prometheuses', namespaced: true, custom: true, shortNames: ['prom'],
+  schema: operatorSchema('Prometheus', 'test/fixtures/crds/prometheuses.monitoring.coreos.com.yaml'),
 };
 export const VM_SERVICE_SCRAPES: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', namespaced: true, custom: true };
 export const VM_AGENTS: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMAgent', plural: 'vmagents', namespaced: true, custom: true };
@@ -248,6 +254,7 @@ export class FakeKubeApiServer {
   }
 
   async start(): Promise<string> {
+    await loadOperatorSchemas();
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) this.sendError(res, new FakeError(500, 'InternalError', String(err)));
@@ -676,9 +683,7 @@ export class FakeKubeApiServer {
   /** Defaulting, pruning and validation as on the real server: 422 naming every problem. */
   private admit(type: FakeResource, obj: Obj): void {
     const problems = metadataProblems(obj.metadata);
-    if (type.schema && !type.schema(obj)) {
-      for (const e of type.schema.errors ?? []) problems.push(`${errorField(e) || '<root>'}: Invalid value: ${e.message ?? e.keyword}`);
-    }
+    if (type.schema) problems.push(...type.schema(obj));
     if (problems.length) {
       throw new FakeError(422, 'Invalid', `${type.kind}${type.group ? `.${type.group}` : ''} ${JSON.stringify(obj.metadata.name ?? '')} is invalid: ${problems.join(', ')}`);
     }
