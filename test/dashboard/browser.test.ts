@@ -5,45 +5,15 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startAgent, type RunningAgent } from '../helpers/agent';
-import { requireTool } from '../helpers/tools';
-import { CHROMIUM, launchBrowser, prefixProxy, pushLines, pushSimple, sleep, type Browser, type DashboardPage } from './browser';
+import { dashboardHarness, prefixProxy, pushLines, pushSimple, sleep } from './browser';
 
 // Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
 declare const document: any, window: any, requestAnimationFrame: any, MutationObserver: any;
 
 const ARTIFACTS = path.resolve(__dirname, '../../../test-artifacts');
-/** Agents stop fast even with a stream open (the stream must end, but do not wait 10 s if not). */
-const ENV = { SHUTDOWN_TIMEOUT_MS: '1000' };
-
 describe('dashboard (real browser)', function () {
   this.timeout(60_000);
-  let browser: Browser | undefined;
-  const agents: RunningAgent[] = [];
-  const pages: DashboardPage[] = [];
-
-  before(async function () {
-    if (!requireTool(this, CHROMIUM, 'chromium')) return;
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    for (const p of pages.splice(0)) await p.close();
-    for (const a of agents.splice(0)) await a.stop();
-  });
-
-  const agent = async (env: Record<string, string> = {}) => {
-    const a = await startAgent({ ...ENV, ...env });
-    agents.push(a);
-    return a;
-  };
-  const open = async (url: string) => {
-    const p = await browser!.open(url);
-    pages.push(p);
-    return p;
-  };
+  const { agent, open } = dashboardHarness();
 
   it('shows a metric pushed via the API in the table within 1 s, and updates it in place', async () => {
     const a = await agent();

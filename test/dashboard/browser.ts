@@ -9,12 +9,58 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
-import { postJson } from '../helpers/agent';
+import { postJson, startAgent, type RunningAgent } from '../helpers/agent';
+import { requireTool } from '../helpers/tools';
 
 // Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
 declare const document: any, window: any, requestAnimationFrame: any, MutationObserver: any;
 
 export const CHROMIUM = '/usr/bin/chromium';
+
+/** Agents stop fast even with a stream open (the stream must end, but do not wait 10 s if not). */
+export const DASHBOARD_AGENT_ENV = { SHUTDOWN_TIMEOUT_MS: '1000' };
+
+export interface DashboardHarness {
+  /** An in-process agent (stopped after each test), with `env` over DASHBOARD_AGENT_ENV. */
+  agent(env?: Record<string, string>): Promise<RunningAgent>;
+  /** A page of the shared browser (closed after each test). */
+  open(url: string): Promise<DashboardPage>;
+}
+
+/**
+ * The setup every real-browser dashboard suite shares, registered with mocha in the calling
+ * `describe`: one chromium for the suite (skipped loudly without it, failing under CI=true), and
+ * the agents and pages a test opens, closed after it.
+ */
+export function dashboardHarness(): DashboardHarness {
+  let browser: Browser | undefined;
+  const agents: RunningAgent[] = [];
+  const pages: DashboardPage[] = [];
+  before(async function () {
+    if (!requireTool(this, CHROMIUM, 'chromium')) return;
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const p of pages.splice(0)) await p.close();
+    for (const a of agents.splice(0)) await a.stop();
+  });
+  return {
+    async agent(env = {}) {
+      const a = await startAgent({ ...DASHBOARD_AGENT_ENV, ...env });
+      agents.push(a);
+      return a;
+    },
+    async open(url) {
+      if (!browser) throw new Error('no browser: the suite was skipped');
+      const p = await browser.open(url);
+      pages.push(p);
+      return p;
+    },
+  };
+}
 
 export interface Browser {
   /** A fresh page in the shared profile; close it when done. */

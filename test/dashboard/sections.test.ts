@@ -7,46 +7,23 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { startAgent, type RunningAgent } from '../helpers/agent';
-import { requireTool } from '../helpers/tools';
 import { fixtureDir, type HostCase } from '../collectors/cpu/fixture-host';
-import { CHROMIUM, launchBrowser, pushLines, pushSimple, sleep, type Browser, type DashboardPage } from './browser';
+import { dashboardHarness, pushLines, pushSimple, sleep, type DashboardPage } from './browser';
 
 // Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
 declare const document: any, window: any, getComputedStyle: any;
 
-const ENV = { SHUTDOWN_TIMEOUT_MS: '1000' };
-
 describe('dashboard sections (real browser)', function () {
   this.timeout(60_000);
-  let browser: Browser | undefined;
-  const agents: RunningAgent[] = [];
-  const pages: DashboardPage[] = [];
+  const harness = dashboardHarness();
+  const agent = harness.agent;
 
-  before(async function () {
-    if (!requireTool(this, CHROMIUM, 'chromium')) return;
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    for (const p of pages.splice(0)) await p.close();
-    for (const a of agents.splice(0)) await a.stop();
-  });
-
-  const agent = async (env: Record<string, string> = {}) => {
-    const a = await startAgent({ ...ENV, ...env });
-    agents.push(a);
-    return a;
-  };
-  const onHost = (host: HostCase) => {
+  const onHost = (host: HostCase, env: Record<string, string> = {}) => {
     const d = fixtureDir(host, 't0');
-    return agent({ SYSTEM_METRICS_SOURCE: 'builtin', HOST_PROC: path.join(d, 'proc'), HOST_SYS: path.join(d, 'sys'), NVIDIA_SMI_PATH: '/nonexistent/nvidia-smi', COLLECTOR_SCRIPTS_ENABLED: 'false' });
+    return agent({ SYSTEM_METRICS_SOURCE: 'builtin', HOST_PROC: path.join(d, 'proc'), HOST_SYS: path.join(d, 'sys'), NVIDIA_SMI_PATH: '/nonexistent/nvidia-smi', COLLECTOR_SCRIPTS_ENABLED: 'false', ...env });
   };
   const open = async (url: string) => {
-    const p = await browser!.open(url);
-    pages.push(p);
+    const p = await harness.open(url);
     // CSP violations are reported as events in the page: collect them.
     await p.page.evaluate(() => {
       const w = window as { __csp: string[] };
@@ -97,16 +74,25 @@ describe('dashboard sections (real browser)', function () {
     assert.deepEqual(p.consoleErrors, []);
   });
 
-  it('lnl-npu host: the NPU section with its generation; a missing GPU is explained', async () => {
-    const a = await onHost('lnl-npu');
+  it('lnl-npu host: the NPU section with its generation and runtime state, charts in a fixed order; a missing GPU is explained', async () => {
+    // A slow NPU cycle: utilisation is rate-derived, so for the first 6 s only the other NPU charts
+    // exist. The runtime state must show from the first reading, and the late utilisation chart
+    // must take its place at the head of the section rather than land after its siblings.
+    const a = await onHost('lnl-npu', { COLLECTOR_INTEL_NPU_INTERVAL_MS: '6000' });
     const p = await open(`${a.url}/dashboard`);
     await p.waitForState('live');
-    // Utilisation is rate-derived: its chart appears after the collector's second cycle.
-    await p.page.waitForFunction(() => [...document.querySelectorAll('#sec-npu .chart-name')].some((e) => e.textContent === 'NPU (LNL): utilisation'), null, { timeout: 10_000 })
+    await p.page.waitForFunction(() => [...document.querySelectorAll('#sec-npu .chart-name')].some((e) => e.textContent === 'NPU (LNL): frequency vs max'), null, { timeout: 10_000 });
+    const foot = async () => (await p.page.locator('#sec-npu .chart-foot').first().textContent())?.trim();
+    // t0's power/runtime_status is "active".
+    await p.page.waitForFunction(() => /runtime: /.test(document.querySelector('#sec-npu .chart-foot')?.textContent ?? ''), null, { timeout: 3000 })
+      .catch(() => undefined);
+    assert.equal(await foot(), 'runtime: active', (await p.page.locator('#sec-npu .chart-name').allTextContents()).join(' | '));
+
+    await p.page.waitForFunction(() => [...document.querySelectorAll('#sec-npu .chart-name')].some((e) => e.textContent === 'NPU (LNL): utilisation'), null, { timeout: 15_000 })
       .catch(() => undefined);
     const titles = await p.page.locator('#sec-npu .chart-name').allTextContents();
-    assert.ok(titles.some((t) => t === 'NPU (LNL): utilisation'), titles.join(' | '));
-    assert.ok(titles.some((t) => t === 'NPU (LNL): frequency vs max'), titles.join(' | '));
+    assert.deepEqual(titles, ['NPU (LNL): utilisation', 'NPU (LNL): frequency vs max', 'NPU (LNL): power', 'NPU (LNL): memory']);
+    assert.equal(await foot(), 'runtime: active');
     await p.page.waitForFunction(() => /No Intel GPU: no Intel GPU on this node/.test(document.querySelector('#sec-gpu .sec-why')?.textContent ?? ''), null, { timeout: 5000 });
     assert.deepEqual(await cspViolations(p), []);
   });

@@ -587,19 +587,25 @@ export function createSections(deps) {
       const name = `NPU${gen && gen !== 'unknown' ? ` (${gen})` : ''}`;
       /** @type {ChartSpec[]} */
       const out = [
-        {
-          id: 'npu-util', title: `${name}: utilisation`, unit: '%', range: [0, 100], lines: () => byLabel(of('npu_utilization'), () => 'busy'),
-          note: () => {
-            const r = one('npu_runtime_active');
-            const v = r ? entries.get(r.key)?.value : undefined;
-            return v === undefined ? '' : v === 1 ? 'runtime: active' : 'runtime: suspended';
-          },
-        },
+        { id: 'npu-util', title: `${name}: utilisation`, unit: '%', range: [0, 100], lines: () => byLabel(of('npu_utilization'), () => 'busy') },
         { id: 'npu-freq', title: `${name}: frequency vs max`, unit: 'Hz', lines: () => [...byLabel(of('npu_frequency_current_hertz'), () => 'current'), ...byLabel(of('npu_workpoint_frequency_hertz'), () => 'work point'), ...byLabel(of('npu_frequency_max_hertz'), () => 'max')] },
         { id: 'npu-power', title: `${name}: power`, unit: 'W', lines: () => byLabel(of('npu_power'), () => 'power') },
         { id: 'npu-mem', title: `${name}: memory`, unit: 'bytes', lines: () => byLabel(of('npu_memory_used_bytes'), () => 'used') },
-      ];
-      return out.filter((s) => s.lines().length > 0);
+      ].filter((s) => s.lines().length > 0);
+      // The runtime state goes on the section's first chart, whichever it is: utilisation is
+      // rate-derived and missing for the collector's first cycle (or for good when busy time is
+      // unreadable), while npu_runtime_active is there from the first reading.
+      if (out.length > 0) {
+        out[0] = {
+          ...out[0],
+          note: () => {
+            const r = one('npu_runtime_active');
+            const v = r ? entries.get(r.key)?.value : undefined;
+            return v === undefined || Number.isNaN(v) ? '' : v === 1 ? 'runtime: active' : 'runtime: suspended';
+          },
+        };
+      }
+      return out;
     },
   });
 
@@ -915,10 +921,17 @@ export function createSections(deps) {
       const specs = s.specs();
       const want = new Set(specs.map((x) => x.id));
       for (const c of [...charts.values()]) if (c.card.parentElement === s.body && !want.has(c.spec.id)) drop(c);
+      // Cards follow the order of the specs, not the order their series arrived in (a rate-derived
+      // chart shows up a cycle late and would otherwise land after its siblings).
+      /** @type {Element | null} */
+      let prev = s.body.querySelector(':scope > .heat');
       for (const spec of specs) {
         let c = charts.get(spec.id);
         if (!c) c = makeChart(spec, s.body);
         else c.spec = spec;
+        const want = prev ? prev.nextElementSibling : s.body.firstElementChild;
+        if (want !== c.card) s.body.insertBefore(c.card, want);
+        prev = c.card;
         sample(c, tS);
         ids.push(spec.id);
       }
