@@ -13,6 +13,43 @@ import { badRequest, HttpError, tooLarge, unsupportedMediaType } from './errors'
  * is charged to the ingestion memory budget first, and a spent budget ends the read with its 503.
  */
 export async function readBody(req: IncomingMessage, maxBytes: number, ticket?: Ticket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const size = await consumeBody(req, maxBytes, ticket, (c) => chunks.push(c));
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+}
+
+/**
+ * Reads the whole body as strict UTF-8 text. Each chunk is decoded as it arrives, so a large body
+ * is never concatenated into one buffer and then decoded in one synchronous step (about 90 ms
+ * for 10 MiB) while /health waits. Invalid bytes are a 400 naming the byte offset.
+ */
+export async function readText(req: IncomingMessage, maxBytes: number, ticket?: Ticket): Promise<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const chunks: Buffer[] = []; // kept only to name the offset of a bad byte
+  const parts: string[] = [];
+  let bad = false;
+  await consumeBody(req, maxBytes, ticket, (c) => {
+    chunks.push(c);
+    if (bad) return;
+    try {
+      parts.push(decoder.decode(c, { stream: true }));
+    } catch {
+      bad = true;
+    }
+  });
+  if (!bad) {
+    try {
+      parts.push(decoder.decode());
+    } catch {
+      bad = true;
+    }
+  }
+  if (bad) throw badRequest(`request body is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(Buffer.concat(chunks))})`);
+  return parts.length === 1 ? parts[0] : parts.join('');
+}
+
+/** Streams the (decompressed) body into `onChunk` under the byte limit and the ticket; resolves to its size. */
+function consumeBody(req: IncomingMessage, maxBytes: number, ticket: Ticket | undefined, onChunk: (c: Buffer) => void): Promise<number> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume(); // drain so the connection can be reused for the 413
@@ -29,8 +66,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number, ticket?: 
   }
   if (inflater) source = req.pipe(inflater);
 
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
+  return new Promise<number>((resolve, reject) => {
     let raw = 0;
     let size = 0;
     let done = false;
@@ -51,6 +87,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number, ticket?: 
       });
     }
     source.on('data', (c: Buffer) => {
+      if (done) return;
       size += c.length;
       if (size > maxBytes) return fail(inflater ? new HttpError(413, 'body_too_large', `decompressed request body is larger than the limit of ${maxBytes} bytes`) : tooLarge(maxBytes));
       if (ticket) {
@@ -60,12 +97,12 @@ export async function readBody(req: IncomingMessage, maxBytes: number, ticket?: 
           return fail(e as HttpError);
         }
       }
-      chunks.push(c);
+      onChunk(c);
     });
     source.on('end', () => {
       if (done) return;
       done = true;
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      resolve(size);
     });
     source.on('error', (err: Error) => {
       if (inflater && err !== undefined && (err as NodeJS.ErrnoException).code?.startsWith('Z_')) {
@@ -75,17 +112,6 @@ export async function readBody(req: IncomingMessage, maxBytes: number, ticket?: 
     });
     req.on('aborted', () => fail(new HttpError(400, 'body_read_failed', 'client aborted the request')));
   });
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Strict UTF-8 decoding: invalid bytes are a 400 naming the byte offset, never replaced silently. */
-export function decodeUtf8(buf: Buffer): string {
-  try {
-    return utf8.decode(buf);
-  } catch {
-    throw badRequest(`request body is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(buf)})`);
-  }
 }
 
 /** Offset of the first byte that starts an invalid UTF-8 sequence (error path only). */

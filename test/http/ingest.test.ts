@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { postJson, postText, startAgent, type RunningAgent } from '../helpers/agent';
 
@@ -173,6 +174,45 @@ describe('HTTP ingestion', () => {
       const r = await postJson(`${a.url}/api/metrics/report`, { metrics: [] });
       assert.equal(r.status, 422);
       assert.match(((await r.json()) as { message: string }).message, /component_name/);
+    });
+  });
+  describe('text bodies decoded chunk by chunk', () => {
+    /** Sends `pieces` as separate writes (each its own chunk on the server), waiting between them. */
+    const postPieces = (path: string, pieces: Buffer[]): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(`${a.url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        const next = (i: number) => {
+          if (i === pieces.length) return req.end();
+          req.write(pieces[i], () => setTimeout(() => next(i + 1), 20));
+        };
+        next(0);
+      });
+
+    it('a character split across chunks is decoded whole', async () => {
+      const line = Buffer.from('lp_split,room=Zürich€ value=3\n');
+      const cut = line.indexOf(0xe2) + 1; // inside the three bytes of €
+      const r = await postPieces('/api/v1/metrics/influx', [line.subarray(0, cut), line.subarray(cut)]);
+      assert.equal(r.status, 202, r.body);
+      assert.equal((await latest('lp_split'))[0]?.tags.room, 'Zürich€');
+    });
+
+    it('a bad byte in a later chunk is a 400 naming its offset in the whole body', async () => {
+      const first = Buffer.from('lp_bad value=1\n');
+      const r = await postPieces('/api/v1/metrics/influx', [first, Buffer.from([0x6c, 0x70, 0xc3, 0x28])]);
+      assert.equal(r.status, 400);
+      assert.match(r.body, new RegExp(`UTF-8.*offset ${first.length + 2}`));
+    });
+
+    it('a sequence cut off at the end of the body is a 400', async () => {
+      const r = await postPieces('/api/v1/metrics/influx', [Buffer.from('lp_cut value=1 '), Buffer.from([0xe2, 0x82])]);
+      assert.equal(r.status, 400);
+      assert.match(r.body, /UTF-8.*offset 15/);
     });
   });
 });

@@ -11,7 +11,7 @@ import type { ItemError, ParseResult, Sample } from '../../model/sample';
 import { parsePrecision, type Precision } from '../../model/time';
 import type { WriteResult } from '../../store/series-store';
 import type { IngestFormat } from '../../telemetry/self-metrics';
-import { decodeUtf8, isJsonType, mediaType, readBody } from '../body';
+import { isJsonType, mediaType, readText } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, HttpError, tooManySamples, unprocessable, unsupportedMediaType } from '../errors';
 import { acceptInSteps, yieldToLoop } from '../steps';
@@ -24,7 +24,7 @@ export async function readJson(req: PlainRequest, budget: BodyBudget): Promise<u
     req.resume();
     throw unsupportedMediaType(`Content-Type ${JSON.stringify(mt)} is not JSON; send application/json`);
   }
-  const text = decodeUtf8(await readBody(req, budget.maxBodyBytes, budget.ticket));
+  const text = await readText(req, budget.maxBodyBytes, budget.ticket);
   if (text.trim() === '') throw badRequest('request body is empty; a JSON object was expected');
   try {
     return JSON.parse(text);
@@ -90,7 +90,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   /** Line protocol: good lines are stored even when others are bad. */
   const lineProtocol = async (req: PlainRequest, format: IngestFormat, precisionParam: string[], budget: BodyBudget) => {
     const precision = precisionOf(precisionParam);
-    const text = decodeUtf8(await readBody(req, budget.maxBodyBytes, budget.ticket));
+    const text = await readText(req, budget.maxBodyBytes, budget.ticket);
     const parsed = await parseInSteps(ctx, text, precision, cfg().maxSamplesPerRequest);
     ctx.metrics.samplesRejected(format, 'parse', parsed.errors.length);
     const out = await acceptInSteps(ctx, parsed.samples, format);

@@ -8,7 +8,7 @@
 import { decodeResourceMetrics, encodeExportMetricsResponse, exportMetricsResponseJson } from '../../formats/otlp/protobuf';
 import { OtlpConverter } from '../../formats/otlp/convert';
 import { ValidationError } from '../../model/names';
-import { decodeUtf8, mediaType, readBody } from '../body';
+import { mediaType, readBody, readText } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, errorBody, HttpError, toHttpError, tooManySamples, unsupportedMediaType } from '../errors';
 import { acceptInSteps, SliceClock } from '../steps';
@@ -67,7 +67,6 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
     let enc: Encoding = 'json';
     try {
       enc = encodingOf(req);
-      let body: Buffer | undefined = await readBody(req, budget.maxBodyBytes, budget.ticket);
       const maxSamples = ctx.config.get().maxSamplesPerRequest;
       const converter = new OtlpConverter();
       const clock = new SliceClock();
@@ -76,7 +75,7 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
       };
       if (enc === 'protobuf') {
         // One resourceMetrics decoded, converted and dropped at a time, with yields between slices.
-        const parts = decodeResourceMetrics(body);
+        const parts = decodeResourceMetrics(await readBody(req, budget.maxBodyBytes, budget.ticket));
         for (let i = 0; ; i++) {
           let next: IteratorResult<unknown>;
           try {
@@ -90,8 +89,7 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
           await clock.pace();
         }
       } else {
-        const text = decodeUtf8(body);
-        body = undefined; // the text is all we need from here on
+        const text = await readText(req, budget.maxBodyBytes, budget.ticket);
         let request: unknown;
         try {
           request = text.trim() === '' ? {} : JSON.parse(text);
@@ -106,7 +104,6 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
           await clock.pace();
         }
       }
-      body = undefined;
       const converted = converter.result();
       const { samples, errors, rejectedDataPoints } = converted;
       ctx.metrics.samplesRejected('otlp', 'invalid', rejectedDataPoints);
