@@ -26,6 +26,7 @@ import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
 import { createSinks } from './sinks';
+import { ForwardLedger, type PreviousRun } from './sinks/ledger/ledger';
 import { TelegrafSource } from './sources/telegraf';
 import { SeriesStore } from './store/series-store';
 import { StreamHub, streamRouter } from './stream';
@@ -125,6 +126,12 @@ export class Agent {
     const sinks = createSinks(() => this.config.get(), { hub: this.hub, logger: this.logger, now });
     this.metrics.watchSinks(() => sinks);
     const sinkBudgetMs = () => this.config.get().shutdownTimeoutMs / 2;
+    // The ledger is pushed before the sinks, so it starts first and stops after they have flushed.
+    const ledger = c.forwardStateFile && sinks.length > 0 ? new ForwardLedger({ file: c.forwardStateFile, sinks: () => sinks.map((s) => s.stats()), logger: this.logger, now }) : undefined;
+    if (ledger) {
+      this.metrics.watchPreviousRun(() => ledger.previous());
+      this.components.push({ start: () => ledger.start(), stop: () => ledger.stop() });
+    }
     for (const sink of sinks) this.components.push({ start: () => sink.start(), stop: () => sink.stop(sinkBudgetMs()) });
 
     const scheduled = createCollectors(c, collectorEnv(c, opts.run), lineProtocol);
@@ -164,6 +171,7 @@ export class Agent {
         ...(telegraf ? { telegraf: telegraf.state() } : {}),
         sinks: sinks.map((sink) => sink.stats()),
         ...(c.forwardSpoolDir && sinks.length > 0 ? { forward_spool: spoolHealth(sinks.map((sink) => sink.stats())) } : {}),
+        ...(ledger?.previous() ? { forward_previous_run: previousRunHealth(ledger.previous()!) } : {}),
         // Collector details (e.g. `scripts`: per-script state) under each collector's name.
         ...this.collectors.details(),
       }),
@@ -281,6 +289,12 @@ function spoolHealth(stats: ReadonlyArray<{ name: string; spoolState: string; sp
   const failed = stats.filter((s) => s.spoolState === 'failed');
   if (failed.length === 0) return { status: 'ok' };
   return { status: 'memory_only', failed: Object.fromEntries(failed.map((s) => [s.name, s.spoolError])) };
+}
+
+/** The previous run's ending in /api/health, from the forward ledger. */
+function previousRunHealth(p: PreviousRun): Record<string, unknown> {
+  const unsent = Object.values(p.unsent).reduce((a, b) => a + b, 0);
+  return { clean: p.clean, pid: p.pid, as_of: new Date(p.asOf).toISOString(), unsent_samples: p.unsent, lost_samples: p.clean ? 0 : unsent };
 }
 
 async function closeServer(server: http.Server, deadlineMs: number): Promise<void> {

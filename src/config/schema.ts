@@ -100,6 +100,7 @@ export const SETTINGS = {
   forwardTimeoutMs: ['FORWARD_TIMEOUT_MS', int(100, 120_000).default(5000)],
   forwardSpoolDir: ['FORWARD_SPOOL_DIR', z.string().default('')],
   forwardSpoolMaxBytes: ['FORWARD_SPOOL_MAX_BYTES', int(1 * MiB, 1024 * 1024 * MiB).default(256 * MiB)],
+  forwardStateFile: ['FORWARD_STATE_FILE', z.string().default('')],
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -126,6 +126,20 @@ export class SelfMetrics {
   });
 
   /** Forwarding sinks' own numbers, read at scrape time (see sinks/README.md). */
+  /** What the previous run's forward ledger said at this start (FORWARD_STATE_FILE); fixed for the run. */
+  watchPreviousRun(previous: () => { clean: boolean; unsent: Record<string, number> } | undefined): void {
+    new client.Gauge({
+      name: `${P}forward_previous_run_unsent_samples`,
+      help: 'Acknowledged samples the previous run held in memory only when it ended (last ledger write, at most a second before the end); lost unless that run stopped gracefully.',
+      labelNames: ['sink', 'clean'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        const p = previous();
+        if (p) for (const [sink, n] of Object.entries(p.unsent)) this.set({ sink, clean: String(p.clean) }, n);
+      },
+    });
+  }
+
   watchSinks(sinks: () => ReadonlyArray<{ stats(): SinkStatsView }>): void {
     const each = (fn: (s: SinkStatsView) => void) => { for (const sink of sinks()) fn(sink.stats()); };
     const counter = (name: string, help: string, pick: (s: SinkStatsView) => number) =>
