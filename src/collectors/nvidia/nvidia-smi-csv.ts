@@ -8,6 +8,8 @@
  * reported as skipped, never thrown.
  */
 
+import { DECIMAL_RE } from '../../formats/prometheus/number';
+
 /** The query fields, in the order the parser expects them. */
 export const NVIDIA_SMI_FIELDS = [
   'index',
@@ -52,7 +54,7 @@ export interface NvidiaSmiParseResult {
 /** A numeric field; undefined for "[N/A]"-style markers and anything else that is not a number. */
 export function parseSmiNumber(field: string): number | undefined {
   const s = field.trim();
-  if (!/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(s)) return undefined;
+  if (!DECIMAL_RE.test(s)) return undefined;
   const n = Number(s);
   return Number.isFinite(n) ? n : undefined;
 }

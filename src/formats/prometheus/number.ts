@@ -17,7 +17,8 @@ export function formatValue(v: number): string {
   return 'NaN';
 }
 
-const DECIMAL_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A decimal with an optional exponent; unambiguous (`\d+(?:\.\d*)?`), so linear on long digit runs. */
+export const DECIMAL_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const SPECIAL_RE = /^([+-]?)(?:(inf|infinity)|(nan))$/i;
 
 /**

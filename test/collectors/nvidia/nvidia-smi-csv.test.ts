@@ -47,6 +47,12 @@ describe('nvidia: nvidia-smi CSV parsing', () => {
     assert.equal(parseSmiNumber('-5'), -5);
   });
 
+  it('rejects a long digit run with a bad end in linear time (the old pattern took minutes at this size)', () => {
+    assert.equal(parseSmiNumber('1'.repeat(300_000) + 'x'), undefined);
+    assert.equal(parseSmiNumber('1'.repeat(300_000)), undefined); // Infinity is not a reading
+    assert.equal(parseSmiNumber('1.5e3'), 1500);
+  });
+
   it('tolerates CRLF, extra spaces, blank lines and garbage lines', () => {
     const text = [
       'WARNING: infoROM is corrupted at gpu 0000:3B:00.0',
