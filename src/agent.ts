@@ -20,6 +20,7 @@ import type { Admission } from './http/admission';
 import { readContainerMemoryLimit } from './memory/container-limit';
 import { heapLimitBytes, MemoryGuard, memoryPlan, type MemoryPlan } from './memory/memory-guard';
 import { createAuthenticator } from './auth/create';
+import { NamespaceStats } from './auth/stamp';
 import { buildApp } from './http/app';
 import { preloadRegexEngine } from './query/regex';
 import type { AppContext } from './http/context';
@@ -159,7 +160,13 @@ export class Agent {
     this.cluster = cluster;
 
     this.memoryGuard = new MemoryGuard(() => this.memoryPlan);
+    const namespaces = new NamespaceStats(MAX_NAMESPACE_LABELS);
+    const store = this.store;
+    this.metrics.watchNamespaces(namespaces, function* customSeries() {
+      for (const series of store.all()) if (series.origin === 'custom') yield series;
+    });
     this.ctx = {
+      namespaces,
       memoryGuard: this.memoryGuard,
       memoryPlan: this.memoryPlan,
       config: this.config, store: this.store, hub: this.hub, lineProtocol, metrics: this.metrics, logger: this.logger,
@@ -305,3 +312,6 @@ async function closeServer(server: http.Server, deadlineMs: number): Promise<voi
   await closed;
   clearTimeout(timer);
 }
+
+/** Namespaces with a label value of their own in the per-namespace self-metrics; the rest count as `other`. */
+const MAX_NAMESPACE_LABELS = 200;

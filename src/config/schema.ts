@@ -68,6 +68,8 @@ export const SETTINGS = {
   authMode: ['AUTH_MODE', z.enum(['none', 'token', 'kubernetes']).default('none')],
   authRequire: ['AUTH_REQUIRE', commaList(z.enum(['read', 'write', 'delete'])).default(['write', 'delete'])],
   authTokensFile: ['AUTH_TOKENS_FILE', z.string().trim().default('')],
+  // Whether a pusher's own `namespace` / `service_account` labels give way to its credential's identity.
+  authIdentityLabels: ['AUTH_IDENTITY_LABELS', z.enum(['overwrite', 'keep']).default('overwrite')],
 
   telegrafHttpEndpoint: ['TELEGRAF_HTTP_ENDPOINT', url.default('http://localhost:8186/write')],
   telegrafPrometheusEndpoint: ['PROMETHEUS_TELEGRAF_ENDPOINT', url.default('http://localhost:9273')],

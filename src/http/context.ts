@@ -1,4 +1,5 @@
 import type { Authenticator } from '../auth/authenticator';
+import type { NamespaceStats } from '../auth/stamp';
 import type { Capabilities, CapabilityProfile } from '../capabilities/capabilities';
 import type { LiveConfig } from '../config/load';
 import type { LineProtocolParser } from '../formats/influx/parse';
@@ -29,6 +30,8 @@ export interface AppContext {
   pipelineHealth?: () => Record<string, unknown>;
   /** Checks credentials (AUTH_MODE); undefined when every route is open (AUTH_MODE=none). */
   auth?: Authenticator;
+  /** Samples per namespace of authenticated pushes, for self-metrics. */
+  namespaces?: NamespaceStats;
   /** GET /api/v1/capabilities. */
   capabilities?: (profile: CapabilityProfile) => Capabilities;
 }

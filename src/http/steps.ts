@@ -5,6 +5,8 @@
  * milliseconds and let the event loop run between them (setImmediate: pending I/O first).
  */
 
+import { stampIdentity } from '../auth/stamp';
+import type { Identity } from '../auth/tokens';
 import type { Sample } from '../model/sample';
 import type { WriteResult } from '../store/series-store';
 import type { IngestFormat } from '../telemetry/self-metrics';
@@ -51,10 +53,12 @@ export class SliceClock {
  * the results. Each slice is a batch of its own for subscribers (the stream, sinks). Resolves only
  * once every slice a spooling sink took is on disk (Hub `durable`), so the caller may answer 2xx.
  */
-export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat): Promise<WriteResult> {
+export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat, identity?: Identity): Promise<WriteResult> {
+  stampPush(ctx, samples, identity);
   if (samples.length <= SAMPLES_PER_SLICE) {
     const out = ctx.hub.accept({ samples, origin: 'custom', format });
     if (out.durable !== undefined) await out.durable;
+    countPush(ctx, identity, out.stored);
     return out;
   }
   const total: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0 };
@@ -69,5 +73,16 @@ export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: 
     total.firstConflict ??= r.firstConflict;
   }
   await Promise.all(durable); // they never reject (Hub contract)
+  countPush(ctx, identity, total.stored);
   return total;
+}
+
+/** Stamps the pusher's identity (src/auth/stamp.ts) on a push's samples, before the hub sees them. */
+export function stampPush(ctx: AppContext, samples: Sample[], identity: Identity | undefined): void {
+  if (identity !== undefined) stampIdentity(samples, identity, ctx.config.get().authIdentityLabels);
+}
+
+/** Counts what an authenticated push stored under its namespace. */
+export function countPush(ctx: AppContext, identity: Identity | undefined, stored: number): void {
+  if (identity !== undefined) ctx.namespaces?.addSamples(identity.namespace, stored);
 }

@@ -306,6 +306,24 @@ export class SelfMetrics {
     });
   }
 
+  /**
+   * Samples and series per namespace of authenticated pushes (src/auth/stamp.ts NamespaceStats:
+   * a bounded set of namespace values, the rest under `other`), read at scrape time. `series`
+   * walks the custom series once per scrape.
+   */
+  watchNamespaces(stats: { samplesByLabel(): Map<string, number>; seriesByLabel(series: Iterable<{ readonly labels: Record<string, string> }>): Map<string, number> }, series: () => Iterable<{ readonly labels: Record<string, string> }>): void {
+    new client.Counter({
+      name: `${P}namespace_samples_received_total`, help: 'Samples stored from authenticated pushes, by the namespace of the credential (bounded; later namespaces count as other).',
+      labelNames: ['namespace'] as const, registers: [this.registry],
+      collect() { this.reset(); for (const [namespace, n] of stats.samplesByLabel()) this.inc({ namespace }, n); },
+    });
+    new client.Gauge({
+      name: `${P}namespace_series`, help: 'Custom series held, by their namespace label (bounded like namespace_samples_received_total; series without the label are not counted).',
+      labelNames: ['namespace'] as const, registers: [this.registry],
+      collect() { this.reset(); for (const [namespace, n] of stats.seriesByLabel(series())) this.set({ namespace }, n); },
+    });
+  }
+
   samplesReceived(format: IngestFormat, n: number): void {
     if (n <= 0) return;
     this.received.inc({ format }, n);

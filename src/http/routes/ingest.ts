@@ -14,7 +14,8 @@ import type { IngestFormat } from '../../telemetry/self-metrics';
 import { isJsonType, mediaType, readText } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, HttpError, tooManySamples, unprocessable, unsupportedMediaType } from '../errors';
-import { acceptInSteps, yieldToLoop } from '../steps';
+import { acceptInSteps, countPush, stampPush, yieldToLoop } from '../steps';
+import type { Identity } from '../../auth/tokens';
 import { sendEmpty, sendJson, type BodyBudget, type PlainHandler, type PlainRequest } from '../respond';
 
 /** Reads and parses a JSON body; wrong content type → 415, bad JSON → 400 naming the position. */
@@ -50,11 +51,13 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const cfg = () => ctx.config.get();
 
   /** Stores and fans out; with a spooling sink, resolves only once the batch is on disk (no 2xx before). */
-  const store = async (samples: Sample[], format: IngestFormat): Promise<WriteResult> => {
+  const store = async (samples: Sample[], format: IngestFormat, identity: Identity | undefined): Promise<WriteResult> => {
     const max = cfg().maxSamplesPerRequest;
     if (samples.length > max) throw tooManySamples(max);
+    stampPush(ctx, samples, identity);
     const out = ctx.hub.accept({ samples, origin: 'custom', format });
     if (out.durable !== undefined) await out.durable;
+    countPush(ctx, identity, out.stored);
     return out;
   };
 
@@ -66,7 +69,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/v1/metrics/simple', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const sample = rejectCounted(ctx, 'simple', () => parseSimple(body));
-    const out = await store([sample], 'simple');
+    const out = await store([sample], 'simple', budget.identity);
     checkStored(out, 1);
     sendJson(res, 202, { accepted: 1, message: `Accepted metric '${sample.name}'`, errors: storeNotes(out) });
   });
@@ -74,7 +77,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/v1/metrics', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const { samples, points } = rejectCounted(ctx, 'json', () => parseBatch(body, cfg().maxBatchSize));
-    const out = await store(samples, 'json');
+    const out = await store(samples, 'json', budget.identity);
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: points, message: `Accepted ${points} metrics`, errors: storeNotes(out) });
   });
@@ -82,7 +85,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/metrics/report', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const samples = rejectCounted(ctx, 'report', () => parseReport(body, cfg().maxBatchSize));
-    const out = await store(samples, 'report');
+    const out = await store(samples, 'report', budget.identity);
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: samples.length, message: `Accepted ${samples.length} metrics`, errors: storeNotes(out) });
   });
@@ -93,7 +96,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     const text = await readText(req, budget.maxBodyBytes, budget.ticket);
     const parsed = await parseInSteps(ctx, text, precision, cfg().maxSamplesPerRequest);
     ctx.metrics.samplesRejected(format, 'parse', parsed.errors.length);
-    const out = await acceptInSteps(ctx, parsed.samples, format);
+    const out = await acceptInSteps(ctx, parsed.samples, format, budget.identity);
     return { parsed, out, lines: parsed.points ?? 0 };
   };
 
