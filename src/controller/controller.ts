@@ -31,7 +31,7 @@ import { LeaderElector, type LeaderElectionTimings } from '../kube/leader-electi
 import { watchResource, type ChangeType, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
 import { objectName } from '../kube/names';
 import { WorkQueue } from '../kube/work-queue';
-import { scraperOf, selects, type RegisteredMonitor, type Scraper } from './selected';
+import { scraperOf, selects, type MonitorKindName, type RegisteredMonitor, type Scraper } from './selected';
 import { desiredMonitor, MONITOR_KINDS, monitorName, monitorResource, monitorUpToDate, ownershipSelector, type AgentService, type MonitorKind } from './monitors';
 import {
   API_VERSION, APPLIED_ANNOTATION, appliedValue, configClass, configRef, CONFIGS, decodeConfig, decodeNode, decodePod, DEFAULT_CLASS, GROUP, KIND,
@@ -53,6 +53,11 @@ export interface ControllerOptions {
   /** This installation's name (Helm release), carried by the monitors it owns (default DEFAULT_CLASS). */
   instance?: string;
   agents: AgentService & { /** Label selector (string form) of the agent Pods. */ podSelector: string };
+  /**
+   * The PodMonitor the chart rendered (monitoring.podMonitor), if any: MonitorsSelected also says
+   * whether a Prometheus selects it. The controller only reads it.
+   */
+  chartPodMonitor?: { namespace: string; name: string };
   discoveryIntervalMs: number;
   /** How long Node/Pod-driven status updates are gathered before one write (default 1000 ms). */
   statusCoalesceMs?: number;
@@ -83,6 +88,15 @@ const EVENT_COMPONENT = 'metrics-manager-controller';
 const MAX_NAMES_IN_MESSAGE = 5;
 /** The work-queue key of the monitors (config keys always contain a '/'). */
 const MONITORS_KEY = '~monitors';
+
+/** A Prometheus / VMAgent object as it selects each monitor kind it reads. */
+type ScraperObject = Partial<Record<MonitorKindName, Scraper>>;
+
+/** Which monitor kinds the selecting object of each kind reads (a Prometheus: ServiceMonitors and PodMonitors). */
+const SELECTED_KINDS: Record<MonitorKind['field'], MonitorKindName[]> = { serviceMonitor: ['ServiceMonitor', 'PodMonitor'], vmServiceScrape: ['VMServiceScrape'] };
+
+/** The chart's PodMonitor, as the controller reads it. */
+interface ChartMonitor { namespace: string; name: string; labels: Record<string, string> }
 
 function listNames(names: string[]): string {
   const shown = names.slice(0, MAX_NAMES_IN_MESSAGE).join(', ');
@@ -121,7 +135,10 @@ export class Controller {
   private readonly monitorCaches = new Map<MonitorKind['field'], ListWatch<Record<string, unknown>>>();
   private readonly kindState = new Map<MonitorKind['field'], KindState>();
   /** Per monitor kind: the watch of the objects that select such monitors (Prometheus, VMAgent) while served. */
-  private readonly scraperCaches = new Map<MonitorKind['field'], ListWatch<Scraper>>();
+  private readonly scraperCaches = new Map<MonitorKind['field'], ListWatch<ScraperObject>>();
+  /** The chart's PodMonitor (a watch of that one object) while the PodMonitor API is served. */
+  private podMonitor: ListWatch<ChartMonitor> | undefined;
+  private podMonitorServed: boolean | undefined;
   /** Namespace labels (namespace selectors of the scrapers), watched while any scraper API is served. */
   private namespaces: ListWatch<NodeInfo> | undefined;
   /** Nodes running at least one live agent Pod (their labels matter; other nodes' do not). */
@@ -191,7 +208,7 @@ export class Controller {
     await this.elector.stop();
     this.stopLeading();
     await Promise.all([
-      this.configs.stop(), this.nodes.stop(), this.pods.stop(), this.namespaces?.stop(),
+      this.configs.stop(), this.nodes.stop(), this.pods.stop(), this.namespaces?.stop(), this.podMonitor?.stop(),
       ...[...this.monitorCaches.values(), ...this.scraperCaches.values()].map((c) => c.stop()),
     ]);
     this.log.info('controller stopped', { identity: this.opts.identity });
@@ -270,6 +287,7 @@ export class Controller {
           const resources = await this.api.apiResources(kind.group, kind.version);
           this.setServed(kind, resources?.includes(kind.plural) ?? false);
           this.setScraperServed(kind, resources?.includes(kind.scraper.plural) ?? false);
+          if (kind.field === 'serviceMonitor') this.setPodMonitorServed(resources?.includes('podmonitors') ?? false);
         } catch (err) {
           this.log.warn('API discovery failed', { api: `${kind.group}/${kind.version}`, error: errorText(err) });
         }
@@ -310,10 +328,10 @@ export class Controller {
     const cache = this.scraperCaches.get(kind.field);
     if (served === !!cache) return;
     if (served) {
-      const lw = watchResource<Scraper>({
+      const lw = watchResource<ScraperObject>({
         api: this.api, name: kind.scraper.plural, resource: { group: kind.group, version: kind.version, plural: kind.scraper.plural, namespaced: true },
         timings: this.opts.listWatch, logger: this.log, pageSize: this.opts.pageSize,
-        decode: (raw) => scraperOf(kind.scraper.kind, raw), onChange: () => this.enqueueAll(), onSynced: () => this.enqueueAll(),
+        decode: (raw) => Object.fromEntries(SELECTED_KINDS[kind.field].map((k) => [k, scraperOf(k, raw)])), onChange: () => this.enqueueAll(), onSynced: () => this.enqueueAll(),
       });
       this.scraperCaches.set(kind.field, lw);
       lw.start();
@@ -329,6 +347,29 @@ export class Controller {
     } else {
       this.scraperCaches.delete(kind.field);
       void cache!.stop();
+    }
+    this.enqueueAll();
+  }
+
+  /** Starts or stops the watch of the chart's PodMonitor as the PodMonitor API appears or goes. */
+  private setPodMonitorServed(served: boolean): void {
+    const pm = this.opts.chartPodMonitor;
+    if (!pm || this.podMonitorServed === served) return;
+    this.podMonitorServed = served;
+    if (served) {
+      this.podMonitor = watchResource<ChartMonitor>({
+        api: this.api, name: 'podmonitors', resource: { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors', namespaced: true },
+        namespace: pm.namespace, fieldSelector: `metadata.name=${pm.name}`, timings: this.opts.listWatch, logger: this.log, pageSize: this.opts.pageSize,
+        decode: (raw) => {
+          const m = (raw.metadata ?? {}) as ObjectMeta;
+          return { namespace: m.namespace ?? pm.namespace, name: m.name ?? pm.name, labels: m.labels ?? {} };
+        },
+        onChange: () => this.enqueueAll(), onSynced: () => this.enqueueAll(),
+      });
+      this.podMonitor.start();
+    } else {
+      void this.podMonitor?.stop();
+      this.podMonitor = undefined;
     }
     this.enqueueAll();
   }
@@ -351,28 +392,58 @@ export class Controller {
         kind: kind.kind as RegisteredMonitor['kind'], namespace: ns, name: n, labels: state.outcome.labels ?? {},
         labelsField: `spec.monitoring.${kind.field}.labels of ${state.owner}`,
       };
-      const scrapers = this.scraperCaches.get(kind.field);
-      if (!scrapers) {
-        problems.push(`${kind.kind} ${name}: no ${kind.scraper.kind} API (${kind.scraper.plural}.${kind.group}) is served, so nothing in this cluster reads ${kind.kind}s`);
-        continue;
+      const okHere: string[] = [];
+      const problemsHere: string[] = [];
+      this.checkSelected(kind, monitor, okHere, problemsHere);
+      // A ServiceMonitor the VictoriaMetrics operator converts is also read by VMAgents, as a
+      // VMServiceScrape of the same name carrying its labels: either reader selecting it is enough.
+      const vm = MONITOR_KINDS.find((k) => k.field === 'vmServiceScrape')!;
+      if (kind.field === 'serviceMonitor' && this.modeOf(vm, c, v) === 'Converted' && this.scraperCaches.has(vm.field)) {
+        this.checkSelected(vm, { ...monitor, kind: 'VMServiceScrape' }, okHere, problemsHere);
       }
-      const all = scrapers.items();
-      if (!scrapers.lastResourceVersion) {
-        problems.push(`${kind.kind} ${name}: ${kind.scraper.kind} objects not read yet`);
-        continue;
+      if (okHere.length) ok.push(...okHere);
+      else problems.push(...problemsHere);
+    }
+    const pm = this.opts.chartPodMonitor;
+    const smKind = MONITOR_KINDS.find((k) => k.field === 'serviceMonitor')!;
+    if (pm && v.ok && this.podMonitorServed !== undefined) {
+      const name = `${pm.namespace}/${pm.name}`;
+      const found = this.podMonitor?.get(name);
+      if (!this.podMonitorServed) problems.push(`PodMonitor ${name} (chart value monitoring.podMonitor): monitoring.coreos.com/v1 podmonitors is not served`);
+      else if (!this.podMonitor?.lastResourceVersion) problems.push(`PodMonitor ${name}: not read yet`);
+      else if (!found) problems.push(`PodMonitor ${name} (chart value monitoring.podMonitor) does not exist`);
+      else {
+        this.checkSelected(smKind, {
+          kind: 'PodMonitor', namespace: found.namespace, name: found.name, labels: found.labels, labelsField: 'the chart values monitoring.podMonitor.labels or monitoring.monitorLabels',
+        }, ok, problems);
       }
-      if (all.length === 0) {
-        problems.push(`${kind.kind} ${name}: no ${kind.scraper.kind} object exists`);
-        continue;
-      }
-      const results = all.map((s) => ({ s, r: selects(s, monitor, (x) => this.namespaces?.get(x)?.labels) }));
-      const hit = results.filter((x) => x.r.selected).map((x) => `${x.s.namespace}/${x.s.name}`);
-      if (hit.length) ok.push(`${kind.kind} ${name} is selected by ${kind.scraper.kind} ${listNames(hit)}`);
-      else problems.push(`${kind.kind} ${name} is selected by no ${kind.scraper.kind}: ${results.slice(0, 3).map((x) => (x.r.selected ? '' : x.r.why)).join('; ')}`);
     }
     if (!ok.length && !problems.length) return { ...base, status: 'Unknown', reason: 'NoMonitors', message: 'no monitor is registered for this installation' };
     const message = [...problems, ...ok].join('; ');
     return problems.length ? { ...base, status: 'False', reason: 'NotSelected', message } : { ...base, status: 'True', reason: 'Selected', message };
+  }
+
+  /** Adds to `ok` or `problems` whether any object of `kind`'s selecting kind selects `monitor`. */
+  private checkSelected(kind: MonitorKind, monitor: RegisteredMonitor, ok: string[], problems: string[]): void {
+    const what = `${monitor.kind} ${monitor.namespace}/${monitor.name}`;
+    const scrapers = this.scraperCaches.get(kind.field);
+    if (!scrapers) {
+      problems.push(`${what}: no ${kind.scraper.kind} API (${kind.scraper.plural}.${kind.group}) is served, so nothing in this cluster reads ${monitor.kind}s`);
+      return;
+    }
+    if (!scrapers.lastResourceVersion) {
+      problems.push(`${what}: ${kind.scraper.kind} objects not read yet`);
+      return;
+    }
+    const all = scrapers.items().map((o) => o[monitor.kind]).filter((s): s is Scraper => !!s);
+    if (all.length === 0) {
+      problems.push(`${what}: no ${kind.scraper.kind} object exists`);
+      return;
+    }
+    const results = all.map((s) => ({ s, r: selects(s, monitor, (x) => this.namespaces?.get(x)?.labels) }));
+    const hit = results.filter((x) => x.r.selected).map((x) => `${x.s.namespace}/${x.s.name}`);
+    if (hit.length) ok.push(`${what} is selected by ${kind.scraper.kind} ${listNames(hit)}`);
+    else problems.push(`${what} is selected by no ${kind.scraper.kind}: ${results.slice(0, 3).map((x) => (x.r.selected ? '' : x.r.why)).join('; ')}`);
   }
 
   // ---- monitors ---------------------------------------------------------------------------------

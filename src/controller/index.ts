@@ -27,6 +27,7 @@ export function controllerFromEnv(env: Record<string, string | undefined>): { co
       portName: s.agentMetricsPortName,
       monitorLabels: s.defaultMonitorLabels,
     },
+    ...(s.chartPodMonitor ? { chartPodMonitor: { namespace: s.chartPodMonitor.split('/')[0]!, name: s.chartPodMonitor.split('/')[1]! } } : {}),
     discoveryIntervalMs: s.discoveryIntervalSeconds * 1000,
     leaderElection: { leaseDurationMs: s.leaseDurationSeconds * 1000, renewDeadlineMs: s.renewDeadlineSeconds * 1000, retryPeriodMs: s.retryPeriodSeconds * 1000 },
     listWatch: { resyncMs: s.resyncSeconds * 1000 },

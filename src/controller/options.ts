@@ -49,6 +49,8 @@ const ENV = {
   agentServiceLabels: ['AGENT_SERVICE_LABELS', labels.default(parseLabels(AGENT_LABELS))],
   agentMetricsPortName: ['AGENT_METRICS_PORT_NAME', z.string().min(1).default('http')],
   defaultMonitorLabels: ['DEFAULT_MONITOR_LABELS', labels.default({})],
+  // `namespace/name` of the PodMonitor the chart rendered: MonitorsSelected checks it too.
+  chartPodMonitor: ['CHART_POD_MONITOR', z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be <namespace>/<name>').optional()],
   discoveryIntervalSeconds: ['DISCOVERY_INTERVAL_SECONDS', seconds(60, 1, 86_400)],
   resyncSeconds: ['RESYNC_SECONDS', seconds(300, 10, 86_400)],
   logLevel: ['LOG_LEVEL', SETTINGS.logLevel[1]],

@@ -1,14 +1,15 @@
 /**
  * Whether anything would scrape the monitors we register: the Prometheus Operator's Prometheus
- * objects select ServiceMonitors by `serviceMonitorSelector` and `serviceMonitorNamespaceSelector`,
- * the VictoriaMetrics operator's VMAgents select VMServiceScrapes by `serviceScrapeSelector`,
+ * objects select ServiceMonitors by `serviceMonitorSelector` and `serviceMonitorNamespaceSelector`
+ * and PodMonitors by `podMonitorSelector` and `podMonitorNamespaceSelector`; the VictoriaMetrics
+ * operator's VMAgents select VMServiceScrapes by `serviceScrapeSelector`,
  * `serviceScrapeNamespaceSelector` and `selectAllByDefault`. Pure: the controller feeds it its
  * caches and turns the answer into the MonitorsSelected condition.
  *
  * Selector semantics, as the operators document them:
- * - Prometheus: a missing serviceMonitorSelector selects no ServiceMonitor (`{}` selects all); a
- *   missing serviceMonitorNamespaceSelector means the Prometheus object's own namespace only
- *   (`{}` means every namespace).
+ * - Prometheus: a missing monitor selector selects no monitor of that kind (`{}` selects all); a
+ *   missing namespace selector means the Prometheus object's own namespace only (`{}` means every
+ *   namespace). ServiceMonitors and PodMonitors are selected independently.
  * - VMAgent: with both selectors missing it selects everything when selectAllByDefault is true and
  *   nothing otherwise; a missing namespace selector with a set object selector means its own
  *   namespace; a set namespace selector with a missing object selector means every object in the
@@ -22,19 +23,21 @@ export interface Scraper {
   kind: 'Prometheus' | 'VMAgent';
   namespace: string;
   name: string;
-  /** Object selector; null when the field is absent. */
+  /** Object selector for one monitor kind (see FIELDS); null when the field is absent. */
   selector: LabelSelector | null;
   namespaceSelector: LabelSelector | null;
   /** VMAgent only. */
   selectAllByDefault?: boolean;
 }
 
+export type MonitorKindName = 'ServiceMonitor' | 'PodMonitor' | 'VMServiceScrape';
+
 export interface RegisteredMonitor {
-  kind: 'ServiceMonitor' | 'VMServiceScrape';
+  kind: MonitorKindName;
   namespace: string;
   name: string;
   labels: Record<string, string>;
-  /** Where its labels come from, for the advice (e.g. `spec.monitoring.serviceMonitor.labels`). */
+  /** Where its labels come from, for the advice (e.g. `spec.monitoring.serviceMonitor.labels`, or chart values). */
   labelsField: string;
 }
 
@@ -59,14 +62,16 @@ function missing(s: LabelSelector, labels: Record<string, string>): string {
   return [add.length ? `add the label(s) ${add.join(', ')}` : '', other.length ? `meet ${other.join('; ')}` : ''].filter(Boolean).join(' and ');
 }
 
-const FIELDS = {
-  Prometheus: { selector: 'serviceMonitorSelector', namespaceSelector: 'serviceMonitorNamespaceSelector' },
-  VMAgent: { selector: 'serviceScrapeSelector', namespaceSelector: 'serviceScrapeNamespaceSelector' },
+/** Per monitor kind: the object that selects it and its two selector fields. */
+export const FIELDS = {
+  ServiceMonitor: { scraper: 'Prometheus', selector: 'serviceMonitorSelector', namespaceSelector: 'serviceMonitorNamespaceSelector' },
+  PodMonitor: { scraper: 'Prometheus', selector: 'podMonitorSelector', namespaceSelector: 'podMonitorNamespaceSelector' },
+  VMServiceScrape: { scraper: 'VMAgent', selector: 'serviceScrapeSelector', namespaceSelector: 'serviceScrapeNamespaceSelector' },
 } as const;
 
-/** Whether `s` selects `m`; if not, which selector misses and what to do about it. */
+/** Whether `s` (decoded for `m`'s kind) selects `m`; if not, which selector misses and what to do about it. */
 export function selects(s: Scraper, m: RegisteredMonitor, namespaceLabels: (ns: string) => Record<string, string> | undefined): Selection {
-  const f = FIELDS[s.kind];
+  const f = FIELDS[m.kind];
   const who = `${s.kind} ${s.namespace}/${s.name}`;
   let sel = s.selector;
   let nsSel = s.namespaceSelector;
@@ -77,7 +82,7 @@ export function selects(s: Scraper, m: RegisteredMonitor, namespaceLabels: (ns: 
     }
     if (nsSel && !sel) sel = {};
   } else if (!sel) {
-    return { selected: false, why: `${who} has no ${f.selector}, so it selects no ServiceMonitor` };
+    return { selected: false, why: `${who} has no ${f.selector}, so it selects no ${m.kind}` };
   }
   if (!nsSel) {
     if (m.namespace !== s.namespace) return { selected: false, why: `${who} has no ${f.namespaceSelector}, so it only looks in namespace ${s.namespace}; the ${m.kind} is in ${m.namespace}` };
@@ -93,11 +98,12 @@ export function selects(s: Scraper, m: RegisteredMonitor, namespaceLabels: (ns: 
   return { selected: true };
 }
 
-/** A scraper from a raw Prometheus or VMAgent object. */
-export function scraperOf(kind: Scraper['kind'], raw: Record<string, unknown>): Scraper {
+/** A scraper from a raw Prometheus or VMAgent object, as it selects monitors of `monitorKind`. */
+export function scraperOf(monitorKind: MonitorKindName, raw: Record<string, unknown>): Scraper {
   const m = (raw.metadata ?? {}) as { name?: string; namespace?: string };
   const spec = (raw.spec ?? {}) as Record<string, unknown>;
-  const f = FIELDS[kind];
+  const f = FIELDS[monitorKind];
+  const kind = f.scraper;
   const asSelector = (v: unknown): LabelSelector | null => (v && typeof v === 'object' ? (v as LabelSelector) : null);
   return {
     kind, namespace: m.namespace ?? '', name: m.name ?? '',

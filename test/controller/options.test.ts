@@ -30,6 +30,9 @@ describe('controller settings from the environment', () => {
     assert.deepEqual(loadControllerSettings({ DEFAULT_MONITOR_LABELS: 'release=kps' }).defaultMonitorLabels, { release: 'kps' });
     assert.throws(() => loadControllerSettings({ DEFAULT_MONITOR_LABELS: 'release' }), /DEFAULT_MONITOR_LABELS/);
     assert.throws(() => loadControllerSettings({ LEADER_ELECTION_RENEW_DEADLINE_SECONDS: '20' }), /RENEW_DEADLINE/);
+    assert.equal(loadControllerSettings({}).chartPodMonitor, undefined);
+    assert.equal(loadControllerSettings({ CHART_POD_MONITOR: 'monitoring/metrics-manager' }).chartPodMonitor, 'monitoring/metrics-manager');
+    assert.throws(() => loadControllerSettings({ CHART_POD_MONITOR: 'metrics-manager' }), /CHART_POD_MONITOR: must be <namespace>\/<name>/);
   });
 
   it('the agent joins a cluster only with NODE_NAME and credentials', () => {

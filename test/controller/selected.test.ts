@@ -6,10 +6,10 @@
 
 import assert from 'node:assert/strict';
 import type { Controller } from '../../src/controller/controller';
-import { selects, type RegisteredMonitor, type Scraper } from '../../src/controller/selected';
+import { scraperOf, selects, type RegisteredMonitor, type Scraper } from '../../src/controller/selected';
 import {
-  addAgentPod, addNode, applyConfig, condition, eventually, MMC, NAMESPACES, PROMETHEUSES, SERVICE_MONITORS, startFakeController, startFakeKube,
-  VM_AGENTS, VM_SERVICE_SCRAPES, type FakeKubeApiServer,
+  addAgentPod, addNode, AGENT_LABELS, AGENT_NS, applyConfig, condition, eventually, MMC, NAMESPACES, POD_MONITORS, PROMETHEUSES, SERVICE_MONITORS, startFakeController,
+  startFakeKube, VM_AGENTS, VM_SERVICE_SCRAPES, type FakeKubeApiServer,
 } from '../helpers/fake-kube';
 
 const sm: RegisteredMonitor = { kind: 'ServiceMonitor', namespace: 'team-a', name: 'cfg-metrics-manager', labels: { 'app.kubernetes.io/managed-by': 'x' }, labelsField: 'spec.monitoring.serviceMonitor.labels' };
@@ -42,6 +42,19 @@ describe('MonitorsSelected: selector rules', () => {
     assert.match((selects(vma({ selector: {} }), vs, nsLabels) as { why: string }).why, /only looks in namespace vm/);
     assert.deepEqual(selects(vma({ namespaceSelector: { matchLabels: { monitored: 'yes' } } }), vs, nsLabels), { selected: true });
     assert.match((selects(vma({ selector: { matchLabels: { a: 'b' } }, namespaceSelector: {} }), vs, nsLabels) as { why: string }).why, /serviceScrapeSelector a=b misses VMServiceScrape/);
+  });
+
+  it('Prometheus selects PodMonitors by podMonitorSelector / podMonitorNamespaceSelector, independently of ServiceMonitors', () => {
+    const pm: RegisteredMonitor = { ...sm, kind: 'PodMonitor', name: 'metrics-manager', labelsField: 'the chart values' };
+    const raw = { metadata: { name: 'k8s', namespace: 'monitoring' }, spec: { serviceMonitorSelector: {}, serviceMonitorNamespaceSelector: {}, podMonitorSelector: { matchLabels: { release: 'kps' } } } };
+    assert.deepEqual(selects(scraperOf('ServiceMonitor', raw), sm, nsLabels), { selected: true });
+    const forPods = scraperOf('PodMonitor', raw);
+    assert.deepEqual([forPods.kind, forPods.selector, forPods.namespaceSelector], ['Prometheus', { matchLabels: { release: 'kps' } }, null]);
+    assert.match((selects(forPods, pm, nsLabels) as { why: string }).why, /has no podMonitorNamespaceSelector, so it only looks in namespace monitoring; the PodMonitor is in team-a/);
+    const all = scraperOf('PodMonitor', { ...raw, spec: { ...raw.spec, podMonitorNamespaceSelector: {} } });
+    assert.match((selects(all, pm, nsLabels) as { why: string }).why, /podMonitorSelector release=kps misses PodMonitor team-a\/metrics-manager \(add the label\(s\) release=kps under the chart values\)/);
+    assert.deepEqual(selects(all, { ...pm, labels: { release: 'kps' } }, nsLabels), { selected: true });
+    assert.match((selects(scraperOf('PodMonitor', { metadata: raw.metadata, spec: {} }), pm, nsLabels) as { why: string }).why, /has no podMonitorSelector, so it selects no PodMonitor/);
   });
 });
 
@@ -85,9 +98,74 @@ describe('MonitorsSelected: the condition', () => {
 
     fake.addResource(VM_SERVICE_SCRAPES);
     fake.addResource(VM_AGENTS);
-    fake.create(VM_AGENTS, { metadata: { name: 'agent', namespace: 'vm' }, spec: { selectAllByDefault: true } });
+    fake.create(VM_AGENTS, { metadata: { name: 'agent', namespace: 'vm' }, spec: { selectAllByDefault: true, remoteWrite: [{ url: 'http://vmsingle.vm.svc:8428/api/v1/write' }] } });
     await eventually(() => /VMServiceScrape: not registered \(Auto\): the VictoriaMetrics operator converts/.test(condition(fake, 'team-a', 'cfg', 'MonitorsRegistered')?.message ?? ''), 5000, 'converted');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(fake.list(VM_SERVICE_SCRAPES).length, 0, 'no duplicate of what the converter makes');
+    // The VMAgent reads the converted copy (the ServiceMonitor's name and labels): that is selected.
+    await eventually(() => condition(fake, 'team-a', 'cfg', 'MonitorsSelected')?.status === 'True', 5000, 'converted copy selected');
+    assert.match(condition(fake, 'team-a', 'cfg', 'MonitorsSelected')!.message, /VMServiceScrape team-a\/cfg-metrics-manager is selected by VMAgent vm\/agent/);
+  });
+
+  it('VictoriaMetrics operator: False naming the VMAgent selector that misses and the labels to add, True once fixed; selectAllByDefault', async () => {
+    fake.addResource(VM_SERVICE_SCRAPES);
+    fake.addResource(VM_AGENTS);
+    const remoteWrite = [{ url: 'http://vmsingle.vm.svc:8428/api/v1/write' }];
+    fake.create(VM_AGENTS, { metadata: { name: 'vmagent', namespace: 'vm' }, spec: { remoteWrite, serviceScrapeSelector: { matchLabels: { scrape: 'vm' } }, serviceScrapeNamespaceSelector: {} } });
+    c = startFakeController(fake, 'vm');
+    applyConfig(fake, 'team-a', 'cfg', {});
+    const selected = () => condition(fake, 'team-a', 'cfg', 'MonitorsSelected');
+    await eventually(() => selected()?.reason === 'NotSelected', 10_000, 'NotSelected');
+    assert.equal(fake.list(VM_SERVICE_SCRAPES).length, 1, 'registered (no ServiceMonitor API to convert from)');
+    assert.match(selected()!.message, /VMServiceScrape team-a\/cfg-metrics-manager is selected by no VMAgent: VMAgent vm\/vmagent: serviceScrapeSelector scrape=vm misses VMServiceScrape team-a\/cfg-metrics-manager \(add the label\(s\) scrape=vm under spec\.monitoring\.vmServiceScrape\.labels of team-a\/cfg\)/);
+
+    fake.patch(MMC, 'team-a', 'cfg', { spec: { monitoring: { vmServiceScrape: { labels: { scrape: 'vm' } } } } });
+    await eventually(() => selected()?.status === 'True', 10_000, 'Selected');
+    assert.match(selected()!.message, /VMServiceScrape team-a\/cfg-metrics-manager is selected by VMAgent vm\/vmagent/);
+
+    // A namespace selector that misses names the namespace labels to add.
+    fake.patch(VM_AGENTS, 'vm', 'vmagent', { spec: { serviceScrapeNamespaceSelector: { matchLabels: { monitoring: 'on' } } } });
+    await eventually(() => selected()?.status === 'False', 10_000, 'namespace miss');
+    assert.match(selected()!.message, /VMAgent vm\/vmagent: serviceScrapeNamespaceSelector monitoring=on does not match namespace team-a \(add the label\(s\) monitoring=on on the namespace\)/);
+    fake.patch(NAMESPACES, undefined, 'team-a', { metadata: { labels: { monitoring: 'on' } } });
+    await eventually(() => selected()?.status === 'True', 10_000, 'namespace labelled');
+
+    // No selectors at all: selectAllByDefault decides.
+    fake.patch(VM_AGENTS, 'vm', 'vmagent', { spec: { serviceScrapeSelector: null, serviceScrapeNamespaceSelector: null } });
+    await eventually(() => selected()?.status === 'False', 10_000, 'selects nothing');
+    assert.match(selected()!.message, /VMAgent vm\/vmagent has neither serviceScrapeSelector nor serviceScrapeNamespaceSelector and selectAllByDefault is false, so it selects nothing/);
+    fake.patch(VM_AGENTS, 'vm', 'vmagent', { spec: { selectAllByDefault: true } });
+    await eventually(() => selected()?.status === 'True', 10_000, 'selectAllByDefault');
+  });
+
+  it('the chart\'s PodMonitor: False naming podMonitorSelector and the labels to add, True once it carries them; gone is False', async () => {
+    for (const r of [SERVICE_MONITORS, POD_MONITORS, PROMETHEUSES]) fake.addResource(r);
+    fake.create(PROMETHEUSES, {
+      metadata: { name: 'kps', namespace: 'monitoring' },
+      spec: { serviceMonitorSelector: {}, serviceMonitorNamespaceSelector: {}, podMonitorSelector: { matchLabels: { release: 'kps' } }, podMonitorNamespaceSelector: {} },
+    });
+    // As the chart renders it with monitoring.podMonitor.enabled and no release label.
+    fake.create(POD_MONITORS, {
+      metadata: { name: 'metrics-manager', namespace: AGENT_NS, labels: { ...AGENT_LABELS } },
+      spec: { selector: { matchLabels: { ...AGENT_LABELS } }, namespaceSelector: { matchNames: [AGENT_NS] }, podMetricsEndpoints: [{ port: 'http', path: '/metrics' }] },
+    });
+    c = startFakeController(fake, 'pm', { chartPodMonitor: { namespace: AGENT_NS, name: 'metrics-manager' } });
+    applyConfig(fake, 'team-a', 'cfg', {});
+    const selected = () => condition(fake, 'team-a', 'cfg', 'MonitorsSelected');
+    await eventually(() => /PodMonitor/.test(selected()?.message ?? '') && /ServiceMonitor .* is selected by/.test(selected()?.message ?? ''), 10_000, 'both monitors checked');
+    assert.equal(selected()!.status, 'False');
+    assert.match(selected()!.message, new RegExp(`PodMonitor ${AGENT_NS}/metrics-manager is selected by no Prometheus: Prometheus monitoring/kps: podMonitorSelector release=kps misses PodMonitor ${AGENT_NS}/metrics-manager \\(add the label\\(s\\) release=kps under the chart values monitoring\\.podMonitor\\.labels or monitoring\\.monitorLabels\\)`));
+    assert.match(selected()!.message, /ServiceMonitor team-a\/cfg-metrics-manager is selected by Prometheus monitoring\/kps/);
+
+    fake.patch(POD_MONITORS, AGENT_NS, 'metrics-manager', { metadata: { labels: { release: 'kps' } } }); // helm upgrade with the label
+    await eventually(() => selected()?.status === 'True', 10_000, 'Selected');
+    assert.match(selected()!.message, new RegExp(`PodMonitor ${AGENT_NS}/metrics-manager is selected by Prometheus monitoring/kps`));
+
+    fake.patch(PROMETHEUSES, 'monitoring', 'kps', { spec: { podMonitorSelector: null } });
+    await eventually(() => /has no podMonitorSelector, so it selects no PodMonitor/.test(selected()?.message ?? ''), 10_000, 'no podMonitorSelector');
+    assert.equal(selected()!.status, 'False');
+
+    fake.delete(POD_MONITORS, AGENT_NS, 'metrics-manager');
+    await eventually(() => /PodMonitor metrics-manager\/metrics-manager \(chart value monitoring\.podMonitor\) does not exist/.test(selected()?.message ?? ''), 10_000, 'gone');
   });
 });

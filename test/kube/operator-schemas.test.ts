@@ -97,7 +97,7 @@ describe('fake API server: the prometheus-operator\'s real schemas', () => {
     const spec = { monitoring: { serviceMonitor: { interval: '30s', labels: { release: 'kps' } } } };
     applyConfig(fake, 'team-a', 'cfg', spec);
     c = startFakeController(fake, 'schemas');
-    await eventually(() => fake.list(SERVICE_MONITORS).length === 1, 5000, 'ServiceMonitor registered');
+    await eventually(() => fake.list(SERVICE_MONITORS).length === 1, 10_000, 'ServiceMonitor registered');
     const stored = fake.list(SERVICE_MONITORS)[0]!;
     const owner = fake.get(MMC, 'team-a', 'cfg')!;
     const v = validateSpec(owner.spec) as AcceptedSpec;
@@ -107,7 +107,7 @@ describe('fake API server: the prometheus-operator\'s real schemas', () => {
     assert.ok(isSubset(desired.spec, stored.spec), `stored ${JSON.stringify(stored.spec)} lacks some of ${JSON.stringify(desired.spec)}`);
     const eps = (stored.spec as { endpoints: { relabelings: { action?: string }[] }[] }).endpoints;
     assert.ok(eps.every((e) => e.relabelings.every((r) => r.action === 'replace')), 'the real CRD default came back');
-    await eventually(() => /ServiceMonitor team-a\/cfg-metrics-manager registered/.test(JSON.stringify(fake.get(MMC, 'team-a', 'cfg')?.status ?? '')), 5000, 'MonitorsRegistered');
+    await eventually(() => /ServiceMonitor team-a\/cfg-metrics-manager registered/.test(JSON.stringify(fake.get(MMC, 'team-a', 'cfg')?.status ?? '')), 10_000, 'MonitorsRegistered');
     const writes = c.stats.monitorWrites;
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(c.stats.monitorWrites, writes, 'the defaulted copy is up to date: no rewrite');

@@ -89,8 +89,15 @@ export const PROMETHEUSES: FakeResource = {
   group: 'monitoring.coreos.com', version: 'v1', kind: 'Prometheus', plural: 'prometheuses', namespaced: true, custom: true, shortNames: ['prom'],
   schema: operatorSchema('Prometheus', 'test/fixtures/crds/prometheuses.monitoring.coreos.com.yaml'),
 };
-export const VM_SERVICE_SCRAPES: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', namespaced: true, custom: true };
-export const VM_AGENTS: FakeResource = { group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMAgent', plural: 'vmagents', namespaced: true, custom: true };
+// The VictoriaMetrics operator's kinds: hand-trimmed schemas (no package ships them; see the fixtures' headers).
+export const VM_SERVICE_SCRAPES: FakeResource = {
+  group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', namespaced: true, custom: true, statusSubresource: true,
+  schema: crdSchema('test/fixtures/crds/vmservicescrapes.operator.victoriametrics.com.yaml', 'v1beta1'),
+};
+export const VM_AGENTS: FakeResource = {
+  group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMAgent', plural: 'vmagents', namespaced: true, custom: true, statusSubresource: true,
+  schema: crdSchema('test/fixtures/crds/vmagents.operator.victoriametrics.com.yaml', 'v1beta1'),
+};
 
 /** What a fresh fake serves: core types, Leases and the MetricsManagerConfig CRD (no monitoring APIs). */
 export const DEFAULT_RESOURCES: readonly FakeResource[] = [NODES, NAMESPACES, PODS, EVENTS, SERVICES, LEASES, MMC];
