@@ -13,7 +13,7 @@ import { Admission, type Ticket } from './admission';
 import { checkAccess, identityOf, routeForAuth } from './auth-step';
 import type { AppContext } from './context';
 import { toHttpError } from './errors';
-import { applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
+import { answerPreflight, applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
 import { rateLimiter, TokenBucketStore } from './rate-limit';
 import { bodyLimitBytes, RouteTable, type Route } from './routes-table';
 import { pathOf, queryOf, sendError, type PlainHandler } from './respond';
@@ -63,6 +63,7 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
   app.use(requestMetrics(ctx.metrics, table));
   app.use(cors(cfg));
   app.use(limiter);
+  app.use(answerPreflight());
   app.use((req: Request, _res: Response, next: NextFunction) => checkAccess(ctx.auth, routeForAuth(table, req.method, pathOf(req.url)), req, denied, next));
   app.use(compression({
     threshold: 1024,

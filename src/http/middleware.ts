@@ -46,7 +46,8 @@ export function originAllowed(config: Config, origin: string): boolean {
 /**
  * CORS from the live config. Runs before the rate limiter so that a 429 still carries the
  * headers a browser needs to read it. Returns true when it answered the request itself: a
- * preflight (204), or a state-changing request from an origin CORS_ORIGINS does not list (403).
+ * state-changing request from an origin CORS_ORIGINS does not list (403). An allowed preflight
+ * gets its headers here and its 204 from answerPreflight(), after the rate limiter.
  *
  * Why the 403: CORS only stops a page from *reading* an answer. A cross-site POST with a "simple"
  * content type (text/plain line protocol, a form) reaches the server without any preflight, so
@@ -69,15 +70,26 @@ export function applyCors(config: Config, req: PlainRequest, res: PlainResponse)
   if (!any) res.setHeader('Vary', 'Origin');
   if (config.corsAllowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
   res.setHeader('Access-Control-Expose-Headers', 'X-Correlation-ID, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset');
-  if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+  if (isPreflight(req)) {
+    // Answered by answerPreflight() after the rate limiter: a preflight costs a token like any request.
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
     res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Authorization, Content-Type, Content-Encoding, X-Correlation-ID');
     res.setHeader('Access-Control-Max-Age', '600');
-    res.statusCode = 204;
-    res.end();
-    return true;
   }
   return false;
+}
+
+function isPreflight(req: PlainRequest): boolean {
+  return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+}
+
+/** Ends a preflight that applyCors() allowed (204), once the rate limiter has counted it; credentials are never asked of it. */
+export function answerPreflight(): RequestHandler {
+  return (req, res, next) => {
+    if (!isPreflight(req) || res.getHeader('Access-Control-Allow-Methods') === undefined) return next();
+    res.statusCode = 204;
+    res.end();
+  };
 }
 
 export function correlationId(): RequestHandler {
