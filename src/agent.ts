@@ -12,6 +12,8 @@ import type { CommandRunner } from './collectors/collector';
 import { CollectorScheduler } from './collectors/scheduler';
 import { configRouter } from './cluster/config-route';
 import { ClusterConfigWatcher, type ClusterOptions } from './cluster/config-watcher';
+import { NodePodCache } from './cluster/pod-cache';
+import { DeviceHolders, deviceJoinLabel } from './collectors/pod-resources';
 import type { Router } from 'express';
 import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
@@ -62,6 +64,8 @@ export class Agent {
   readonly stream: StreamHub;
   /** The `host` label of system metrics. */
   readonly hostname: string;
+  /** The pods of this node, in a cluster; undefined outside one. */
+  readonly pods: NodePodCache | undefined;
   /** Follows MetricsManagerConfig in a cluster; undefined outside one. */
   readonly cluster: ClusterConfigWatcher | undefined;
   private readonly ctx: AppContext;
@@ -135,10 +139,21 @@ export class Agent {
     }
     for (const sink of sinks) this.components.push({ start: () => sink.start(), stop: () => sink.stop(sinkBudgetMs()) });
 
-    const scheduled = createCollectors(c, collectorEnv(c, opts.run), lineProtocol);
+    // In a cluster: the pods of this node (names for per-pod series, push sources), started before the collectors.
+    const pods = opts.cluster
+      ? new NodePodCache({ kubeConfig: opts.cluster.kubeConfig, nodeName: opts.cluster.nodeName, maxPods: c.podCacheMaxPods, listWatch: opts.cluster.listWatch, logger: this.logger })
+      : undefined;
+    if (pods) {
+      this.metrics.watchPodCache(() => pods.stats);
+      this.components.push({ start: () => pods.start(), stop: () => pods.stop() });
+    }
+    this.pods = pods;
+    const devices = new DeviceHolders(deviceJoinLabel);
+    const scheduled = createCollectors(c, collectorEnv(c, opts.run), lineProtocol, { pods, devices });
     this.collectors = new CollectorScheduler(scheduled, this.hub, this.hostname, this.logger, now, {
       cycle: (name, seconds, ok) => this.metrics.collectorCycle(name, seconds, ok),
       present: (name, present) => this.metrics.collectorPresence(name, present),
+      join: (collector, name, labels) => devices.join(collector, name, labels),
     });
     let telegraf: TelegrafSource | undefined;
     if (c.systemMetricsSource === 'telegraf') {

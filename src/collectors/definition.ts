@@ -9,6 +9,8 @@ import type { z } from 'zod';
 import { bool, int } from '../config/env-types';
 import type { LineProtocolParser } from '../formats/influx/parse';
 import type { Collector, CollectorEnv } from './collector';
+import type { PodDirectory } from './pod-directory';
+import type { DeviceHolders } from './pod-resources/holders';
 
 /** `[ENV_VAR_NAME, zod schema with its default]`, as in src/config/schema.ts. */
 export type SettingSpec = readonly [string, z.ZodTypeAny];
@@ -23,6 +25,10 @@ export interface CollectorContext {
   env: CollectorEnv;
   /** The agent's line protocol parser (user scripts print line protocol). */
   parser: LineProtocolParser;
+  /** The node's pod cache, in a cluster (names for pod UIDs and container ids). */
+  pods?: PodDirectory;
+  /** Device holders from the kubelet (filled by pod_resources, read when series are labelled). */
+  devices?: DeviceHolders;
 }
 
 export interface CollectorDefinition<F extends SettingsFragment = SettingsFragment> {

@@ -9,7 +9,7 @@ import { monotonicMs } from '../clock';
 import type { Config } from '../config/schema';
 import type { LineProtocolParser } from '../formats/influx/parse';
 import type { CollectorEnv, CommandRunner } from './collector';
-import type { CollectorDefinition, SettingsFragment, SettingsOf } from './definition';
+import type { CollectorContext, CollectorDefinition, SettingsFragment, SettingsOf } from './definition';
 import { HostFs } from './host-fs';
 import { COLLECTORS } from './registry';
 import type { ScheduledCollector } from './scheduler';
@@ -37,6 +37,7 @@ export function createCollectors(
   config: Config,
   env: CollectorEnv,
   parser: LineProtocolParser,
+  extra: Omit<CollectorContext, 'env' | 'parser'> = {},
   defs: readonly CollectorDefinition<SettingsFragment>[] = COLLECTORS as unknown as CollectorDefinition<SettingsFragment>[],
 ): ScheduledCollector[] {
   const values = config as unknown as Record<string, unknown>;
@@ -44,7 +45,7 @@ export function createCollectors(
   for (const def of defs) {
     if (!def.sources.includes(config.systemMetricsSource)) continue;
     if (values[def.enabledKey] !== true) continue;
-    const collector = def.create(config as unknown as SettingsOf<SettingsFragment>, { env, parser });
+    const collector = def.create(config as unknown as SettingsOf<SettingsFragment>, { env, parser, ...extra });
     scheduled.push({ collector, intervalMs: values[def.intervalKey] as number });
   }
   return scheduled;

@@ -32,6 +32,11 @@ export interface CollectorHealth {
 export interface SchedulerObserver {
   cycle?(name: string, seconds: number, ok: boolean): void;
   present?(name: string, present: boolean): void;
+  /**
+   * Labels added to a collector's series before they enter the hub (a device's holding pod, see
+   * pod-resources/holders.ts): returns `labels` itself or a new object; must not mutate `labels`.
+   */
+  join?(collector: string, name: string, labels: Labels): Labels;
 }
 
 export class CollectorScheduler {
@@ -128,7 +133,7 @@ export class CollectorScheduler {
         h.present = present;
         this.observer.present?.(h.name, present);
       }
-      if (samples.length > 0) this.hub.accept({ samples: this.withHost(samples), origin, format: origin === 'system' ? 'system' : 'script' });
+      if (samples.length > 0) this.hub.accept({ samples: this.withHost(samples, h.name), origin, format: origin === 'system' ? 'system' : 'script' });
       h.samples = samples.length;
       h.lastSuccessMs = this.now();
       if (h.consecutiveFailures > 0) this.logger.info('collector recovered', { collector: h.name });
@@ -150,13 +155,15 @@ export class CollectorScheduler {
   }
 
   /** Adds the node's host label; a collector's own `host` label would be overwritten anyway. */
-  private withHost(samples: Sample[]): Sample[] {
+  private withHost(samples: Sample[], collector: string): Sample[] {
     const cache = new Map<Labels, Labels>();
+    const join = this.observer.join;
     return samples.map((s) => {
-      let labels = cache.get(s.labels);
+      const own = join ? join(collector, s.name, s.labels) : s.labels;
+      let labels = cache.get(own);
       if (!labels) {
-        labels = { ...s.labels, host: this.host };
-        cache.set(s.labels, labels);
+        labels = { ...own, host: this.host };
+        cache.set(own, labels);
       }
       return { ...s, labels, key: undefined };
     });

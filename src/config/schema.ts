@@ -87,6 +87,8 @@ export const SETTINGS = {
   hostSys: ['HOST_SYS', z.string().min(1).default('/sys')],
   // Each collector's own settings (COLLECTOR_<NAME>_ENABLED, _INTERVAL_MS, …) come from its folder.
   ...COLLECTOR_SETTINGS,
+  // The node's pod cache (in a cluster only, src/cluster/pod-cache.ts).
+  podCacheMaxPods: ['POD_CACHE_MAX_PODS', int(1, 100_000).default(1000)],
 
   // Forwarding (sinks).
   telegrafForward: ['TELEGRAF_FORWARD', z.enum(['auto', 'true', 'false']).default('auto')],

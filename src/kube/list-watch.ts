@@ -63,6 +63,11 @@ export interface ListWatchOptions<T> {
   onChange?: (type: ChangeType, obj: T, old: T | undefined) => void;
   /** After every successful (re)list, once the cache reflects it. */
   onSynced?: () => void;
+  /**
+   * Most objects cached; an object that would go past it is not cached and not reported
+   * (`stats.dropped` counts each refusal; a relist tries again). Default: no bound.
+   */
+  maxItems?: number;
   timings?: Partial<ListWatchTimings>;
   logger?: Logger;
   random?: () => number;
@@ -103,7 +108,7 @@ export class ListWatch<T> {
   private syncedOnce!: Promise<void>;
   private resolveSynced!: () => void;
   /** Counters for tests and self-metrics. */
-  readonly stats = { lists: 0, watches: 0, failures: 0, gone: 0, events: 0, bookmarks: 0 };
+  readonly stats = { lists: 0, watches: 0, failures: 0, gone: 0, events: 0, bookmarks: 0, dropped: 0 };
 
   constructor(private readonly opts: ListWatchOptions<T>) {
     this.t = { ...DEFAULT_LIST_WATCH_TIMINGS, ...opts.timings };
@@ -203,27 +208,35 @@ export class ListWatch<T> {
     const list = await this.opts.list();
     this.stats.lists++;
     this.lastListMs = Date.now();
-    const seen = new Set<string>();
     const changes: [ChangeType, T, T | undefined][] = [];
+    const keys = new Set(list.items.map((raw) => keyOf(raw as Meta)));
+    // Objects gone from the list make room first, so a full cache takes newcomers in.
+    for (const [key, old] of [...this.cache]) {
+      if (keys.has(key)) continue;
+      this.cache.delete(key);
+      changes.push(['DELETED', old.obj, old.obj]);
+    }
     for (const raw of list.items) {
       const key = keyOf(raw as Meta);
       const rv = (raw as Meta).metadata?.resourceVersion ?? '';
-      seen.add(key);
       const old = this.cache.get(key);
       if (old && old.rv === rv) continue; // unchanged: no spurious update
+      if (!old && this.full()) continue;
       const obj = this.opts.decode(raw);
       this.cache.set(key, { obj, rv });
       changes.push([old ? 'MODIFIED' : 'ADDED', obj, old?.obj]);
-    }
-    for (const [key, old] of [...this.cache]) {
-      if (seen.has(key)) continue;
-      this.cache.delete(key);
-      changes.push(['DELETED', old.obj, old.obj]);
     }
     this.resourceVersion = list.resourceVersion;
     for (const [type, obj, old] of changes) this.emit(type, obj, old);
     this.resolveSynced();
     this.opts.onSynced?.();
+  }
+
+  /** At the bound: the newcomer is refused and counted. */
+  private full(): boolean {
+    if (this.opts.maxItems === undefined || this.cache.size < this.opts.maxItems) return false;
+    this.stats.dropped++;
+    return true;
   }
 
   private emit(type: ChangeType, obj: T, old: T | undefined): void {
@@ -294,6 +307,7 @@ export class ListWatch<T> {
           return;
         }
         if (old && old.rv === rv) return;
+        if (!old && this.full()) return;
         const decoded = this.opts.decode(obj);
         this.cache.set(key, { obj: decoded, rv: rv ?? '' });
         this.emit(old ? 'MODIFIED' : 'ADDED', decoded, old?.obj);

@@ -186,6 +186,26 @@ export class SelfMetrics {
     });
   }
 
+  /** The node's pod cache (src/cluster/pod-cache.ts), read at scrape time. */
+  watchPodCache(stats: () => { pods: number; relists: number; dropped: number; synced: boolean }): void {
+    new client.Gauge({
+      name: `${P}pod_cache_pods`, help: 'Pods of this node held in the pod cache.', registers: [this.registry],
+      collect() { this.set(stats().pods); },
+    });
+    new client.Gauge({
+      name: `${P}pod_cache_synced`, help: '1 once the pod cache has listed the pods of this node at least once.', registers: [this.registry],
+      collect() { this.set(stats().synced ? 1 : 0); },
+    });
+    new client.Counter({
+      name: `${P}pod_cache_relists_total`, help: 'Full lists of the pods of this node (the first, 410 Gone, periodic resync).', registers: [this.registry],
+      collect() { this.reset(); this.inc(stats().relists); },
+    });
+    new client.Counter({
+      name: `${P}pod_cache_dropped_total`, help: 'Pods not cached because POD_CACHE_MAX_PODS was reached (counted per refusal).', registers: [this.registry],
+      collect() { this.reset(); this.inc(stats().dropped); },
+    });
+  }
+
   /** Admission of push work (src/http/admission.ts), read at scrape time. */
   watchAdmission(stats: { readonly inUseBytes: number; readonly active: number; readonly refused: Readonly<Record<string, number>> }): void {
     new client.Gauge({

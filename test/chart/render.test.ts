@@ -360,7 +360,7 @@ describe('chart: rendering and validation', function () {
       assert.equal(one(objs, 'PodDisruptionBudget').metadata.name, `${FULL}-controller`);
     });
 
-    it('grants least privilege: no wildcards, no secrets, agent reads configs and patches pods only', function () {
+    it('grants least privilege: no wildcards, no secrets, agent reads configs and its node pods, patches pods only', function () {
       for (const set of VALUE_SETS) {
         const objs = renderObjects(this, set.opts);
         for (const role of [...find(objs, 'ClusterRole'), ...find(objs, 'Role')]) {
@@ -373,7 +373,7 @@ describe('chart: rendering and validation', function () {
       const objs = renderObjects(this);
       const rules = (kind: string, name: string) => (one(objs, kind, name) as unknown as { rules: { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] }[] }).rules
         .map((r) => (r.nonResourceURLs ? `url:${r.nonResourceURLs.join(',')}:${r.verbs.join(',')}` : `${r.apiGroups!.join(',') || 'core'}:${r.resources!.join(',')}:${[...r.verbs].sort().join(',')}`)).sort();
-      assert.deepEqual(rules('ClusterRole', `${FULL}-agent`), ['core:nodes:list,watch', 'metricsmanager.dev:metricsmanagerconfigs:get,list,watch']);
+      assert.deepEqual(rules('ClusterRole', `${FULL}-agent`), ['core:nodes:list,watch', 'core:pods:list,watch', 'metricsmanager.dev:metricsmanagerconfigs:get,list,watch']);
       assert.deepEqual(rules('Role', `${FULL}-agent`), ['core:pods:patch']);
       const ctl = rules('ClusterRole', `${FULL}-controller`).join('\n');
       for (const want of ['metricsmanager.dev:metricsmanagerconfigs:get,list,watch', 'metricsmanager.dev:metricsmanagerconfigs/status:get,patch,update', 'core:nodes:get,list,watch',

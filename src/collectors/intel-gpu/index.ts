@@ -21,5 +21,8 @@ export const intelGpuCollector = defineCollector({
   intervalKey: 'collectorIntelGpuIntervalMs',
   // Telegraf has no Intel GPU input: the agent reads it in both modes.
   sources: ['builtin', 'telegraf'],
-  create: (s, { env }) => new IntelGpuCollector(env, { scanProcesses: s.intelGpuScanProcesses, processRescanMs: s.intelGpuProcessRescanMs, perPod: s.intelGpuPerPod }),
+  create: (s, { env, pods }) => new IntelGpuCollector(env, {
+    scanProcesses: s.intelGpuScanProcesses, processRescanMs: s.intelGpuProcessRescanMs, perPod: s.intelGpuPerPod,
+    podLabels: pods ? (o) => pods.ownerLabels(o.podUid, o.containerId) : undefined,
+  }),
 });

@@ -27,8 +27,8 @@ export interface IntelGpuCollectorOptions {
    */
   perPod?: boolean;
   /**
-   * Labels of a pod container from the node's pod cache (namespace, pod, container); undefined
-   * when the cache does not know it (then `pod_uid` and `container_id` from the cgroup are used).
+   * Labels of a pod container from the node's pod cache (namespace, pod, container), added to
+   * `pod_uid` and `container_id` from the cgroup; undefined when the cache does not know it.
    */
   podLabels?: (owner: CgroupOwner) => Labels | undefined;
 }
@@ -163,11 +163,12 @@ export class IntelGpuCollector implements Collector {
     }
   }
 
+  /** `pod_uid` and `container_id` from the cgroup path, plus `namespace`, `pod`, `container` when the pod cache knows them. */
   private ownerLabels(owner: CgroupOwner | undefined): Labels {
     if (!owner) return {};
+    const ids: Labels = owner.containerId !== undefined ? { pod_uid: owner.podUid, container_id: owner.containerId } : { pod_uid: owner.podUid };
     const known = this.podLabels?.(owner);
-    if (known) return known;
-    return owner.containerId !== undefined ? { pod_uid: owner.podUid, container_id: owner.containerId } : { pod_uid: owner.podUid };
+    return known ? { ...ids, ...known } : ids;
   }
 
   /** i915: `<card>/gt/gt<N>/rps_*` (card-level `gt_*_freq_mhz` on old kernels); xe: `<dev>/tile<T>/gt<N>/freq0`. */

@@ -11,9 +11,11 @@ import { z } from 'zod';
 import type { Labels, Sample } from '../../model/sample';
 import type { Collection, Collector } from '../collector';
 import { defineCollector, enabledSetting, intervalSetting } from '../definition';
+import type { DeviceHolders } from './holders';
 import type { ContainerDevices, PodResources } from './proto';
 
 export type { PodResourcesClientOptions } from './client';
+export { DeviceHolders } from './holders';
 export { ALLOCATABLE_METHOD, decodeAllocatableResponse, decodeListResponse, LIST_METHOD, type ContainerDevices, type ContainerResources, type PodResources } from './proto';
 
 /** Resource name prefixes whose devices are reported: Intel GPU and NPU plugins, NVIDIA (GPUs, MIG). */
@@ -30,6 +32,8 @@ export interface PodResourcesCollectorOptions {
   socketPath: string;
   /** Injected for tests; default a PodResourcesClient on `socketPath`. */
   source?: PodResourcesSource;
+  /** Told every answer, so device series can carry their holder (holders.ts). */
+  holders?: DeviceHolders;
 }
 
 const ALLOCATED_HELP = 'An accelerator device held by a pod container, from the kubelet PodResources API (always 1).';
@@ -102,9 +106,9 @@ export class PodResourcesCollector implements Collector {
     // No socket: not on a Kubernetes node (or not mounted). Absent, not an error.
     try {
       const st = await fsp.stat(this.opts.socketPath);
-      if (!st.isSocket()) return { samples: [], present: false };
+      if (!st.isSocket()) return this.absent();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { samples: [], present: false };
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return this.absent();
       throw e;
     }
     // grpc-js is loaded only here, on a node that has the socket: the agent starts faster elsewhere.
@@ -115,7 +119,13 @@ export class PodResourcesCollector implements Collector {
     }
     const source = this.source;
     const [pods, allocatable] = await Promise.all([source.list(), source.allocatable()]);
+    this.opts.holders?.update(pods, allocatable);
     return { samples: allocationSamples(pods, allocatable), present: true };
+  }
+
+  private absent(): Collection {
+    this.opts.holders?.update([], []);
+    return { samples: [], present: false };
   }
 
   stop(): void {
@@ -135,5 +145,5 @@ export const podResourcesCollector = defineCollector({
   enabledKey: 'collectorPodResourcesEnabled',
   intervalKey: 'collectorPodResourcesIntervalMs',
   sources: ['builtin', 'telegraf'],
-  create: (s) => new PodResourcesCollector({ socketPath: s.podResourcesSocket }),
+  create: (s, { devices }) => new PodResourcesCollector({ socketPath: s.podResourcesSocket, holders: devices }),
 });

@@ -132,8 +132,11 @@ describe('intel-gpu: per-pod use on k8s-igpu (i915, cgroup v1, cgroupfs driver)'
     const { second } = await twoSnapshots('k8s-igpu', {
       podLabels: (o) => (o.podUid === POD_A.pod_uid ? { namespace: 'vision', pod: 'detector-0', container: 'infer' } : undefined),
     });
-    close(value(second, 'gpu_pod_engine_busy_ratio', { namespace: 'vision', pod: 'detector-0', container: 'infer', engine: 'render' }), 0.5);
-    assert.equal(find(second, 'gpu_pod_drm_clients', { pod_uid: POD_A.pod_uid }).length, 0);
+    close(value(second, 'gpu_pod_engine_busy_ratio', { ...POD_A, namespace: 'vision', pod: 'detector-0', container: 'infer', engine: 'render' }), 0.5);
+    const a = find(second, 'gpu_pod_drm_clients', { pod_uid: POD_A.pod_uid });
+    assert.equal(a.length, 1);
+    assert.deepEqual(a[0].labels, { ...a[0].labels, ...POD_A, namespace: 'vision', pod: 'detector-0', container: 'infer' }, 'cache names added, cgroup ids kept');
+    assert.equal(find(second, 'gpu_pod_drm_clients', { pod_uid: POD_C.pod_uid, namespace: 'vision' }).length, 0);
     assert.equal(find(second, 'gpu_pod_drm_clients', { pod_uid: POD_C.pod_uid }).length, 1, 'an unknown pod keeps its cgroup ids');
   });
 });

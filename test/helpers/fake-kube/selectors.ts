@@ -61,12 +61,22 @@ function at(obj: unknown, path: string): unknown {
   return cur;
 }
 
-export function parseFieldSelector(s: string | null | undefined): Predicate {
+/**
+ * Fields a real API server lets Pods be selected by (pkg/registry/core/pod's field set); any other
+ * field is refused with 400 "field label not supported", as there. Other kinds accept any path here.
+ */
+export const POD_SELECTABLE_FIELDS: ReadonlySet<string> = new Set([
+  'metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName',
+  'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName',
+]);
+
+export function parseFieldSelector(s: string | null | undefined, selectable?: ReadonlySet<string>): Predicate {
   if (!s) return () => true;
   const tests = splitTerms(s).map((term): Predicate => {
     const m = /^([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
     if (!m) throw new SelectorError(`invalid field selector: ${term}`);
     const [, path, op, value] = m;
+    if (selectable && !selectable.has(path!)) throw new SelectorError(`field label not supported: ${path}`);
     return op === '!=' ? (o) => String(at(o, path!) ?? '') !== value : (o) => String(at(o, path!) ?? '') === value;
   });
   return (obj) => tests.every((t) => t(obj));

@@ -31,7 +31,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crdSchema, loadOperatorSchemas, operatorSchema, type SchemaCheck } from './crds';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
-import { parseFieldSelector, parseLabelSelector, SelectorError, type Predicate } from './selectors';
+import { parseFieldSelector, parseLabelSelector, POD_SELECTABLE_FIELDS, SelectorError, type Predicate } from './selectors';
 
 export interface FakeResource {
   group: string;
@@ -565,7 +565,7 @@ export class FakeKubeApiServer {
       offset = Number(off);
       id = tid!;
     } else {
-      const matches = this.predicate(q);
+      const matches = this.predicate(q, type);
       items = [...this.store.get(typeKeyOf(type))!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o)
         .filter((o) => (!namespace || o.metadata.namespace === namespace) && matches(o));
       rv = String(this.rv);
@@ -600,9 +600,9 @@ export class FakeKubeApiServer {
     return out;
   }
 
-  private predicate(q: URLSearchParams): Predicate {
+  private predicate(q: URLSearchParams, type?: FakeResource): Predicate {
     const labels = parseLabelSelector(q.get('labelSelector'));
-    const fields = parseFieldSelector(q.get('fieldSelector'));
+    const fields = parseFieldSelector(q.get('fieldSelector'), type && typeKeyOf(type) === typeKeyOf(PODS) ? POD_SELECTABLE_FIELDS : undefined);
     return (o) => labels(o) && fields(o);
   }
 
@@ -624,7 +624,7 @@ export class FakeKubeApiServer {
 
   private watch(type: FakeResource, namespace: string | undefined, q: URLSearchParams, res: http.ServerResponse, metadataOnly: boolean): void {
     const typeKey = typeKeyOf(type);
-    const w: Watcher = { typeKey, namespace, matches: this.predicate(q), res, bookmarks: q.get('allowWatchBookmarks') === 'true', stalled: false, timers: [], metadataOnly };
+    const w: Watcher = { typeKey, namespace, matches: this.predicate(q, type), res, bookmarks: q.get('allowWatchBookmarks') === 'true', stalled: false, timers: [], metadataOnly };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.flushHeaders();
     const rvParam = q.get('resourceVersion');
