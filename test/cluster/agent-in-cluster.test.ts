@@ -153,10 +153,10 @@ describe('agents in a (fake) cluster', () => {
   it('a dropped watch: agents resume and pick up the change made while they were disconnected', async () => {
     applyConfig(fake, NS, 'cfg', { rateLimit: { burst: 10 } });
     await eventually(() => agents.every((a) => generationOn(a) === 1), 5000, 'generation 1');
-    // Every watch open (controller: configs, nodes, pods; each agent: configs, its node), then cut them all.
-    await eventually(() => fake.watchCount() === 7, 3000, 'all watches open');
+    // Every watch open (controller: configs, nodes, pods; each agent: configs, its node, its node's pods), then cut them all.
+    await eventually(() => fake.watchCount() === 9, 3000, 'all watches open');
     const allow = fake.failRequests((r) => r.query.get('watch') === 'true', 503);
-    assert.equal(fake.dropWatches(), 7);
+    assert.equal(fake.dropWatches(), 9);
     fake.patch(MMC, NS, 'cfg', { spec: { rateLimit: { burst: 20 } } });
     await new Promise((r) => setTimeout(r, 150));
     allow();
