@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, killAllSync, Proc, sleep, stopAll, waitReady, which } from './lib/procs';
+import { freePort, Proc, runBench, sleep, waitReady, which } from './lib/procs';
 import { quantile, replaceSection } from './lib/results';
 import { startTarget } from './lib/targets';
 
@@ -204,13 +204,4 @@ async function main(): Promise<void> {
   if (!NO_WRITE) replaceSection(path.join(ROOT, 'bench', 'RESULTS.md'), SECTION, text);
 }
 
-process.on('SIGINT', () => {
-  killAllSync();
-  process.exit(130);
-});
-main()
-  .catch((e: unknown) => {
-    log(`failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => stopAll());
+runBench('crash-durability', main);

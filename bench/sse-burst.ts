@@ -24,7 +24,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, killAllSync, Proc, rssBytes, sleep, stopAll, waitReady } from './lib/procs';
+import { freePort, Proc, rssBytes, runBench, sleep, waitReady } from './lib/procs';
 import { quantile, replaceSection } from './lib/results';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -186,13 +186,4 @@ async function main(): Promise<void> {
   if (!NO_WRITE) replaceSection(path.join(ROOT, 'bench', 'RESULTS.md'), SECTION, text);
 }
 
-process.on('SIGINT', () => {
-  killAllSync();
-  process.exit(130);
-});
-main()
-  .catch(async (e: unknown) => {
-    log(`failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => stopAll());
+runBench('sse-burst', main);

@@ -33,7 +33,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cpuSeconds, freePort, killAllSync, Proc, rssBytes, sleep, stopAll, waitReady } from './lib/procs';
+import { cpuSeconds, freePort, Proc, rssBytes, runBench, sleep, stopAll, waitReady } from './lib/procs';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
@@ -402,11 +402,6 @@ async function main(): Promise<number> {
     return new Promise<number>(() => {}); // serves until killed
   }
   const t0 = Date.now();
-  process.once('SIGINT', () => {
-    killAllSync();
-    process.exit(130);
-  });
-  process.once('exit', killAllSync);
   let lat: LatencyResult | Error;
   let fan: FanoutResult | Error;
   try {
@@ -446,11 +441,4 @@ async function main(): Promise<number> {
   return lat instanceof Error || fan instanceof Error ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`FAILED: ${err instanceof Error ? err.stack : String(err)}`);
-    killAllSync();
-    process.exit(1);
-  },
-);
+runBench('stream', main);

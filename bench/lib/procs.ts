@@ -225,3 +225,26 @@ export function cpuSecondsFine(pid: number): number {
     return NaN;
   }
 }
+
+/**
+ * The entry point of a bench script: children it started are killed on Ctrl-C (130) and at exit;
+ * a failure is printed with its stack (exit 1); a number returned by `main` is the exit code.
+ */
+export function runBench(name: string, main: () => Promise<number | void>): void {
+  process.once('SIGINT', () => {
+    killAllSync();
+    process.exit(130);
+  });
+  process.once('exit', killAllSync);
+  main().then(
+    async (code) => {
+      await stopAll();
+      process.exit(code ?? 0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`bench/${name}: failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      killAllSync();
+      process.exit(1);
+    },
+  );
+}
