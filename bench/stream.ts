@@ -34,6 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cpuSeconds, freePort, Proc, rssBytes, runBench, sleep, stopAll, waitReady } from './lib/procs';
+import { replaceSection } from './lib/results';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
@@ -377,24 +378,6 @@ function report(lat: LatencyResult | Error, fan: FanoutResult | Error, floor: Fl
 }
 
 /** Replaces this script's section of RESULTS.md, or inserts it before "## Latest run" (or at the end). */
-function writeSection(section: string): void {
-  let text = '';
-  try {
-    text = fs.readFileSync(RESULTS_FILE, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const body = section.trimEnd() + '\n\n';
-  const start = text.indexOf(`\n${SECTION}\n`);
-  if (start >= 0) {
-    const next = text.indexOf('\n## ', start + 1);
-    text = text.slice(0, start + 1) + body + (next >= 0 ? text.slice(next + 1) : '');
-  } else {
-    const latest = text.indexOf('\n## Latest run');
-    text = latest >= 0 ? text.slice(0, latest + 1) + body + text.slice(latest + 1) : text.trimEnd() + '\n\n' + body;
-  }
-  fs.writeFileSync(RESULTS_FILE, text.trimEnd() + '\n');
-}
 
 async function main(): Promise<number> {
   if (argv.includes('--floor-server')) {
@@ -435,7 +418,7 @@ async function main(): Promise<number> {
     return 1;
   }
   if (!NO_WRITE) {
-    writeSection(section);
+    replaceSection(RESULTS_FILE, SECTION, section);
     log(`written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
   }
   return lat instanceof Error || fan instanceof Error ? 1 : 0;

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { toHttpError } from '../../src/http/errors';
+import { prng } from '../helpers/prng';
 
 export interface FuzzTarget {
   name: string;
@@ -62,17 +63,6 @@ export const SLOW_MS = 1000;
 const MAX_CORPUS = 4096;
 const MAX_FAILURES = 20;
 
-/** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x0a, 0x0d, 0x09, 0x20, 0x22, 0x2c, 0x3d, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x3a, 0x23, 0x2d, 0x2e, 0x30, 0x39];
 

@@ -9,6 +9,7 @@ import {
   otlpToSamples,
   unixNanosToMillis,
 } from '../../../src/formats/otlp/convert';
+import { prng } from '../../helpers/prng';
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -62,17 +63,6 @@ function snake(v: unknown): unknown {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- tests ---------------------------------------------------------------------------------
 

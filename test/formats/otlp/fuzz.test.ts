@@ -9,17 +9,8 @@ import { METRIC_TYPES, type Sample } from '../../../src/model/sample';
 import { MAX_ERROR_MESSAGES, otlpToSamples, type OtlpConversion } from '../../../src/formats/otlp/convert';
 import { ProtobufDecodeError, decodeExportMetricsRequest } from '../../../src/formats/otlp/protobuf';
 import { anyString, doubleBytes, fDouble, fFixed64, fLen, fSint32, fString, fVarint, fixed64Bytes, kv, msg, u8, varint } from './wire';
+import { prng } from '../../helpers/prng';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T = '1700000000000000000';
 const BASE = {
