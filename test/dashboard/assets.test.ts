@@ -69,11 +69,12 @@ describe('dashboard assets and routes', () => {
       assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
       // Each asset resolves back to /dashboard/assets/ from the page's own location.
       const refs = [...html.matchAll(/(?:src|href)="([^"]+\/assets\/[^"]+)"/g)].map((m) => m[1]);
-      // The page's module and stylesheet, and uPlot's script and stylesheet (served from its npm package).
-      assert.equal(refs.length, 4);
+      // The page's module (and the module it imports, preloaded) and stylesheet, and uPlot's script
+      // and stylesheet (served from its npm package).
+      assert.equal(refs.length, 5);
       for (const ref of refs) {
         const u = new URL(ref, a.url + mount);
-        assert.match(u.pathname, /^\/dashboard\/assets\/(dashboard\.(mjs|css)|uPlot\.(iife\.min\.js|min\.css))$/);
+        assert.match(u.pathname, /^\/dashboard\/assets\/(dashboard\.(mjs|css)|sections\.mjs|uPlot\.(iife\.min\.js|min\.css))$/);
         const asset = await fetch(u);
         assert.equal(asset.status, 200);
         assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
@@ -82,6 +83,24 @@ describe('dashboard assets and routes', () => {
       }
     });
   }
+
+  it('the module imports its sibling by a versioned URL, the one the page preloads, cached for good', async () => {
+    const html = await (await fetch(`${a.url}/dashboard`)).text();
+    const entry = html.match(/src="(\.\/dashboard\/assets\/dashboard\.mjs\?v=[0-9a-f]+)"/)?.[1];
+    const preload = html.match(/<link rel="modulepreload" href="(\.\/dashboard\/assets\/sections\.mjs\?v=([0-9a-f]+))">/);
+    assert.ok(entry && preload, html);
+    const entryUrl = new URL(entry, `${a.url}/dashboard`);
+    const js = await (await fetch(entryUrl)).text();
+    const spec = js.match(/from '(\.\/sections\.mjs[^']*)'/)?.[1];
+    assert.equal(spec, `./sections.mjs?v=${preload[2]}`);
+    assert.equal(new URL(spec, entryUrl).href, new URL(preload[1], `${a.url}/dashboard`).href);
+    const mod = await fetch(new URL(spec, entryUrl));
+    assert.equal(mod.status, 200);
+    assert.equal(mod.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(mod.headers.get('etag'), `"${preload[2]}"`);
+    // The version is the sibling's content hash, so the entry's own hash changes with it.
+    assert.deepEqual(Buffer.from(await mod.arrayBuffer()), readFileSync(path.join(DIR, 'sections.mjs')));
+  });
 
   it('leaves event-stream requests on /metrics/stream to the stream', async () => {
     const ctl = new AbortController();

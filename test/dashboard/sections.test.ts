@@ -154,6 +154,29 @@ describe('dashboard sections (real browser)', function () {
     assert.deepEqual(p.consoleErrors, []);
   });
 
+  it('charts are made when their card comes near the screen; a live page runs no endless animation', async () => {
+    const a = await agent();
+    const t = Date.now();
+    // 24 custom cards (the most the section shows), far more than a screen holds.
+    await pushLines(a.url, Array.from({ length: 24 }, (_, i) => `lazy_probe_${String(i).padStart(2, '0')},k=a value=${i} ${t}`));
+    const p = await open(`${a.url}/dashboard`);
+    await p.waitForState('live');
+    await p.page.waitForFunction(() => document.querySelectorAll('#sec-custom div.chart').length === 24 && document.querySelector('#sec-custom div.chart canvas') !== null, null, { timeout: 10_000 });
+    await sleep(1500); // a tick or two: off-screen cards keep sampling but stay without a uPlot
+    const counts = () => p.page.evaluate(() => ({ cards: document.querySelectorAll('#sec-custom div.chart').length, plots: document.querySelectorAll('#sec-custom div.chart .uplot').length }));
+    const before = await counts();
+    assert.ok(before.plots > 0 && before.plots < before.cards, JSON.stringify(before));
+    const last = p.page.locator('#sec-custom div.chart').last();
+    assert.equal(await last.locator('canvas').count(), 0);
+    await last.scrollIntoViewIfNeeded();
+    await last.locator('canvas').waitFor({ timeout: 5000 });
+    assert.ok((await counts()).plots > before.plots);
+    // Nothing animates for ever while live (an endless animation repaints the page every frame).
+    const endless = await p.page.evaluate(() => document.getAnimations().filter((x: any) => x.effect?.getComputedTiming().iterations === Infinity).map((x: any) => x.animationName ?? String(x.effect?.target?.className)));
+    assert.deepEqual(endless, []);
+    assert.deepEqual(p.consoleErrors, []);
+  });
+
   it('honest states: dates for old and future timestamps, filter errors instead of "waiting", the first-push hint, greyed when disconnected', async () => {
     const a = await agent();
     // An empty agent: the page says how to push a first metric.

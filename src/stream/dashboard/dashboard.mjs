@@ -1208,10 +1208,11 @@ function start() {
   const frame = () => {
     frameRequested = false;
     const t = performance.now();
+    let rebuilt = false;
     if (!paused) {
       // New series show at once (at most 5 rebuilds a second); a value-sorted order settles once a second.
-      if (structureDirty && t - lastRebuild > 200) rebuildView();
-      else if (orderDirty && t - lastRebuild > 1000) rebuildView();
+      if (structureDirty && t - lastRebuild > 200) rebuilt = (rebuildView(), true);
+      else if (orderDirty && t - lastRebuild > 1000) rebuilt = (rebuildView(), true);
       else if ((structureDirty || orderDirty) && !rebuildDeferred) {
         rebuildDeferred = true;
         setTimeout(() => {
@@ -1228,8 +1229,12 @@ function start() {
       tilesDirty = false;
       renderTiles();
     }
-    // New series get their section at once (first render), at most 4 times a second.
-    if (sectionsDirty && t - sectionsAt > 250) tickSections();
+    // New series get their section at once, at most 4 times a second, but never in the frame that
+    // rebuilt the table: the rows (the first snapshot's, say) paint first, the charts a frame later.
+    if (sectionsDirty && t - sectionsAt > 250) {
+      if (rebuilt) requestFrame();
+      else tickSections();
+    }
     setText(el.statSeries, entries.size.toLocaleString('en-US'));
   };
 

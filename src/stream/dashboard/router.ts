@@ -89,6 +89,10 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
   const dir = opts.dir ?? dashboardDir();
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(ASSETS)) assets.set(name, asset(readFileSync(path.join(dir, name)), type));
+  // The entry module imports its sibling by the versioned URL, so that import is cached as long as
+  // the rest (an unversioned import would be revalidated on every load, after the entry arrived).
+  const entry = assets.get('dashboard.mjs')!;
+  assets.set('dashboard.mjs', asset(Buffer.from(versionImports(entry.body.toString('utf8'), assets), 'utf8'), entry.type));
   for (const [name, v] of Object.entries(VENDOR)) assets.set(name, asset(readFileSync(require.resolve(v.file)), v.type));
 
   // The page, rendered for each mount point: `{{root}}` is the relative path to the mount root,
@@ -161,6 +165,14 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
   });
 
   return r;
+}
+
+/** Rewrites `from './x.mjs'` to `from './x.mjs?v=<hash>'` for the modules among `assets`. */
+function versionImports(source: string, assets: ReadonlyMap<string, Asset>): string {
+  return source.replace(/(\bfrom\s+')\.\/([A-Za-z-]+\.mjs)'/g, (whole, head: string, name: string) => {
+    const dep = assets.get(name);
+    return dep ? `${head}./${name}?v=${dep.hash}'` : whole;
+  });
 }
 
 function queryPart(url: string): string {

@@ -261,8 +261,10 @@ const PALETTE = ['#2dd4bf', '#60a5fa', '#fbbf24', '#f472b6', '#a78bfa', '#34d399
  */
 export function createSections(deps) {
   const { container, entries, root, serverNow } = deps;
-  /** @type {any} */
-  const UPlot = /** @type {any} */ (globalThis).uPlot;
+  // uPlot is a classic deferred script placed after the page's module, so the module can open the
+  // stream while uPlot is still being compiled: look it up when a chart is made, not now.
+  /** @returns {any} */
+  const uPlotClass = () => /** @type {any} */ (globalThis).uPlot;
   /** Metadata from the agent, per metric name: type and unit. */
   /** @type {Map<string, { type: string, unit: string } | null>} */
   const meta = new Map();
@@ -347,16 +349,23 @@ export function createSections(deps) {
    */
   /** @type {Map<string, Chart>} */
   const charts = new Map();
+  /** @type {WeakMap<Element, Chart>} */
+  const chartOfCard = new WeakMap();
+  // A chart's uPlot is made when its card first comes near the screen, and only charts on screen
+  // redraw: a page of 30 charts costs what the few in view cost. Cards keep sampling off screen,
+  // so a chart scrolled into view shows its last minutes at once.
   const io = typeof IntersectionObserver === 'function'
     ? new IntersectionObserver((items) => {
+      const shown = [];
       for (const it of items) {
-        const c = [...charts.values()].find((x) => x.card === it.target);
-        if (c) {
-          c.visible = it.isIntersecting;
-          if (c.visible) redraw(c);
-        }
+        const c = chartOfCard.get(it.target);
+        if (!c || charts.get(c.spec.id) !== c) continue;
+        c.visible = it.isIntersecting;
+        if (c.visible) shown.push(c);
       }
-    })
+      const widths = shown.map(plotWidth); // reads first, then the writes
+      shown.forEach((c, i) => redraw(c, widths[i]));
+    }, { rootMargin: '200px 0px' })
     : undefined;
 
   const axisColor = () => getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#8a98ab';
@@ -414,6 +423,7 @@ export function createSections(deps) {
         open();
       }
     });
+    chartOfCard.set(card, c);
     io?.observe(card);
     charts.set(spec.id, c);
     return c;
@@ -444,9 +454,12 @@ export function createSections(deps) {
     setText(c.foot, (c.spec.note?.() ?? '') + (all > MAX_LINES ? `${c.spec.note ? ' · ' : ''}${MAX_LINES} of ${all} series shown` : ''));
   };
 
-  const redraw = (/** @type {Chart} */ c) => {
+  const plotWidth = (/** @type {Chart} */ c) => Math.max(160, c.plotEl.clientWidth || 300);
+  /** Draws a chart (creating its uPlot the first time); `w` is its width when already measured. */
+  const redraw = (/** @type {Chart} */ c, /** @type {number} */ w = undefined) => {
+    const UPlot = uPlotClass();
     if (!UPlot || c.labels.length === 0) return;
-    const width = Math.max(160, c.plotEl.clientWidth || 300);
+    const width = w ?? plotWidth(c);
     if (!c.u) {
       c.u = new UPlot(plotOpts(c.spec, c.labels, width, 140, true), c.data, c.plotEl);
       c.lastLen = c.data[0].length;
@@ -774,7 +787,7 @@ export function createSections(deps) {
    * History comes from query_range for the spec's underlying series (counters turned into rates).
    */
   const openDetail = (/** @type {ChartSpec} */ spec) => {
-    if (!dlg || !UPlot) return;
+    if (!dlg || !uPlotClass()) return;
     detail?.u?.destroy();
     const lines = spec.lines().slice(0, MAX_LINES);
     const es = (spec.series?.() ?? []).slice(0, MAX_LINES);
@@ -844,7 +857,7 @@ export function createSections(deps) {
     const first = xs.length > 0 ? new Date(xs[0] * 1000).toLocaleTimeString() : '';
     setText(dNote, note || `Last ${d.rangeS >= 3600 ? d.rangeS / 3600 + ' h' : d.rangeS / 60 + ' min'} from the agent's history (from ${first}, every ${stepS} s), then live. The store keeps what its history setting allows; older points are not shown.`);
     d.u?.destroy();
-    d.u = new UPlot(plotOpts(d.spec, d.labels, Math.max(280, dPlot.clientWidth || 800), Math.max(220, Math.min(480, window.innerHeight - 260)), true), d.data, dPlot);
+    d.u = new (uPlotClass())(plotOpts(d.spec, d.labels, Math.max(280, dPlot.clientWidth || 800), Math.max(220, Math.min(480, window.innerHeight - 260)), true), d.data, dPlot);
   };
 
   const detailTick = (/** @type {number} */ tS) => {
@@ -938,11 +951,10 @@ export function createSections(deps) {
     }
     structure = ids.join(',');
     heatTick();
-    // Off-screen charts are drawn once (so they are never blank), then only when scrolled into view.
-    for (const c of charts.values()) {
-      if (c.visible || !c.u) redraw(c);
-      else if (c.u.width !== Math.max(160, c.plotEl.clientWidth || 300)) c.u.setSize({ width: Math.max(160, c.plotEl.clientWidth || 300), height: 140 }); // the window was resized
-    }
+    // Only charts on screen draw (a resized window reaches the others when they come into view).
+    const shown = [...charts.values()].filter((c) => c.visible);
+    const widths = shown.map(plotWidth); // reads first, then the writes
+    shown.forEach((c, i) => redraw(c, widths[i]));
     detailTick(tS);
   };
   const drop = (/** @type {Chart} */ c) => {
