@@ -23,6 +23,7 @@ import { readContainerMemoryLimit } from './memory/container-limit';
 import { heapLimitBytes, MemoryGuard, memoryPlan, type MemoryPlan } from './memory/memory-guard';
 import { createAuthenticator } from './auth/create';
 import { NamespaceStats } from './auth/stamp';
+import { createKubeApi, defaultKubeConfig, type KubeConfig } from './kube/client';
 import { buildApp } from './http/app';
 import { preloadRegexEngine } from './query/regex';
 import type { AppContext } from './http/context';
@@ -45,6 +46,11 @@ export interface AgentOptions {
   run?: CommandRunner;
   /** Set when running on a Kubernetes node: follow the MetricsManagerConfig that governs it. */
   cluster?: ClusterOptions;
+  /**
+   * The API server AUTH_MODE=kubernetes asks (TokenReview, SubjectAccessReview). Default: the
+   * cluster's when `cluster` is set, else in-cluster credentials or KUBECONFIG.
+   */
+  authKubeConfig?: KubeConfig;
 }
 
 /** Something the agent starts after the store and stops before it: sources and sinks. */
@@ -69,6 +75,7 @@ export class Agent {
   /** Follows MetricsManagerConfig in a cluster; undefined outside one. */
   readonly cluster: ClusterConfigWatcher | undefined;
   private readonly ctx: AppContext;
+  private readonly authKubeConfig: () => KubeConfig;
   /** Sinks first, then sources: started in this order, stopped in reverse. */
   private readonly components: Component[] = [];
   private servers: http.Server[] = [];
@@ -90,6 +97,7 @@ export class Agent {
   constructor(opts: AgentOptions) {
     const now = opts.now ?? Date.now;
     const given = opts.config;
+    this.authKubeConfig = () => opts.authKubeConfig ?? opts.cluster?.kubeConfig ?? defaultKubeConfig();
     const limit = given.memoryLimitBytes > 0 ? { bytes: given.memoryLimitBytes, source: 'MEMORY_LIMIT_BYTES' } : readContainerMemoryLimit();
     this.memoryPlan = memoryPlan({
       limitBytes: limit.bytes,
@@ -218,9 +226,10 @@ export class Agent {
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
   async start(extraRouters: Router[] = []): Promise<void> {
     // Before anything starts: a token file that cannot be used stops the agent here.
-    const auth = createAuthenticator(this.config.get(), { report: this.logger, now: this.ctx.now });
+    const auth = createAuthenticator(this.config.get(), { report: this.logger, now: this.ctx.now, kubeApi: () => createKubeApi(this.authKubeConfig()) });
     this.ctx.auth = auth.authenticator;
     if (auth.tokenStats) this.metrics.watchTokens(auth.tokenStats);
+    if (auth.kubeStats) this.metrics.watchKubeAuth(auth.kubeStats);
     for (const c of this.components) await c.start();
     preloadRegexEngine();
     // The stream router first, the dashboard last: the stream handler passes browser (HTML)

@@ -23,15 +23,22 @@ export interface TokenAccessOptions {
 
 const BEARER_RE = /^Bearer[ ]+([^\s]+)[ ]*$/i;
 
-/** Token mode: a bearer token from the file with the route's scope. */
-export function decideToken(authorization: string | undefined, scope: Scope, opts: TokenAccessOptions): AccessDecision {
-  if (!opts.require.has(scope)) return { ok: true };
+/** The bearer token of an Authorization header, or the 401 decision for a missing or malformed one. */
+export function bearerToken(authorization: string | undefined, scope: Scope): { token: string } | AccessDecision & { ok: false } {
   if (authorization === undefined || authorization === '') {
     return { ok: false, status: 401, reason: 'missing_credentials', message: `this endpoint needs a bearer token with the "${scope}" scope (Authorization: Bearer <token>)` };
   }
   const m = BEARER_RE.exec(authorization);
   if (m === null) return { ok: false, status: 401, reason: 'malformed_credentials', message: 'the Authorization header must be "Bearer <token>"' };
-  const entry = opts.tokens.lookup(m[1]);
+  return { token: m[1] };
+}
+
+/** Token mode: a bearer token from the file with the route's scope. */
+export function decideToken(authorization: string | undefined, scope: Scope, opts: TokenAccessOptions): AccessDecision {
+  if (!opts.require.has(scope)) return { ok: true };
+  const b = bearerToken(authorization, scope);
+  if (!('token' in b)) return b;
+  const entry = opts.tokens.lookup(b.token);
   if (entry === undefined) return { ok: false, status: 401, reason: 'invalid_token', message: 'the bearer token is not valid' };
   if (!entry.scopes.has(scope)) {
     return { ok: false, status: 403, reason: 'missing_scope', message: `token "${entry.identity.name}" lacks the "${scope}" scope this endpoint needs` };

@@ -20,6 +20,14 @@ export interface Authenticator {
   check(authorization: string | undefined, scope: Scope): AccessDecision | Promise<AccessDecision>;
 }
 
+/** Thrown when no decision could be made (the API server did not answer); the HTTP layer answers 503 with Retry-After. */
+export class AuthUnavailableError extends Error {
+  override readonly name = 'AuthUnavailableError';
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
 /** AUTH_MODE=token: bearer tokens from AUTH_TOKENS_FILE. */
 export class TokenAuthenticator implements Authenticator {
   readonly mode = 'token';

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import type { Config } from '../config/schema';
 import { TokenAuthenticator, type Authenticator } from './authenticator';
+import { KubernetesAuthenticator, type KubeAuthStats, type ReviewApi } from './kubernetes';
 import { TokenStore, type TokenFs } from './tokens';
 
 /** What the authenticator reports to: warnings (lifecycle, not per request) and counters. */
@@ -19,6 +20,8 @@ export interface AuthDeps {
   report: AuthReporter;
   now: () => number;
   fs?: TokenFs;
+  /** The API server's review calls (AUTH_MODE=kubernetes); called once, only in that mode. */
+  kubeApi?: () => ReviewApi;
 }
 
 /** Reload counts of the token file, for self-metrics. */
@@ -35,6 +38,7 @@ export class AuthConfigError extends Error {
 export interface BuiltAuth {
   authenticator: Authenticator | undefined;
   tokenStats?: TokenFileStats;
+  kubeStats?: KubeAuthStats;
 }
 
 export function createAuthenticator(config: Config, deps: AuthDeps): BuiltAuth {
@@ -69,5 +73,17 @@ export function createAuthenticator(config: Config, deps: AuthDeps): BuiltAuth {
     }
     return { authenticator: new TokenAuthenticator(require, store), tokenStats: stats };
   }
-  throw new AuthConfigError(`AUTH_MODE=${config.authMode} is not available in this build`);
+  if (deps.kubeApi === undefined) throw new AuthConfigError('AUTH_MODE=kubernetes needs a Kubernetes API server (in-cluster credentials or KUBECONFIG)');
+  let api: ReviewApi;
+  try {
+    api = deps.kubeApi();
+  } catch (err) {
+    throw new AuthConfigError(`AUTH_MODE=kubernetes: no usable Kubernetes API credentials (${(err as Error).message})`);
+  }
+  const k = new KubernetesAuthenticator({
+    api, require, audiences: config.authTokenAudiences,
+    cacheTtlMs: config.authCacheTtlSeconds * 1000, cacheMaxEntries: config.authCacheMaxEntries,
+    now: deps.now, warn: (m, f) => deps.report.warn(m, f),
+  });
+  return { authenticator: k, kubeStats: k };
 }

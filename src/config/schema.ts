@@ -68,6 +68,11 @@ export const SETTINGS = {
   authMode: ['AUTH_MODE', z.enum(['none', 'token', 'kubernetes']).default('none')],
   authRequire: ['AUTH_REQUIRE', commaList(z.enum(['read', 'write', 'delete'])).default(['write', 'delete'])],
   authTokensFile: ['AUTH_TOKENS_FILE', z.string().trim().default('')],
+  // AUTH_MODE=kubernetes: the audiences a ServiceAccount token must carry (empty: the API server's own),
+  // and how long and how many TokenReview / SubjectAccessReview answers are kept.
+  authTokenAudiences: ['AUTH_TOKEN_AUDIENCES', commaList(z.string().min(1)).default([])],
+  authCacheTtlSeconds: ['AUTH_CACHE_TTL_SECONDS', int(0, 3600).default(10)],
+  authCacheMaxEntries: ['AUTH_CACHE_MAX_ENTRIES', int(0, 1_000_000).default(10_000)],
   // Whether a pusher's own `namespace` / `service_account` labels give way to its credential's identity.
   authIdentityLabels: ['AUTH_IDENTITY_LABELS', z.enum(['overwrite', 'keep']).default('overwrite')],
 

@@ -48,7 +48,8 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
 
   const fail = (err: unknown, req: IncomingMessage, res: ServerResponse) => {
     const e = toHttpError(err);
-    if (e.status >= 500) {
+    // A 503 with Retry-After is an expected, counted answer (memory, the API server behind auth), not a bug.
+    if (e.status >= 500 && e.retryAfterSeconds === undefined) {
       ctx.logger.error('request failed', { method: req.method, path: pathOf(req.url), correlation_id: res.getHeader('X-Correlation-ID'), error: errorText(err) });
     }
     if (res.headersSent) res.destroy();

@@ -4,6 +4,7 @@
  * 500 and is logged: for bad input that is a bug to fix here, not in the route.
  */
 
+import { AuthUnavailableError } from '../auth/authenticator';
 import { ValidationError } from '../model/names';
 
 export class HttpError extends Error {
@@ -65,6 +66,7 @@ export const authUnavailable = (msg: string, retryAfterSeconds: number) =>
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ValidationError) return unprocessable(err.message, err.details);
+  if (err instanceof AuthUnavailableError) return authUnavailable(err.message, err.retryAfterSeconds);
   // body-parser style errors carry a status and a type (e.g. from express.json elsewhere).
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;

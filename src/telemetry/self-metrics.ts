@@ -45,6 +45,15 @@ export interface ParserCacheStats {
   readonly cachedBytes: number;
 }
 
+/** What a review cache reports (src/auth/review-cache.ts). */
+interface CacheView {
+  readonly size: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly shared: number;
+  readonly evictions: number;
+}
+
 export class SelfMetrics {
   readonly registry = new client.Registry();
 
@@ -341,6 +350,42 @@ export class SelfMetrics {
       name: `${P}namespace_series`, help: 'Custom series held, by their namespace label (bounded like namespace_samples_received_total; series without the label are not counted).',
       labelNames: ['namespace'] as const, registers: [this.registry],
       collect() { this.reset(); for (const [namespace, n] of stats.seriesByLabel(series())) this.set({ namespace }, n); },
+    });
+  }
+
+  /** AUTH_MODE=kubernetes: reviews by kind and result, and both answer caches, read at scrape time. */
+  watchKubeAuth(stats: { readonly reviews: Readonly<Record<string, number>>; readonly tokenCache: CacheView; readonly accessCache: CacheView }): void {
+    new client.Counter({
+      name: `${P}auth_reviews_total`, help: 'Requests to the Kubernetes API server, by review (token: TokenReview, access: SubjectAccessReview) and result (authenticated, rejected, allowed, denied, error: no answer, the request got 503).',
+      labelNames: ['review', 'result'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [k, n] of Object.entries(stats.reviews)) {
+          const i = k.indexOf('_');
+          this.inc({ review: k.slice(0, i), result: k.slice(i + 1) }, n);
+        }
+      },
+    });
+    const caches = () => [['token', stats.tokenCache], ['access', stats.accessCache]] as const;
+    new client.Gauge({
+      name: `${P}auth_cache_entries`, help: 'Review answers cached, by cache (token, access).', labelNames: ['cache'] as const, registers: [this.registry],
+      collect() { this.reset(); for (const [cache, c] of caches()) this.set({ cache }, c.size); },
+    });
+    new client.Counter({
+      name: `${P}auth_cache_lookups_total`, help: 'Review cache lookups, by cache and result (hit; miss: asked the API server; shared: joined an identical request in flight).',
+      labelNames: ['cache', 'result'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [cache, c] of caches()) {
+          this.inc({ cache, result: 'hit' }, c.hits);
+          this.inc({ cache, result: 'miss' }, c.misses);
+          this.inc({ cache, result: 'shared' }, c.shared);
+        }
+      },
+    });
+    new client.Counter({
+      name: `${P}auth_cache_evictions_total`, help: 'Review answers dropped to stay within AUTH_CACHE_MAX_ENTRIES, by cache.', labelNames: ['cache'] as const, registers: [this.registry],
+      collect() { this.reset(); for (const [cache, c] of caches()) this.inc({ cache }, c.evictions); },
     });
   }
 

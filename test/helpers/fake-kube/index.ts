@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../../../src/log/logger';
 import { FakeKubeApiServer, MMC, NODES, PODS, type FakeKubeOptions, type Obj } from './server';
 
 export * from './server';
+export * from './reviews';
 
 export const TOKEN = 'fake-token';
 export const AGENT_NS = 'metrics-manager';

@@ -20,7 +20,9 @@
  * - bearer-token authentication (401 without it);
  * - admission of custom resources: pruning, defaulting and validation by the CRD's schema (ours;
  *   the prometheus-operator's real generated schemas — see crds.ts), and ObjectMeta name and label
- *   checks for every kind, with a 422 naming every problem.
+ *   checks for every kind, with a 422 naming every problem;
+ * - TokenReview and SubjectAccessReview (create) for ServiceAccount tokens the fake issued and RBAC
+ *   objects it stores (see reviews.ts), recorded and counted like every other request.
  *
  * Fault injection for tests: drop or stall open watches, compact history, fail matching requests.
  * Every request is recorded (method, path, query) so tests can assert how clients behaved.
@@ -31,6 +33,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crdSchema, loadOperatorSchemas, operatorSchema, type SchemaCheck } from './crds';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
+import { subjectAccessReview, TokenIssuer } from './reviews';
 import { parseFieldSelector, parseLabelSelector, POD_SELECTABLE_FIELDS, SelectorError, type Predicate } from './selectors';
 
 export interface FakeResource {
@@ -253,6 +256,10 @@ export class FakeKubeApiServer {
   private readonly snapshots = new Map<string, { items: Obj[]; rv: string }>();
   private snapshotSeq = 0;
   url = '';
+  /** ServiceAccount tokens this fake issues and TokenReview accepts (`serviceAccounts.issue(ns, sa, {audiences})`). */
+  readonly serviceAccounts = new TokenIssuer(() => this.now());
+  /** Bodies of the TokenReviews and SubjectAccessReviews received, in order. */
+  readonly reviewBodies: Array<{ resource: string; body: Record<string, unknown> }> = [];
 
   constructor(opts: FakeKubeOptions = {}) {
     this.token = opts.token;
@@ -445,6 +452,19 @@ export class FakeKubeApiServer {
         if (!this.groupVersions(parts[1]!).includes(parts[2]!)) throw new FakeError(404, 'NotFound', 'the server could not find the requested resource');
         return this.send(res, 200, this.resourceList(parts[1]!, parts[2]!));
       }
+    }
+
+    // Reviews: create-only, never stored (authentication.k8s.io and authorization.k8s.io).
+    if (parts.length === 4 && parts[0] === 'apis' && parts[2] === 'v1' && (
+      (parts[1] === 'authentication.k8s.io' && parts[3] === 'tokenreviews') || (parts[1] === 'authorization.k8s.io' && parts[3] === 'subjectaccessreviews'))) {
+      rec.resource = parts[3];
+      rec.verb = method === 'POST' ? 'create' : method.toLowerCase();
+      if (method !== 'POST') throw new FakeError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      const req = JSON.parse(body || '{}') as Record<string, unknown>;
+      this.reviewBodies.push({ resource: parts[3]!, body: req });
+      const out = parts[3] === 'tokenreviews' ? this.serviceAccounts.review(req) : subjectAccessReview(req, (r) => this.list(r));
+      if ('code' in out && typeof out.code === 'number') throw new FakeError(out.code, String(out.reason), String(out.message));
+      return this.send(res, 201, out);
     }
 
     let group: string;
