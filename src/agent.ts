@@ -14,6 +14,8 @@ import { configRouter } from './cluster/config-route';
 import { ClusterConfigWatcher, type ClusterOptions } from './cluster/config-watcher';
 import { NodePodCache } from './cluster/pod-cache';
 import { DeviceHolders, deviceJoinLabel } from './collectors/pod-resources';
+import { HealthTracker } from './cluster/node-feature/health';
+import { NodeFeaturePublisher } from './cluster/node-feature/publisher';
 import type { Router } from 'express';
 import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
@@ -74,6 +76,8 @@ export class Agent {
   readonly pods: NodePodCache | undefined;
   /** Follows MetricsManagerConfig in a cluster; undefined outside one. */
   readonly cluster: ClusterConfigWatcher | undefined;
+  /** Publishes device health (NodeFeature, Events) in a cluster with NODE_FEATURE_ENABLED; else undefined. */
+  readonly nodeFeature: NodeFeaturePublisher | undefined;
   private readonly ctx: AppContext;
   private readonly authKubeConfig: () => KubeConfig;
   /** Sinks first, then sources: started in this order, stopped in reverse. */
@@ -181,6 +185,7 @@ export class Agent {
     const cluster = opts.cluster ? new ClusterConfigWatcher(opts.cluster, { live: this.config, base: c, logger: this.logger }) : undefined;
     if (cluster) this.components.push({ start: () => cluster.start(), stop: () => cluster.stop() });
     this.cluster = cluster;
+    this.nodeFeature = opts.cluster && c.nodeFeatureEnabled ? this.nodeFeaturePublisher(opts.cluster, c) : undefined;
 
     this.memoryGuard = new MemoryGuard(() => this.memoryPlan);
     const namespaces = new NamespaceStats(MAX_NAMESPACE_LABELS);
@@ -224,6 +229,42 @@ export class Agent {
   }
 
   /** Listens on METRICS_PORT (and OTLP_HTTP_PORT when set). Resolves once every socket is bound. */
+  /** Health comes from the collectors' batches (in memory); the publisher writes on its own timer. */
+  private nodeFeaturePublisher(cluster: ClusterOptions, c: Config): NodeFeaturePublisher | undefined {
+    if (!cluster.podNamespace) {
+      this.logger.warn('NODE_FEATURE_ENABLED needs POD_NAMESPACE (downward API): device health not published');
+      return undefined;
+    }
+    const tracker = new HealthTracker();
+    const publisher = new NodeFeaturePublisher({
+      api: createKubeApi(cluster.kubeConfig),
+      nodeName: cluster.nodeName,
+      namespace: cluster.podNamespace,
+      podName: cluster.podName,
+      podUid: cluster.podUid,
+      health: () => tracker.snapshot(this.collectors.health()),
+      logger: this.logger,
+      eventWindowMs: c.nodeHealthEventWindowSeconds * 1000,
+      ...cluster.nodeFeature,
+      observer: {
+        write: (result) => this.metrics.nodeFeatureWrites.inc({ result }),
+        event: (reason, outcome) => this.metrics.nodeHealthEvents.inc({ reason, outcome }),
+      },
+    });
+    // Subscribed now, before the collectors start, so their first cycle counts.
+    const unsubscribe = this.hub.subscribe((b) => {
+      if (b.origin === 'system') tracker.observe(b.samples);
+    });
+    this.components.push({
+      start: () => publisher.start(),
+      stop: async () => {
+        unsubscribe();
+        await publisher.stop();
+      },
+    });
+    return publisher;
+  }
+
   async start(extraRouters: Router[] = []): Promise<void> {
     // Before anything starts: a token file that cannot be used stops the agent here.
     const auth = createAuthenticator(this.config.get(), { report: this.logger, now: this.ctx.now, kubeApi: () => createKubeApi(this.authKubeConfig()) });

@@ -27,11 +27,15 @@ export interface ClusterOptions {
   /** This agent's Pod (downward API metadata.name / metadata.namespace); without them nothing is reported. */
   podName?: string;
   podNamespace?: string;
+  /** This agent Pod's UID (downward API metadata.uid): owner of the objects it writes. */
+  podUid?: string;
   /** Only configs in this namespace; '' or undefined = all namespaces. */
   watchNamespace?: string;
   /** Only configs of this class (spec.className; default DEFAULT_CLASS), like the controller of this installation. */
   className?: string;
   listWatch?: Partial<ListWatchTimings>;
+  /** Timings of the NodeFeature publisher (tests shorten them). */
+  nodeFeature?: { syncIntervalMs?: number; discoveryIntervalMs?: number; backoffInitialMs?: number; backoffMaxMs?: number };
   /** Retry period for a failed applied-generation report. */
   reportRetryMs?: number;
 }

@@ -16,6 +16,7 @@ export function clusterOptionsFromEnv(env: Record<string, string | undefined>): 
     nodeName,
     podName: env.POD_NAME?.trim() || undefined,
     podNamespace: env.POD_NAMESPACE?.trim() || undefined,
+    podUid: env.POD_UID?.trim() || undefined,
     watchNamespace: env.WATCH_NAMESPACE?.trim() || undefined,
     className: env.METRICS_MANAGER_CLASS?.trim() || undefined,
   };

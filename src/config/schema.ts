@@ -94,6 +94,10 @@ export const SETTINGS = {
   ...COLLECTOR_SETTINGS,
   // The node's pod cache (in a cluster only, src/cluster/pod-cache.ts).
   podCacheMaxPods: ['POD_CACHE_MAX_PODS', int(1, 100_000).default(1000)],
+  // Device health for Kubernetes (src/cluster/node-feature): a NodeFeature for NFD and Events; only
+  // in a cluster. Off by default standalone; the chart turns it on.
+  nodeFeatureEnabled: ['NODE_FEATURE_ENABLED', bool.default(false)],
+  nodeHealthEventWindowSeconds: ['NODE_HEALTH_EVENT_WINDOW_SECONDS', int(10, 86_400).default(600)],
 
   // Forwarding (sinks).
   telegrafForward: ['TELEGRAF_FORWARD', z.enum(['auto', 'true', 'false']).default('auto')],

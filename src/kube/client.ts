@@ -134,6 +134,8 @@ export interface KubeApi {
   createCustom(group: string, version: string, plural: string, namespace: string, body: object): Promise<Record<string, unknown>>;
   replaceCustom(group: string, version: string, plural: string, namespace: string, name: string, body: object): Promise<Record<string, unknown>>;
   deleteCustom(group: string, version: string, plural: string, namespace: string, name: string): Promise<void>;
+  /** RFC 7386 merge patch of a namespaced custom object (null deletes a key). */
+  patchCustom(group: string, version: string, plural: string, namespace: string, name: string, patch: object): Promise<Record<string, unknown>>;
   /** RFC 7386 merge patch of the status subresource. */
   patchCustomStatus(group: string, version: string, plural: string, namespace: string, name: string, patch: object): Promise<Record<string, unknown>>;
   listNodes(fieldSelector?: string): Promise<ListResult>;
@@ -269,6 +271,9 @@ export function createKubeApi(kc: KubeConfig): KubeApi {
     },
     async deleteCustom(group, version, plural, namespace, name) {
       await custom.deleteNamespacedCustomObject({ group, version, plural, namespace, name });
+    },
+    async patchCustom(group, version, plural, namespace, name, patch) {
+      return plain(await custom.patchNamespacedCustomObject({ group, version, plural, namespace, name, body: patch }, merge));
     },
     async patchCustomStatus(group, version, plural, namespace, name, patch) {
       return plain(await custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name, body: patch }, merge));

@@ -129,6 +129,16 @@ export class SelfMetrics {
     name: `${P}collector_failures_total`, help: 'Collection cycles that failed, by collector.',
     labelNames: ['collector'] as const, registers: [this.registry],
   });
+  /** NodeFeature writes by the agent (src/cluster/node-feature): result created, patched, failed. */
+  readonly nodeFeatureWrites = new client.Counter({
+    name: `${P}node_feature_writes_total`, help: 'Writes of this node\'s NodeFeature object, by result (created, patched, deleted, failed).',
+    labelNames: ['result'] as const, registers: [this.registry],
+  });
+  /** Health-transition Events: sent, suppressed (rate limit per reason and device) or failed. */
+  readonly nodeHealthEvents = new client.Counter({
+    name: `${P}node_health_events_total`, help: 'Kubernetes Events on device health transitions, by reason and outcome (sent, suppressed, failed).',
+    labelNames: ['reason', 'outcome'] as const, registers: [this.registry],
+  });
   private readonly collectorPresent = new client.Gauge({
     name: `${P}collector_present`, help: 'Whether the hardware or source a collector reads exists on this node (1) or not (0).',
     labelNames: ['collector'] as const, registers: [this.registry],

@@ -101,6 +101,11 @@ export const VM_AGENTS: FakeResource = {
   group: 'operator.victoriametrics.com', version: 'v1beta1', kind: 'VMAgent', plural: 'vmagents', namespaced: true, custom: true, statusSubresource: true,
   schema: crdSchema('test/fixtures/crds/vmagents.operator.victoriametrics.com.yaml', 'v1beta1'),
 };
+// Node Feature Discovery's NodeFeature: a hand-trimmed schema (see the fixture's header). Not served by default.
+export const NODE_FEATURES: FakeResource = {
+  group: 'nfd.k8s-sigs.io', version: 'v1alpha1', kind: 'NodeFeature', plural: 'nodefeatures', namespaced: true, custom: true,
+  schema: crdSchema('test/fixtures/crds/nodefeatures.nfd.k8s-sigs.io.yaml', 'v1alpha1'),
+};
 
 /** What a fresh fake serves: core types, Leases and the MetricsManagerConfig CRD (no monitoring APIs). */
 export const DEFAULT_RESOURCES: readonly FakeResource[] = [NODES, NAMESPACES, PODS, EVENTS, SERVICES, LEASES, MMC];
