@@ -374,13 +374,26 @@ describe('chart: rendering and validation', function () {
       const rules = (kind: string, name: string) => (one(objs, kind, name) as unknown as { rules: { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] }[] }).rules
         .map((r) => (r.nonResourceURLs ? `url:${r.nonResourceURLs.join(',')}:${r.verbs.join(',')}` : `${r.apiGroups!.join(',') || 'core'}:${r.resources!.join(',')}:${[...r.verbs].sort().join(',')}`)).sort();
       assert.deepEqual(rules('ClusterRole', `${FULL}-agent`), ['core:nodes:list,watch', 'core:pods:list,watch', 'metricsmanager.dev:metricsmanagerconfigs:get,list,watch']);
-      assert.deepEqual(rules('Role', `${FULL}-agent`), ['core:pods:patch']);
+      assert.deepEqual(rules('Role', `${FULL}-agent`), ['core:events:create,patch', 'core:pods:patch', 'nfd.k8s-sigs.io:nodefeatures:create,delete,get,patch']);
       const ctl = rules('ClusterRole', `${FULL}-controller`).join('\n');
       for (const want of ['metricsmanager.dev:metricsmanagerconfigs:get,list,watch', 'metricsmanager.dev:metricsmanagerconfigs/status:get,patch,update', 'core:nodes:get,list,watch',
         'monitoring.coreos.com:servicemonitors:create,delete,get,list,update', 'operator.victoriametrics.com:vmservicescrapes:create,delete,get,list,update', 'core:events:create,patch']) {
         assert.ok(ctl.includes(want), `controller ClusterRole has ${want}`);
       }
       assert.ok(rules('Role', `${FULL}-controller`).includes('core:pods:get,list,watch'));
+    });
+
+    it('agent.nodeFeature.enabled=false drops the NodeFeature and Event grants and turns the publisher off', function () {
+      const on = renderObjects(this);
+      const onEnv = resolvedEnv(container(one(on, 'DaemonSet'), 'agent'));
+      assert.equal(onEnv.NODE_FEATURE_ENABLED, 'true');
+      assert.equal(onEnv.NODE_HEALTH_EVENT_WINDOW_SECONDS, '600');
+      const off = renderObjects(this, { set: ['agent.nodeFeature.enabled=false'] });
+      const role = one(off, 'Role', `${FULL}-agent`) as unknown as { rules: { resources: string[] }[] };
+      assert.deepEqual(role.rules.flatMap((r) => r.resources), ['pods']);
+      const offEnv = resolvedEnv(container(one(off, 'DaemonSet'), 'agent'));
+      assert.equal(offEnv.NODE_FEATURE_ENABLED, 'false');
+      assert.equal(offEnv.NODE_HEALTH_EVENT_WINDOW_SECONDS, undefined);
     });
 
     it('scopes config permissions to watchNamespace when it is set', function () {
