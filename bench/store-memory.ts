@@ -9,6 +9,14 @@
  * as a delta against the same process before the store existed.
  *
  * Prints a human summary and one `BENCH_RESULT {json}` line.
+ *
+ *   node --expose-gc build/bench/store-memory.js --mix [--series=N] [--points=N] [--runs=gauge,counter+constant,…]
+ *
+ * measures instead history bytes per point on a realistic mix, an hour at 1 s by default (see
+ * mixMain): one-decimal gauges that wander, integer counters with a jittered rate, constants; each
+ * kind in a store of its own, then all three together, through SeriesStore.write. It reports the
+ * chunk arena's bytes, store.bytes (series objects, open chunks and chunk references included) and
+ * measured heap+external per history point, and the time the write path took per point.
  */
 
 import { parseBatch } from '../src/formats/json/parse';
@@ -123,4 +131,119 @@ function main(): void {
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
 }
 
-main();
+type Kind = 'gauge' | 'counter' | 'constant';
+
+/** A deterministic value stream per series of a kind (the same for every build being compared). */
+function valueStream(kind: Kind, seed: number): () => number {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  const rnd = (): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x / 4294967296;
+  };
+  if (kind === 'gauge') {
+    // One decimal, as parsed from text ("41.7"): an integer count of tenths, moved by at most ±0.5 a step.
+    let tenths = Math.floor(rnd() * 1000);
+    return () => (tenths = Math.max(0, tenths + Math.round(rnd() * 10 - 5))) / 10;
+  }
+  if (kind === 'counter') {
+    // Rates from 10/s to 10,000/s, each step ±20 % around the series' rate.
+    const rate = Math.round(10 ** (1 + 3 * rnd()));
+    let c = Math.floor(rnd() * 1e6);
+    return () => (c += Math.round(rate * (0.8 + 0.4 * rnd())));
+  }
+  const constants = [0, 1, 42, 0.5, 1024, 100, 3.3, 8];
+  const v = constants[seed % constants.length];
+  return () => v;
+}
+
+interface MixResult {
+  kinds: string;
+  series: number;
+  points: number;
+  historyPoints: number;
+  arenaBytesPerPoint: number;
+  storeBytesPerPoint: number;
+  measuredBytesPerPoint: number;
+  storeBytes: number;
+  measuredBytes: number;
+  measuredHeap: number;
+  measuredExternal: number;
+  writeNsPerPoint: number;
+}
+
+/**
+ * measure() once the previous run's ArrayBuffers are really gone: V8 frees their backing stores on
+ * a background thread, so `external` right after a GC can still count a dropped store's slabs.
+ */
+async function measureSettled(): Promise<Mem> {
+  measure();
+  await new Promise((r) => setTimeout(r, 300));
+  return measure();
+}
+
+/** `series` series of the given kinds (round-robin), `points` points each at 1 s. */
+async function mixRun(kinds: readonly Kind[], series: number, points: number): Promise<MixResult> {
+  const streams: Array<() => number> = [];
+  const samples = [] as Array<{ name: string; labels: Record<string, string>; value: number; timestampMs: number; type: 'gauge' | 'counter' }>;
+  for (let i = 0; i < series; i++) {
+    const kind = kinds[i % kinds.length];
+    streams.push(valueStream(kind, i + 1));
+    samples.push({ name: `mix_${kind}${kind === 'counter' ? '_total' : ''}`, labels: { instance: `host-${i % 50}`, id: String(i) }, value: 0, timestampMs: 0, type: kind === 'counter' ? 'counter' : 'gauge' });
+  }
+  // The samples and generators are the bench's, not the store's: made before the baseline.
+  const before = await measureSettled();
+  const store = newStore(3600);
+  let storeBytesOne = 0;
+  let writeNs = 0n;
+  for (let p = 0; p < points; p++) {
+    for (let i = 0; i < series; i++) {
+      samples[i].value = streams[i]();
+      samples[i].timestampMs = T0 + p * 1000;
+    }
+    const t0 = process.hrtime.bigint();
+    const res = store.write(samples, 'custom');
+    writeNs += process.hrtime.bigint() - t0;
+    if (res.stored !== series) throw new Error(`store kept ${res.stored} of ${series} samples`);
+    if (p === 0) storeBytesOne = store.bytes;
+  }
+  const mem = diff(before, await measureSettled());
+  const historyPoints = series * (points - 1);
+  if (store.historyTrims.window + store.historyTrims.max_bytes !== 0) throw new Error('history was trimmed during the measurement');
+  const first = store.get(store.all().next().value!.key)!;
+  if (first.points().length !== points) throw new Error(`expected ${points} points per series, found ${first.points().length}`);
+  return {
+    kinds: kinds.join('+'),
+    series,
+    points,
+    historyPoints,
+    arenaBytesPerPoint: store.historyBytes / historyPoints,
+    storeBytesPerPoint: (store.bytes - storeBytesOne) / historyPoints,
+    measuredBytesPerPoint: mem.total / historyPoints,
+    storeBytes: store.bytes,
+    measuredBytes: mem.total,
+    measuredHeap: mem.heapUsed,
+    measuredExternal: mem.external,
+    // Only the store's write path (not the value generator), per point written.
+    writeNsPerPoint: Number(writeNs) / (series * points),
+  };
+}
+
+async function mixMain(series: number, points: number, runs: string[]): Promise<void> {
+  if (!args.includes('--no-warmup')) await mixRun(['gauge', 'counter', 'constant'], 300, 300); // warm-up
+  const results: MixResult[] = [];
+  for (const r of runs) results.push(await mixRun(r.split('+') as Kind[], series, points));
+  for (const r of results) {
+    process.stdout.write(
+      `${r.kinds.padEnd(23)} ${r.series} series × ${r.points} points: arena ${r.arenaBytesPerPoint.toFixed(2)} B/point, ` +
+        `store.bytes ${r.storeBytesPerPoint.toFixed(2)} B/point; whole store ${mb(r.storeBytes)} MB by store.bytes vs ${mb(r.measuredBytes)} MB measured ` +
+        `(${(((r.storeBytes - r.measuredBytes) / r.measuredBytes) * 100).toFixed(1)} %); write ${r.writeNsPerPoint.toFixed(0)} ns/point\n`,
+    );
+  }
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ mix: results })}\n`);
+}
+
+const args = process.argv.slice(2);
+const argNum = (name: string, dflt: number): number => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
+const runsArg = args.find((a) => a.startsWith('--runs='))?.slice('--runs='.length);
+if (args.includes('--mix')) void mixMain(argNum('series', 1000), argNum('points', 3600), runsArg ? runsArg.split(',') : ['gauge', 'counter', 'constant', 'gauge+counter+constant']);
+else main();

@@ -39,7 +39,7 @@ export class HistoryArena {
   put(src: Uint8Array, len: number): number {
     let slab = this.current;
     if (slab === null || slab.used + len > SLAB_BYTES) {
-      // Chunks are at most a few KiB (CHUNK_POINTS points of at most 145 bits), far below a slab.
+      // Chunks are at most a few KiB (CHUNK_POINTS points of at most 154 bits), far below a slab.
       slab = { buf: new Uint8Array(SLAB_BYTES), used: 0, live: 0 };
       const id = this.freeIds.pop() ?? this.slabs.length;
       this.slabs[id] = slab;
@@ -74,18 +74,26 @@ export class HistoryArena {
 }
 
 /**
- * Fixed cost of a history beyond its buffers: the object, its writer, two small arrays (measured
- * with bench/store-memory.ts).
+ * Fixed cost of a history beyond its buffers: the object, its writer (a score of fields, several
+ * of them boxed doubles), the writer's typed array (measured: a few thousand histories, heap +
+ * external after GC, less what the buffers' lengths account for).
  */
-const HISTORY_OVERHEAD_BYTES = 240;
-/** Per completed chunk: its packed reference and last timestamp (two doubles). */
-const CHUNK_REF_BYTES = 16;
+const HISTORY_OVERHEAD_BYTES = 520;
+/** What a typed array costs beyond its contents: the view and buffer objects (measured, as above). */
+const TYPED_ARRAY_BYTES = 184;
+/** Completed chunks' table: two doubles a chunk, grown by doubling from this many chunks. */
+const TABLE_MIN_CHUNKS = 4;
+const NO_CHUNKS = new Float64Array(0);
 
 export class SeriesHistory {
   private readonly open = new ChunkWriter();
-  /** Completed chunks, oldest first: arena references and last timestamps. */
-  private refs: number[] = [];
-  private lastTimes: number[] = [];
+  /**
+   * Completed chunks, oldest first, as pairs (arena reference, last timestamp) from pair `head` on:
+   * a typed array, so what it holds is known exactly (a JS array's capacity is not).
+   */
+  private table: Float64Array = NO_CHUNKS;
+  private head = 0;
+  private n = 0;
   /** True once any chunk was dropped (time window or byte budget): older points are gone. */
   trimmed = false;
 
@@ -93,27 +101,27 @@ export class SeriesHistory {
 
   /** Bytes held by this history itself (the arena's slabs are counted by the store). */
   get bytes(): number {
-    return HISTORY_OVERHEAD_BYTES + this.open.buf.length + this.refs.length * CHUNK_REF_BYTES;
+    return HISTORY_OVERHEAD_BYTES + this.open.buf.length + (this.table.length > 0 ? TYPED_ARRAY_BYTES + this.table.length * 8 : 0);
   }
 
   /** Points held. */
   get length(): number {
-    return this.refs.length * CHUNK_POINTS + this.open.count;
+    return this.n * CHUNK_POINTS + this.open.count;
   }
 
   get chunks(): number {
-    return this.refs.length;
+    return this.n;
   }
 
   /** Timestamp of the newest point held, or -Infinity when empty. */
   get lastTime(): number {
-    return this.open.count > 0 ? this.open.lastT : this.lastTimes.length > 0 ? this.lastTimes[this.lastTimes.length - 1] : -Infinity;
+    return this.open.count > 0 ? this.open.lastT : this.n > 0 ? this.table[(this.head + this.n - 1) * 2 + 1] : -Infinity;
   }
 
   /** Timestamp of the oldest point held, or +Infinity when empty. */
   get firstTime(): number {
-    if (this.refs.length > 0) {
-      const [buf, off] = this.arena.locate(this.refs[0]);
+    if (this.n > 0) {
+      const [buf, off] = this.arena.locate(this.table[this.head * 2]);
       return chunkFirstTime(buf, off);
     }
     return this.open.count > 0 ? this.open.firstT : Infinity;
@@ -121,40 +129,61 @@ export class SeriesHistory {
 
   /** Last timestamp of the oldest completed chunk (trimming order), or +Infinity when none. */
   get oldestChunkEnd(): number {
-    return this.lastTimes.length > 0 ? this.lastTimes[0] : Infinity;
+    return this.n > 0 ? this.table[this.head * 2 + 1] : Infinity;
   }
 
   /** Appends a point newer than every point held (the caller checks `t > lastTime`). */
   append(t: number, v: number): void {
     const w = this.open;
     if (w.count === CHUNK_POINTS) {
-      this.refs.push(this.arena.put(w.buf, w.byteLength));
-      this.lastTimes.push(w.lastT);
+      this.pushChunk(this.arena.put(w.buf, w.byteLength), w.lastT);
       w.reset();
     }
     w.append(t, v);
   }
 
+  private pushChunk(ref: number, lastT: number): void {
+    let end = (this.head + this.n) * 2;
+    if (end === this.table.length) {
+      // Full: slide the live pairs down if half of it is dropped chunks, else double.
+      const live = this.table.subarray(this.head * 2, end);
+      if (this.head > 0 && this.head * 2 >= this.table.length >>> 1) {
+        this.table.copyWithin(0, this.head * 2, end);
+      } else {
+        const next = new Float64Array(Math.max(TABLE_MIN_CHUNKS * 2, this.table.length * 2));
+        next.set(live);
+        this.table = next;
+      }
+      this.head = 0;
+      end = this.n * 2;
+    }
+    this.table[end] = ref;
+    this.table[end + 1] = lastT;
+    this.n++;
+  }
+
   /** Drops completed chunks whose points all lie before `cutoff`; returns how many. */
   dropChunksBefore(cutoff: number): number {
-    let n = 0;
-    while (n < this.lastTimes.length && this.lastTimes[n] < cutoff) {
-      this.arena.release(this.refs[n]);
-      n++;
+    let k = 0;
+    while (k < this.n && this.table[(this.head + k) * 2 + 1] < cutoff) {
+      this.arena.release(this.table[(this.head + k) * 2]);
+      k++;
     }
-    if (n > 0) {
-      this.refs.splice(0, n);
-      this.lastTimes.splice(0, n);
+    if (k > 0) {
+      this.head += k;
+      this.n -= k;
+      if (this.n === 0) this.head = 0;
       this.trimmed = true;
     }
-    return n;
+    return k;
   }
 
   /** Releases every completed chunk (the series is going away or its history is disabled). */
   releaseAll(): void {
-    for (const ref of this.refs) this.arena.release(ref);
-    this.refs = [];
-    this.lastTimes = [];
+    for (let i = 0; i < this.n; i++) this.arena.release(this.table[(this.head + i) * 2]);
+    this.table = NO_CHUNKS;
+    this.head = 0;
+    this.n = 0;
   }
 
   /**
@@ -168,9 +197,10 @@ export class SeriesHistory {
       if (fn(t, v) === false) go = false;
       return go;
     };
-    for (let i = 0; i < this.refs.length && go; i++) {
-      if (this.lastTimes[i] < fromMs) continue;
-      const [buf, off] = this.arena.locate(this.refs[i]);
+    for (let i = 0; i < this.n && go; i++) {
+      const j = (this.head + i) * 2;
+      if (this.table[j + 1] < fromMs) continue;
+      const [buf, off] = this.arena.locate(this.table[j]);
       readChunk(buf, off, visit);
     }
     if (go && this.open.count > 0 && this.open.lastT >= fromMs) readChunk(this.open.buf, 0, visit);
