@@ -10,7 +10,7 @@
  *
  * Prints a human summary and one `BENCH_RESULT {json}` line.
  *
- *   node --expose-gc build/bench/store-memory.js --mix [--series=N] [--points=N] [--runs=gauge,counter+constant,…]
+ *   node --expose-gc build/bench/store-memory.js --mix [--series=N] [--points=N] [--runs=gauge,counter+constant,…] [--no-warmup]
  *
  * measures instead history bytes per point on a realistic mix, an hour at 1 s by default (see
  * mixMain): one-decimal gauges that wander, integer counters with a jittered rate, constants; each

@@ -75,10 +75,11 @@ export class HistoryArena {
 
 /**
  * Fixed cost of a history beyond its buffers: the object, its writer (a score of fields, several
- * of them boxed doubles), the writer's typed array (measured: a few thousand histories, heap +
- * external after GC, less what the buffers' lengths account for).
+ * of them boxed doubles), the writer's typed array. Measured as heap + external after GC, less
+ * what the buffers' lengths account for: 520–600 B with a few thousand bare histories, 380–440 B
+ * inside whole stores (bench/store-memory.ts, both modes); this sits between.
  */
-const HISTORY_OVERHEAD_BYTES = 520;
+const HISTORY_OVERHEAD_BYTES = 480;
 /** What a typed array costs beyond its contents: the view and buffer objects (measured, as above). */
 const TYPED_ARRAY_BYTES = 184;
 /** Completed chunks' table: two doubles a chunk, grown by doubling from this many chunks. */
