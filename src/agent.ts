@@ -33,6 +33,7 @@ import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
 import { createSinks } from './sinks';
 import { ForwardLedger, type PreviousRun } from './sinks/ledger/ledger';
+import { QuotaGate } from './quota/quotas';
 import { TelegrafSource } from './sources/telegraf';
 import { SeriesStore } from './store/series-store';
 import { StreamHub, streamRouter } from './stream';
@@ -193,8 +194,11 @@ export class Agent {
     this.metrics.watchNamespaces(namespaces, function* customSeries() {
       for (const series of store.all()) if (series.origin === 'custom') yield series;
     });
+    const quotas = new QuotaGate(() => this.config.get().quotas, now);
+    this.metrics.watchQuotas(quotas);
     this.ctx = {
       namespaces,
+      quotas,
       memoryGuard: this.memoryGuard,
       memoryPlan: this.memoryPlan,
       config: this.config, store: this.store, hub: this.hub, lineProtocol, metrics: this.metrics, logger: this.logger,

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { COLLECTOR_SETTINGS } from '../collectors/registry';
 import { bool, int } from './env-types';
+import { parseQuotaPolicy } from '../quota/quotas';
 
 const MiB = 1024 * 1024;
 
@@ -75,6 +76,8 @@ export const SETTINGS = {
   authCacheMaxEntries: ['AUTH_CACHE_MAX_ENTRIES', int(0, 1_000_000).default(10_000)],
   // Whether a pusher's own `namespace` / `service_account` labels give way to its credential's identity.
   authIdentityLabels: ['AUTH_IDENTITY_LABELS', z.enum(['overwrite', 'keep']).default('overwrite')],
+  // JSON text from env; the custom resource's spec.ingest.quotas arrives as an object and is kept as its JSON.
+  quotas: ['QUOTAS', z.preprocess((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v), z.string()).default('')],
 
   telegrafHttpEndpoint: ['TELEGRAF_HTTP_ENDPOINT', url.default('http://localhost:8186/write')],
   telegrafPrometheusEndpoint: ['PROMETHEUS_TELEGRAF_ENDPOINT', url.default('http://localhost:9273')],
@@ -127,6 +130,11 @@ export const configSchema = z.object(shape).strict().superRefine((c, ctx) => {
   if (c.corsAllowCredentials && c.corsOrigins.includes('*')) {
     ctx.addIssue({ code: 'custom', path: ['corsOrigins'], message: 'CORS_ALLOW_CREDENTIALS=true needs explicit CORS_ORIGINS; browsers refuse credentials with "*"' });
   }
+  try {
+    parseQuotaPolicy(c.quotas);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', path: ['quotas'], message: (e as Error).message });
+  }
   if (c.authMode === 'token' && c.authTokensFile === '') {
     ctx.addIssue({ code: 'custom', path: ['authTokensFile'], message: 'AUTH_MODE=token needs AUTH_TOKENS_FILE (a file of "<token> <scope>[,<scope>...] [name]" lines)' });
   }
@@ -138,7 +146,7 @@ export type Config = z.infer<typeof configSchema>;
 export const LIVE_SETTINGS: readonly SettingKey[] = [
   'retentionSeconds', 'maxSeries', 'maxSystemSeries', 'maxStoreBytes', 'historySeconds', 'maxBatchSize', 'maxSamplesPerRequest', 'ingestMemoryBudgetBytes',
   'rateLimitEnabled', 'rateLimitPerMinute', 'rateLimitBurst', 'rateLimitMaxClients', 'trustForwardedHeaders', 'corsOrigins', 'corsAllowCredentials',
-  'pollerIntervalMs', 'persistDebounceMs',
+  'pollerIntervalMs', 'persistDebounceMs', 'quotas',
   'sseHeartbeatIntervalMs', 'sseClientBufferBytes', 'sseMaxClients',
 ];
 

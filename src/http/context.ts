@@ -3,6 +3,7 @@ import type { NamespaceStats } from '../auth/stamp';
 import type { Capabilities, CapabilityProfile } from '../capabilities/capabilities';
 import type { LiveConfig } from '../config/load';
 import type { LineProtocolParser } from '../formats/influx/parse';
+import type { QuotaGate } from '../quota/quotas';
 import type { Hub } from '../hub/hub';
 import type { Logger } from '../log/logger';
 import type { SeriesStore } from '../store/series-store';
@@ -32,6 +33,8 @@ export interface AppContext {
   auth?: Authenticator;
   /** Samples per namespace of authenticated pushes, for self-metrics. */
   namespaces?: NamespaceStats;
+  /** Per-namespace quotas (QUOTAS) of authenticated pushes. */
+  quotas?: QuotaGate;
   /** GET /api/v1/capabilities. */
   capabilities?: (profile: CapabilityProfile) => Capabilities;
 }

@@ -5,10 +5,11 @@
  * milliseconds and let the event loop run between them (setImmediate: pending I/O first).
  */
 
-import { stampIdentity } from '../auth/stamp';
+import { NamespaceStats, stampIdentity } from '../auth/stamp';
 import type { Identity } from '../auth/tokens';
 import type { Sample } from '../model/sample';
-import type { WriteResult } from '../store/series-store';
+import { QuotaExceeded, quotaOf } from '../quota/quotas';
+import type { Tenant, WriteResult } from '../store/series-store';
 import type { IngestFormat } from '../telemetry/self-metrics';
 import type { AppContext } from './context';
 
@@ -54,26 +55,29 @@ export class SliceClock {
  * once every slice a spooling sink took is on disk (Hub `durable`), so the caller may answer 2xx.
  */
 export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat, identity?: Identity): Promise<WriteResult> {
+  const tenant = admitQuota(ctx, identity, samples.length);
   stampPush(ctx, samples, identity);
   if (samples.length <= SAMPLES_PER_SLICE) {
-    const out = ctx.hub.accept({ samples, origin: 'custom', format });
+    const out = ctx.hub.accept({ samples, origin: 'custom', format, tenant });
     if (out.durable !== undefined) await out.durable;
-    countPush(ctx, identity, out.stored);
+    countPush(ctx, identity, out);
     return out;
   }
-  const total: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0 };
+  const total: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0, quotaRefused: 0 };
   const durable: Promise<void>[] = [];
   for (let i = 0; i < samples.length; i += SAMPLES_PER_SLICE) {
     if (i > 0) await yieldToLoop();
-    const r = ctx.hub.accept({ samples: samples.slice(i, i + SAMPLES_PER_SLICE), origin: 'custom', format });
+    const r = ctx.hub.accept({ samples: samples.slice(i, i + SAMPLES_PER_SLICE), origin: 'custom', format, tenant });
     if (r.durable !== undefined) durable.push(r.durable);
     total.stored += r.stored;
     total.typeConflicts += r.typeConflicts;
     total.tooOld += r.tooOld;
     total.firstConflict ??= r.firstConflict;
+    total.quotaRefused += r.quotaRefused;
+    total.firstQuota ??= r.firstQuota;
   }
   await Promise.all(durable); // they never reject (Hub contract)
-  countPush(ctx, identity, total.stored);
+  countPush(ctx, identity, total);
   return total;
 }
 
@@ -82,7 +86,33 @@ export function stampPush(ctx: AppContext, samples: Sample[], identity: Identity
   if (identity !== undefined) stampIdentity(samples, identity, ctx.config.get().authIdentityLabels);
 }
 
-/** Counts what an authenticated push stored under its namespace. */
-export function countPush(ctx: AppContext, identity: Identity | undefined, stored: number): void {
-  if (identity !== undefined) ctx.namespaces?.addSamples(identity.namespace, stored);
+/** Counts what an authenticated push stored under its namespace, and what its series quota refused. */
+function countPush(ctx: AppContext, identity: Identity | undefined, out: WriteResult): void {
+  if (identity === undefined) return;
+  ctx.namespaces?.addSamples(identity.namespace, out.stored);
+  if (out.quotaRefused > 0) ctx.quotas?.count(namespaceLabel(ctx, identity), 'max_series', out.quotaRefused);
+}
+
+function namespaceLabel(ctx: AppContext, identity: Identity): string {
+  return ctx.namespaces?.labelOf(identity.namespace) ?? NamespaceStats.OTHER;
+}
+
+/**
+ * Per-namespace quotas (src/quota) of an authenticated push: a 429 with Retry-After when the
+ * namespace is over a rate (counted), else the tenant whose series the store counts and caps.
+ * Pushes without an identity (AUTH_MODE=none, or an open write scope) have no namespace to bill.
+ */
+function admitQuota(ctx: AppContext, identity: Identity | undefined, samples: number): Tenant | undefined {
+  const gate = ctx.quotas;
+  if (gate === undefined || identity === undefined) return undefined;
+  const policy = gate.policy();
+  if (policy === undefined) return undefined;
+  const quota = quotaOf(policy, identity.namespace);
+  try {
+    gate.admit(identity.namespace, quota, samples);
+  } catch (e) {
+    if (e instanceof QuotaExceeded) gate.count(namespaceLabel(ctx, identity), e.reason, samples);
+    throw e;
+  }
+  return { name: identity.namespace, maxSeries: quota.maxSeries };
 }

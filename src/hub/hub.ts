@@ -14,7 +14,7 @@
  */
 
 import type { Origin, Sample } from '../model/sample';
-import type { Series, SeriesStore, WriteResult } from '../store/series-store';
+import type { Series, SeriesStore, Tenant, WriteResult } from '../store/series-store';
 import type { IngestFormat, SelfMetrics } from '../telemetry/self-metrics';
 
 export interface Batch {
@@ -23,6 +23,8 @@ export interface Batch {
   format: IngestFormat;
   /** When given, the store appends the key of every series this batch created (a source that deletes only what it created uses it). */
   created?: string[];
+  /** The pushing namespace when per-namespace quotas apply: its series are counted and capped. */
+  tenant?: Tenant;
 }
 
 /**
@@ -70,11 +72,14 @@ export class Hub implements HubProducer, HubSubscription {
 
   /** Stores the batch and fans it out. The returned counts are what the client is told. */
   accept(batch: Batch): Accepted {
-    const res = this.store.write(batch.samples, batch.origin, batch.created);
+    const res = this.store.write(batch.samples, batch.origin, batch.created, batch.tenant);
     this.metrics.samplesReceived(batch.format, res.stored);
     this.metrics.samplesRejected(batch.format, 'type_conflict', res.typeConflicts);
     this.metrics.samplesRejected(batch.format, 'too_old', res.tooOld);
+    this.metrics.samplesRejected(batch.format, 'quota', res.quotaRefused);
     if (res.stored === 0) return res;
+    // Subscribers (sinks, the stream) never see what a quota refused: the client was told it was not taken.
+    if (res.quotaRefusedAt !== undefined) batch = { ...batch, samples: without(batch.samples, res.quotaRefusedAt) };
     let pending: Promise<void>[] | undefined;
     for (const s of this.subscribers) {
       try {
@@ -100,4 +105,15 @@ export class Hub implements HubProducer, HubSubscription {
     this.subscribers.add(s);
     return () => this.subscribers.delete(s);
   }
+}
+
+/** `samples` without the ascending indexes `drop`. */
+function without(samples: readonly Sample[], drop: readonly number[]): Sample[] {
+  const out: Sample[] = [];
+  let d = 0;
+  for (let i = 0; i < samples.length; i++) {
+    if (d < drop.length && drop[d] === i) d++;
+    else out.push(samples[i]);
+  }
+  return out;
 }

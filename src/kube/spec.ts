@@ -17,6 +17,7 @@ export const SPEC_SETTINGS: readonly { path: readonly [string, string]; key: Set
   { path: ['retention', 'maxSeries'], key: 'maxSeries' },
   { path: ['retention', 'maxStoreBytes'], key: 'maxStoreBytes' },
   { path: ['ingest', 'maxBatchSize'], key: 'maxBatchSize' },
+  { path: ['ingest', 'quotas'], key: 'quotas' },
   { path: ['rateLimit', 'enabled'], key: 'rateLimitEnabled' },
   { path: ['rateLimit', 'requestsPerMinute'], key: 'rateLimitPerMinute' },
   { path: ['rateLimit', 'burst'], key: 'rateLimitBurst' },

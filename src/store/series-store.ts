@@ -58,6 +58,8 @@ export class Series {
   next: Series | null = null;
   famPrev: Series | null = null;
   famNext: Series | null = null;
+  /** The namespace whose push created it, when quotas count it (see SeriesStore.write). */
+  tenant: string | undefined = undefined;
 
   constructor(
     /** Flat string (see model/series-key.ts); the labels live only in here. */
@@ -115,6 +117,18 @@ export interface WriteResult {
   firstConflict?: string;
   /** Samples not newer than the newest history point (out of order) or, without history, older than the latest: counted, not kept. */
   tooOld: number;
+  /** Samples refused because they would have created a series past their tenant's maxSeries. */
+  quotaRefused: number;
+  firstQuota?: string;
+  /** Indexes (into the written samples) of those refused for the quota, ascending; set only when there are any. */
+  quotaRefusedAt?: number[];
+}
+
+/** Who a write is for, when per-namespace quotas apply (src/quota). */
+export interface Tenant {
+  name: string;
+  /** Series this tenant may hold; 0 = no cap (still counted). */
+  maxSeries: number;
 }
 
 export type RemovalListener = (reason: RemovalReason, count: number, origin: Origin) => void;
@@ -131,6 +145,8 @@ class Partition {
 
 export class SeriesStore {
   private readonly byKey = new Map<string, Series>();
+  /** Series per tenant (namespace) written with one: the quota's count. */
+  private readonly tenants = new Map<string, number>();
   private readonly families = new Map<string, Family>();
   private readonly custom = new Partition('custom');
   private readonly system = new Partition('system');
@@ -207,6 +223,11 @@ export class SeriesStore {
     return this.removed;
   }
 
+  /** Series a tenant (namespace) holds, as counted for its quota. */
+  tenantSeries(name: string): number {
+    return this.tenants.get(name) ?? 0;
+  }
+
   get(key: string): Series | undefined {
     return this.byKey.get(key);
   }
@@ -216,12 +237,12 @@ export class SeriesStore {
    * caller must not mutate them afterwards. Never takes the store past its bounds: the
    * least-recently-updated series are evicted (and counted) to make room.
    */
-  write(samples: readonly Sample[], origin: Origin, created?: string[]): WriteResult {
+  write(samples: readonly Sample[], origin: Origin, created?: string[], tenant?: Tenant): WriteResult {
     const limits = this.limits();
     const now = this.now();
     this.expire(now, limits);
     const tick = this.tick(now);
-    const result: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0 };
+    const result: WriteResult = { stored: 0, typeConflicts: 0, tooOld: 0, quotaRefused: 0 };
     // Fields of one line protocol point share a labels object: format its key part once.
     let lastLabels: Labels | null = null;
     let lastLabelsKey = '';
@@ -238,9 +259,20 @@ export class SeriesStore {
       const t = s.timestampMs ?? now;
       let series = this.byKey.get(key);
       if (series === undefined) {
+        if (tenant !== undefined && tenant.maxSeries > 0 && (this.tenants.get(tenant.name) ?? 0) >= tenant.maxSeries) {
+          // At its cap a tenant's new series are refused; evicting its own or another's would let one push starve others.
+          result.quotaRefused++;
+          (result.quotaRefusedAt ??= []).push(i);
+          result.firstQuota ??= `namespace ${JSON.stringify(tenant.name)} holds its quota of ${tenant.maxSeries} series; new series are refused (existing ones still update)`;
+          continue;
+        }
         const family = this.familyFor(s, result);
         if (!family) continue;
         series = this.create(key, s, family, origin, limits);
+        if (tenant !== undefined) {
+          series.tenant = tenant.name;
+          this.tenants.set(tenant.name, (this.tenants.get(tenant.name) ?? 0) + 1);
+        }
         series.timestampMs = t;
         series.value = s.value;
         created?.push(key);
@@ -505,6 +537,11 @@ export class SeriesStore {
     if (--f.size === 0) this.families.delete(f.name);
     p.bytes -= s.bytes;
     s.history?.releaseAll();
+    if (s.tenant !== undefined) {
+      const n = (this.tenants.get(s.tenant) ?? 1) - 1;
+      if (n > 0) this.tenants.set(s.tenant, n);
+      else this.tenants.delete(s.tenant);
+    }
     p.size--;
     this.removed[reason]++;
     this.onRemove?.(reason, 1, s.origin);

@@ -399,6 +399,20 @@ export class SelfMetrics {
     });
   }
 
+  /** Samples refused by per-namespace quotas (src/quota), by bounded namespace label and reason. */
+  watchQuotas(gate: { refusedSamples(): Array<{ namespace: string; reason: string; samples: number }>; evictedBuckets: number }): void {
+    new client.Counter({
+      name: `${P}quota_refused_samples_total`, help: 'Samples of authenticated pushes refused by a per-namespace quota (QUOTAS), by namespace (bounded like namespace_samples_received_total) and reason (max_series, samples_per_second, requests_per_second).',
+      labelNames: ['namespace', 'reason'] as const, registers: [this.registry],
+      collect() { this.reset(); for (const r of gate.refusedSamples()) this.inc({ namespace: r.namespace, reason: r.reason }, r.samples); },
+    });
+    new client.Counter({
+      name: `${P}quota_buckets_evicted_total`, help: 'Per-namespace rate buckets forgotten past their bound (those namespaces start over with a full bucket).',
+      registers: [this.registry],
+      collect() { this.reset(); this.inc(gate.evictedBuckets); },
+    });
+  }
+
   samplesReceived(format: IngestFormat, n: number): void {
     if (n <= 0) return;
     this.received.inc({ format }, n);

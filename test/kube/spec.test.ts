@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config/load';
-import { LIVE_SETTINGS } from '../../src/config/schema';
+import { configSchema, LIVE_SETTINGS } from '../../src/config/schema';
+import { parseQuotaPolicy } from '../../src/quota/quotas';
 import { livePatch, SPEC_SETTINGS, specSettingsAreLive, validateSpec } from '../../src/kube/spec';
 
 describe('MetricsManagerConfig spec', () => {
@@ -39,6 +40,7 @@ describe('MetricsManagerConfig spec', () => {
       [{ nodeSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }, 'spec.nodeSelector.matchExpressions[0].values', /must not be empty/],
       [{ monitoring: { vmServiceScrape: { mode: 'Sometimes' } } }, 'spec.monitoring.vmServiceScrape.mode', /Auto/],
       [{ monitoring: { serviceMonitor: { labels: { 'bad key!': 'x' } } } }, 'spec.monitoring.serviceMonitor.labels', /label key/],
+      [{ ingest: { quotas: { default: { maxSeries: -1 } } } }, 'spec.ingest.quotas', /default\.maxSeries/],
     ];
     for (const [spec, field, message] of cases) {
       const v = validateSpec(spec);
@@ -49,6 +51,14 @@ describe('MetricsManagerConfig spec', () => {
       assert.match(p.message, message, v.message);
       assert.ok(v.message.startsWith('spec.'), v.message);
     }
+  });
+
+  it('spec.ingest.quotas (an object) becomes the agent\'s QUOTAS policy', () => {
+    const quotas = { default: { maxSeries: 100 }, namespaces: { 'team-b': { samplesPerSecond: 50 } } };
+    const v = validateSpec({ ingest: { quotas } });
+    assert.ok(v.ok, v.ok ? '' : v.message);
+    const live = configSchema.parse({ ...loadConfig({}), ...livePatch(loadConfig({}), v.settings) });
+    assert.deepEqual(parseQuotaPolicy(live.quotas), { default: { maxSeries: 100, samplesPerSecond: 0, requestsPerSecond: 0 }, namespaces: { 'team-b': { maxSeries: 0, samplesPerSecond: 50, requestsPerSecond: 0 } } });
   });
 
   it('livePatch: fields left out fall back to the node\'s own settings', () => {

@@ -14,7 +14,7 @@ import type { IngestFormat } from '../../telemetry/self-metrics';
 import { isJsonType, mediaType, readText } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, HttpError, tooManySamples, unprocessable, unsupportedMediaType } from '../errors';
-import { acceptInSteps, countPush, stampPush, yieldToLoop } from '../steps';
+import { acceptInSteps, yieldToLoop } from '../steps';
 import type { Identity } from '../../auth/tokens';
 import { sendEmpty, sendJson, type BodyBudget, type PlainHandler, type PlainRequest } from '../respond';
 
@@ -40,9 +40,12 @@ export function formatItemErrors(errors: readonly ItemError[], max = 100): strin
   return out;
 }
 
-/** Storage problems the client should hear about even on success (type conflicts). */
+/** Storage problems the client should hear about even on success (type conflicts, a namespace's series quota). */
 function storeNotes(res: WriteResult): string[] {
-  return res.typeConflicts > 0 ? [`${res.typeConflicts} sample(s) refused: ${res.firstConflict}`] : [];
+  const notes: string[] = [];
+  if (res.typeConflicts > 0) notes.push(`${res.typeConflicts} sample(s) refused: ${res.firstConflict}`);
+  if (res.quotaRefused > 0) notes.push(`${res.quotaRefused} sample(s) refused: ${res.firstQuota}`);
+  return notes;
 }
 
 /** Push routes by path (all POST), run on plain node objects (see respond.ts). */
@@ -54,16 +57,12 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const store = async (samples: Sample[], format: IngestFormat, identity: Identity | undefined): Promise<WriteResult> => {
     const max = cfg().maxSamplesPerRequest;
     if (samples.length > max) throw tooManySamples(max);
-    stampPush(ctx, samples, identity);
-    const out = ctx.hub.accept({ samples, origin: 'custom', format });
-    if (out.durable !== undefined) await out.durable;
-    countPush(ctx, identity, out.stored);
-    return out;
+    return acceptInSteps(ctx, samples, format, identity);
   };
 
-  /** A JSON route whose whole request was refused because of its type conflicts. */
+  /** A JSON route whose whole request was refused by the store (type conflicts, a series quota). */
   const checkStored = (res: WriteResult, wanted: number) => {
-    if (wanted > 0 && res.stored === 0 && res.typeConflicts > 0) throw unprocessable(res.firstConflict ?? 'type conflict');
+    if (wanted > 0 && res.stored === 0 && res.typeConflicts + res.quotaRefused > 0) throw unprocessable(res.firstConflict ?? res.firstQuota ?? 'refused by the store');
   };
 
   r.set('/api/v1/metrics/simple', async (req, res, _query, budget) => {
@@ -109,15 +108,15 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
 
   // InfluxDB 1.x: 204 when everything was written; a partial write is a 400 whose `error` names
   // the first bad line (the good lines are kept), as InfluxDB itself answers.
-  // Samples refused by the store (type conflicts) make a partial write too: a 204 would claim them.
+  // Samples refused by the store (type conflicts, a series quota) make a partial write too: a 204 would claim them.
   const firstProblem = (parsed: { errors: ItemError[] }, out: WriteResult) =>
-    parsed.errors.length > 0 ? formatItemErrors(parsed.errors, 1)[0] : out.firstConflict;
+    parsed.errors.length > 0 ? formatItemErrors(parsed.errors, 1)[0] : out.firstConflict ?? out.firstQuota;
 
   r.set('/write', async (req, res, query, budget) => {
     const { parsed, out } = await lineProtocol(req, 'write', query.getAll('precision'), budget);
     const first = firstProblem(parsed, out);
     if (first !== undefined) {
-      sendJson(res, 400, { error: `partial write: ${first} dropped=${parsed.errors.length + out.typeConflicts}` });
+      sendJson(res, 400, { error: `partial write: ${first} dropped=${parsed.errors.length + out.typeConflicts + out.quotaRefused}` });
       return;
     }
     sendEmpty(res, 204);

@@ -108,9 +108,10 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
       const { samples, errors, rejectedDataPoints } = converted;
       ctx.metrics.samplesRejected('otlp', 'invalid', rejectedDataPoints);
       const out = await acceptInSteps(ctx, samples, 'otlp', budget.identity);
-      const rejected = rejectedDataPoints + out.typeConflicts;
+      const rejected = rejectedDataPoints + out.typeConflicts + out.quotaRefused;
       const messages = formatItemErrors(errors, 20);
       if (out.firstConflict) messages.push(out.firstConflict);
+      if (out.firstQuota) messages.push(out.firstQuota);
 
       if (!standard && out.stored === 0 && rejected > 0) throw badRequest('No valid metrics found in OTLP input', messages);
       const partial = { rejectedDataPoints: rejected, errorMessage: rejected > 0 ? messages.join('; ') : '' };
