@@ -21,6 +21,8 @@ import { HostFs } from '../src/collectors/host-fs';
 import { IntelGpuCollector } from '../src/collectors/intel-gpu';
 
 const CYCLES = Number(process.argv.find((a) => a.startsWith('--cycles='))?.slice(9) ?? 120);
+/** `--node-dir=DIR`: build the node in DIR, keep it and exit (for profiling the collector on it). */
+const NODE_DIR = process.argv.find((a) => a.startsWith('--node-dir='))?.slice(11);
 const WARMUP = 10;
 const GPU_PROCS = 200;
 const PER_POD = 4;
@@ -99,6 +101,11 @@ async function measure(dir: string, perPod: boolean): Promise<Cost> {
 }
 
 async function main(): Promise<void> {
+  if (NODE_DIR) {
+    buildNode(NODE_DIR);
+    rewrite(NODE_DIR, 2);
+    return;
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-gpu-pods-'));
   try {
     buildNode(dir);

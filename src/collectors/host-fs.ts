@@ -7,7 +7,7 @@
  * as errors. Other I/O errors (EACCES, EIO) propagate.
  */
 
-import { promises as fs, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, promises as fs, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
 export type Root = 'proc' | 'sys';
@@ -103,6 +103,31 @@ export class HostFs {
     }
   }
 
+  /**
+   * A small pseudo-file (fdinfo, a sysfs attribute of kernel memory) read with one open, one read
+   * into a shared buffer and one close, decoded as Latin-1 (these files are ASCII): no stat, no
+   * per-call buffer, no UTF-8 decoder. Files longer than the buffer are read whole the usual way.
+   */
+  readSmallSync(root: Root, rel: string): string | undefined {
+    let fd: number;
+    try {
+      fd = openSync(this.resolve(root, rel), 'r');
+    } catch (e) {
+      if (absent(e)) return undefined;
+      throw e;
+    }
+    try {
+      const n = readSync(fd, SMALL, 0, SMALL.length, 0);
+      if (n < SMALL.length) return SMALL.toString('latin1', 0, n);
+    } catch (e) {
+      if (absent(e)) return undefined;
+      throw e;
+    } finally {
+      closeSync(fd);
+    }
+    return this.readTextSync(root, rel);
+  }
+
   listSync(root: Root, rel: string): string[] {
     try {
       return readdirSync(this.resolve(root, rel));
@@ -121,3 +146,6 @@ export class HostFs {
     }
   }
 }
+
+/** The buffer of readSmallSync: one per process, used only within a synchronous call. */
+const SMALL = Buffer.allocUnsafe(16 * 1024);

@@ -51,12 +51,18 @@ interface PidState {
   /** fd → device node */
   drmFds: Map<string, string>;
   checkedAtMs: number;
+  /** The fd numbers at the last look, joined: an unchanged set is not read link by link again. */
+  fdSet?: string;
+  /** Rescans since the links were last all read. */
+  quickRescans?: number;
   /** Its pod and container, read once when it first shows DRM fds (null: a host process). */
   owner?: CgroupOwner | null;
   /** A known DRM fd no longer reads as one: list the links again next cycle. */
   stale?: boolean;
 }
 
+/** Every this many rescans a process's fd links are all read, even when its fd numbers did not change. */
+const FULL_RESCAN_EVERY = 6;
 /** The link text of a DRM fd ends in `dri/renderD128` or `dri/card0`. */
 const DRM_NODE_RE = /(?:^|\/)dri\/(renderD\d+|card\d+)$/;
 const PID_RE = /^\d+$/;
@@ -97,7 +103,7 @@ export class DrmClientScanner {
     let state = this.pids.get(pid);
     const newProcess = state === undefined && !firstScan;
     if (!state || state.stale || atMs - state.checkedAtMs >= this.opts.rescanMs) {
-      state = { drmFds: this.drmFds(fs, pid), checkedAtMs: atMs, owner: state?.owner };
+      state = this.look(fs, pid, atMs, state);
       this.pids.set(pid, state);
     }
     if (state.drmFds.size > 0 && state.owner === undefined && this.opts.owners !== false) state.owner = this.owner(fs, pid);
@@ -105,7 +111,7 @@ export class DrmClientScanner {
     for (const [fd, node] of state.drmFds) {
       let text: string | undefined;
       try {
-        text = fs.readTextSync('proc', `${pid}/fdinfo/${fd}`);
+        text = fs.readSmallSync('proc', `${pid}/fdinfo/${fd}`);
       } catch {
         state.stale = true;
         continue; // EACCES, or the process is exiting
@@ -129,14 +135,27 @@ export class DrmClientScanner {
     }
   }
 
-  private drmFds(fs: HostFs, pid: string): Map<string, string> {
-    const found = new Map<string, string>();
+  /**
+   * Lists the process's fds. A periodic rescan whose fd numbers are exactly those of the last look
+   * keeps the links it knew (no readlink per fd), except every FULL_RESCAN_EVERY-th rescan, which
+   * reads them all (an fd closed and reopened under the same number as a GPU node is found then).
+   */
+  private look(fs: HostFs, pid: string, atMs: number, prev: PidState | undefined): PidState {
     let fds: string[];
     try {
       fds = fs.listSync('proc', `${pid}/fd`);
     } catch {
-      return found; // not ours to read; looked at again after rescanMs
+      return { drmFds: new Map(), checkedAtMs: atMs, owner: prev?.owner }; // not ours to read; looked at again after rescanMs
     }
+    const fdSet = fds.join(',');
+    if (prev && !prev.stale && prev.fdSet === fdSet && (prev.quickRescans ?? 0) + 1 < FULL_RESCAN_EVERY) {
+      return { drmFds: prev.drmFds, checkedAtMs: atMs, owner: prev.owner, fdSet, quickRescans: (prev.quickRescans ?? 0) + 1 };
+    }
+    return { drmFds: this.drmFds(fs, pid, fds), checkedAtMs: atMs, owner: prev?.owner, fdSet, quickRescans: 0 };
+  }
+
+  private drmFds(fs: HostFs, pid: string, fds: string[]): Map<string, string> {
+    const found = new Map<string, string>();
     for (const fd of fds) {
       let link: string | undefined;
       try {

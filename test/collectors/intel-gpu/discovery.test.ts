@@ -109,6 +109,30 @@ describe('intel-gpu: DRM client scan', () => {
     assert.deepEqual(fdLists(c), ['proc:1/fd', 'proc:2345/fd', 'proc:3456/fd', 'proc:4567/fd'], 'looked at again after rescanMs');
   });
 
+  it('a rescan whose fd numbers did not change reads no links, except every sixth, which reads them all', async () => {
+    class CountingFs extends PatchedFs {
+      links = 0;
+      override readLinkSync(root: 'proc' | 'sys', rel: string): string | undefined {
+        if (root === 'proc') this.links++;
+        return super.readLinkSync(root, rel);
+      }
+    }
+    const scanner = new DrmClientScanner({ rescanMs: 10_000, drivers });
+    const first = new CountingFs(hostFs('desktop', 't0'));
+    await scanner.scan(first, 0);
+    assert.ok(first.links > 0);
+    // Rescans 1–5 find the same fd numbers: listed, not read link by link; the GPU fds still found.
+    for (let i = 1; i <= 5; i++) {
+      const fs = new CountingFs(hostFs('desktop', 't1'));
+      const found = await scanner.scan(fs, i * 10_000);
+      assert.equal(fs.links, 0, `rescan ${i}`);
+      assert.equal(found.length, 5);
+    }
+    const sixth = new CountingFs(hostFs('desktop', 't1'));
+    await scanner.scan(sixth, 60_000);
+    assert.equal(sixth.links, first.links, 'the sixth rescan reads every link again');
+  });
+
   it('lists a process again on the next cycle when a known GPU fd stops reading as one', async () => {
     const scanner = new DrmClientScanner({ rescanMs: 10_000, drivers });
     const fdLists = (fs: PatchedFs) => fs.listed.filter((l) => /^proc:\d+\/fd$/.test(l)).sort();

@@ -96,6 +96,14 @@ export class PatchedFs extends HostFs {
     return super.readTextSync(root, rel);
   }
 
+  override readSmallSync(root: Root, rel: string): string | undefined {
+    this.check(root, rel);
+    const o = this.opts.overrides?.[`${root}:${rel}`];
+    if (o !== undefined) return o;
+    if (this.opts.vanished?.test(`${root}:${rel}`)) return undefined;
+    return super.readSmallSync(root, rel);
+  }
+
   override listSync(root: Root, rel: string): string[] {
     this.check(root, rel);
     this.listed.push(`${root}:${rel}`);
