@@ -271,3 +271,67 @@ describe('dashboard page helpers', () => {
 function pick(r: { tile: string; role: string } | undefined) {
   return r && { tile: r.tile, role: r.role };
 }
+
+/** The sections module's pure helpers (it touches the DOM only inside createSections). */
+interface SectionsModule {
+  unitFor(name: string, reported?: string): string;
+  formatUnit(v: number, unit: string, rate?: boolean): { text: string; unit: string };
+  formatWhen(tsMs: number, nowMs: number): string;
+  counterRate(prevV: number, prevT: number, v: number, t: number): number;
+  bucketQuantile(buckets: Array<[number, number]>, q: number): number;
+  varyingLabels(es: Array<{ labels: Record<string, string> }>): string[];
+  exactSelector(name: string, labels: Record<string, string>): string;
+}
+
+describe('dashboard section helpers', () => {
+  let s: SectionsModule;
+  before(async () => {
+    s = (await import(pathToFileURL(path.join(DIR, 'sections.mjs')).href)) as SectionsModule;
+  });
+
+  it('quantiles from cumulative buckets, interpolated inside the bucket, in any order, +Inf and empty cases', () => {
+    const b: Array<[number, number]> = [[Infinity, 10], [0.05, 0], [0.5, 10], [0.1, 10]];
+    assert.ok(Math.abs(s.bucketQuantile(b, 0.5) - 0.075) < 1e-12);
+    assert.ok(Math.abs(s.bucketQuantile(b, 0.99) - 0.0995) < 1e-12);
+    // Half the observations above the highest finite bound: the upper quantiles are that bound.
+    assert.equal(s.bucketQuantile([[1, 5], [Infinity, 10]], 0.9), 1);
+    // The first bucket interpolates from 0.
+    assert.equal(s.bucketQuantile([[2, 4], [Infinity, 4]], 0.5), 1);
+    assert.ok(Number.isNaN(s.bucketQuantile([[1, 0], [Infinity, 0]], 0.5)));
+    assert.ok(Number.isNaN(s.bucketQuantile([], 0.5)));
+    // Buckets whose increase could not be told (NaN) are left out.
+    assert.ok(Math.abs(s.bucketQuantile([[0.1, NaN], [1, 10], [Infinity, 10]], 0.5) - 0.5) < 1e-12);
+  });
+
+  it('counter rates per second, a drop read as a reset', () => {
+    assert.equal(s.counterRate(100, 0, 160, 2000), 30);
+    assert.equal(s.counterRate(100, 0, 40, 2000), 20);
+    assert.ok(Number.isNaN(s.counterRate(100, 2000, 160, 2000)));
+  });
+
+  it('units from the agent first, else from the name; IEC bytes, SI hertz, small seconds in ms', () => {
+    assert.equal(s.unitFor('x', 'By'), 'bytes');
+    assert.equal(s.unitFor('x', '{items}'), 'items');
+    assert.equal(s.unitFor('req_latency_seconds'), 's');
+    assert.equal(s.unitFor('inference_latency_ms'), 'ms');
+    assert.equal(s.unitFor('rx_bytes_total'), 'bytes');
+    assert.deepEqual(s.formatUnit(709.86 * 2 ** 20, 'bytes'), { text: '709.86', unit: 'MiB' });
+    assert.deepEqual(s.formatUnit(1.5e9, 'Hz'), { text: '1.5', unit: 'GHz' });
+    assert.deepEqual(s.formatUnit(0.075, 's'), { text: '75', unit: 'ms' });
+    assert.deepEqual(s.formatUnit(2048, 'bytes', true), { text: '2', unit: 'KiB/s' });
+  });
+
+  it('ages honest about the direction of time', () => {
+    const now = Date.UTC(2026, 0, 10);
+    assert.equal(s.formatWhen(now - 500, now), 'now');
+    assert.equal(s.formatWhen(now - 12_000, now), '12s ago');
+    assert.equal(s.formatWhen(now + 5_000, now), 'in 5s');
+    assert.equal(s.formatWhen(now - 3 * 86_400_000, now), '2026-01-07');
+    assert.equal(s.formatWhen(now + 2 * 86_400_000, now), 'future: 2026-01-12');
+  });
+
+  it('legends name lines by the labels that differ; exact selectors escape values', () => {
+    assert.deepEqual(s.varyingLabels([{ labels: { host: 'n', source: 'cam1' } }, { labels: { host: 'n', source: 'cam2' } }]), ['source']);
+    assert.equal(s.exactSelector('m', { b: 'say "hi"\\', a: '1' }), '{__name__="m",a="1",b="say \\"hi\\"\\\\"}');
+  });
+});

@@ -177,6 +177,32 @@ describe('dashboard sections (real browser)', function () {
     assert.deepEqual(p.consoleErrors, []);
   });
 
+  it('histograms: p50 / p90 / p99 of what arrived in the last second, drawn and written out with units', async () => {
+    const a = await agent();
+    const buckets = (n: number) => ['0.05', '0.1', '0.5', '+Inf'].map((le, i) => `req_latency_seconds_bucket,le=${le} value=${i === 0 ? 0 : n} ${Date.now()}`);
+    const totals = (n: number) => [`req_latency_seconds_count value=${n} ${Date.now()}`, `req_latency_seconds_sum value=${0.075 * n} ${Date.now()}`];
+    await pushLines(a.url, [...buckets(0), ...totals(0)]);
+    const p = await open(`${a.url}/dashboard`);
+    await p.waitForState('live');
+    const card = p.page.locator('#sec-custom div.chart', { hasText: 'req_latency_seconds (quantiles)' });
+    await card.waitFor({ timeout: 5000 });
+    const foot = async () => (await card.locator('.chart-foot').textContent())?.trim();
+    await p.page.waitForFunction(() => /no observations yet/.test(document.querySelector('#sec-custom div.chart .chart-foot')?.textContent ?? ''), null, { timeout: 3000 });
+    // The bucket, count and sum series make one card, not three.
+    assert.deepEqual(await p.page.locator('#sec-custom .chart-name').allTextContents(), ['req_latency_seconds (quantiles)']);
+    assert.deepEqual(await card.locator('.u-legend .u-series th').allTextContents().then((l) => l.map((x) => x.trim()).filter(Boolean)), ['p50', 'p90', 'p99']);
+    await sleep(2200); // the page has read the zero counts at least once
+    // Ten observations, all in (0.05 s, 0.1 s]: interpolated inside that bucket.
+    await pushLines(a.url, [...buckets(10), ...totals(10)]);
+    await p.page.waitForFunction(() => /p50/.test(document.querySelector('#sec-custom div.chart .chart-foot')?.textContent ?? ''), null, { timeout: 5000 })
+      .catch(() => undefined);
+    assert.equal(await foot(), 'p50 75 ms · p90 95 ms · p99 99.5 ms');
+    // A quiet second changes nothing: the last quantiles stay.
+    await sleep(1500);
+    assert.equal(await foot(), 'p50 75 ms · p90 95 ms · p99 99.5 ms');
+    assert.deepEqual(p.consoleErrors, []);
+  });
+
   it('honest states: dates for old and future timestamps, filter errors instead of "waiting", the first-push hint, greyed when disconnected', async () => {
     const a = await agent();
     // An empty agent: the page says how to push a first metric.

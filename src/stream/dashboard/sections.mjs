@@ -363,10 +363,32 @@ export function createSections(deps) {
         c.visible = it.isIntersecting;
         if (c.visible) shown.push(c);
       }
-      const widths = shown.map(plotWidth); // reads first, then the writes
-      shown.forEach((c, i) => redraw(c, widths[i]));
+      drawShown(shown);
     }, { rootMargin: '200px 0px' })
     : undefined;
+  /**
+   * Redraws charts near the screen. Those without a uPlot yet are made one per animation frame, so
+   * the first chart paints after one chart's work, not after all of them.
+   */
+  const drawShown = (/** @type {Chart[]} */ shown) => {
+    const ready = shown.filter((c) => c.u);
+    const widths = ready.map(plotWidth); // reads first, then the writes
+    ready.forEach((c, i) => redraw(c, widths[i]));
+    for (const c of shown) if (!c.u && c.labels.length > 0 && !pending.includes(c)) pending.push(c);
+    if (pending.length > 0 && !pumping) {
+      pumping = true;
+      requestAnimationFrame(makePending);
+    }
+  };
+  /** @type {Chart[]} */
+  const pending = [];
+  let pumping = false;
+  const makePending = () => {
+    const c = pending.shift();
+    if (c && !c.u && c.visible && charts.get(c.spec.id) === c) redraw(c);
+    if (pending.length > 0) requestAnimationFrame(makePending);
+    else pumping = false;
+  };
 
   const axisColor = () => getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#8a98ab';
   const gridColor = () => getComputedStyle(document.documentElement).getPropertyValue('--line-soft').trim() || '#1a2330';
@@ -653,7 +675,7 @@ export function createSections(deps) {
       wantMeta(hist ? name + '_bucket' : name);
       const varying = varyingLabels(es.length > 500 ? es.slice(0, 500) : es);
       const label = (/** @type {Entry} */ e) => varying.map((k) => `${k}=${e.labels[k]}`).join(', ') || name;
-      if (hist) return histogramSpec(name, es, varying);
+      if (hist) return histogramSpec(name, varying);
       const counter = typeOf(name) === 'counter';
       return {
         id: 'custom-' + name, title: counter ? `${name} (rate)` : name, unit: unitOfName(name), rate: counter,
@@ -662,12 +684,20 @@ export function createSections(deps) {
     }),
   });
 
+  /**
+   * Per histogram name, what its quantiles are computed from. It lives here, not in the spec: the
+   * section builds its specs anew every tick, and state kept in a spec was lost each second, so
+   * the increase was never seen and the lines stayed empty.
+   * @type {Map<string, { prev: Map<string, number>, lastQ: Map<string, number[]>, cache: Map<string, number[]>, cacheAt: number }>}
+   */
+  const histState = new Map();
+
   /** Histogram: p50/p90/p99 over the buckets' increase since the previous second, per label set. */
-  const histogramSpec = (/** @type {string} */ base, /** @type {Entry[]} */ buckets, /** @type {string[]} */ varying) => {
-    /** @type {Map<string, number>} */
-    const prev = new Map();
-    /** @type {Map<string, number[]>} last quantiles per group */
-    const lastQ = new Map();
+  const histogramSpec = (/** @type {string} */ base, /** @type {string[]} */ varying) => {
+    let st = histState.get(base);
+    if (!st) histState.set(base, (st = { prev: new Map(), lastQ: new Map(), cache: new Map(), cacheAt: 0 }));
+    const state = st;
+    const { prev, lastQ } = state;
     const groups = () => {
       /** @type {Map<string, Entry[]>} */
       const g = new Map();
@@ -694,21 +724,27 @@ export function createSections(deps) {
       if (any) lastQ.set(k, [0.5, 0.9, 0.99].map((q) => bucketQuantile(inc, q)));
       return lastQ.get(k) ?? [NaN, NaN, NaN];
     };
-    let cache = new Map();
-    let cacheAt = 0;
     const compute = () => {
       const t = Math.floor(serverNow() / 1000);
-      if (t !== cacheAt) {
-        cacheAt = t;
-        cache = new Map();
-        for (const [k, es] of groups()) cache.set(k, quantiles(k, es));
+      if (t !== state.cacheAt) {
+        state.cacheAt = t;
+        state.cache = new Map();
+        for (const [k, es] of groups()) state.cache.set(k, quantiles(k, es));
       }
-      return cache;
+      return state.cache;
     };
-    void buckets;
+    const unit = unitOfName(base);
+    const shown = () => [...groups().keys()].slice(0, 2);
     return {
-      id: 'custom-' + base, title: `${base} (quantiles)`, unit: unitOfName(base),
-      lines: () => [...groups().keys()].slice(0, 2).flatMap((k) => ['p50', 'p90', 'p99'].map((q, i) => ({ label: (k ? k + ' ' : '') + q, get: () => compute().get(k)?.[i] ?? NaN }))),
+      id: 'custom-' + base, title: `${base} (quantiles)`, unit,
+      lines: () => shown().flatMap((k) => ['p50', 'p90', 'p99'].map((q, i) => ({ label: (k ? k + ' ' : '') + q, get: () => compute().get(k)?.[i] ?? NaN }))),
+      // The latest quantiles as text: the figures an operator reads off the chart, with units.
+      note: () => shown().map((k) => {
+        const q = compute().get(k) ?? [NaN, NaN, NaN];
+        const head = k ? `${k}: ` : '';
+        if (!q.some(Number.isFinite)) return `${head}no observations yet`;
+        return head + ['p50', 'p90', 'p99'].map((n, i) => `${n} ${tickText(q[i], unit)}`).join(' · ');
+      }).join(' | '),
     };
   };
 
@@ -952,9 +988,7 @@ export function createSections(deps) {
     structure = ids.join(',');
     heatTick();
     // Only charts on screen draw (a resized window reaches the others when they come into view).
-    const shown = [...charts.values()].filter((c) => c.visible);
-    const widths = shown.map(plotWidth); // reads first, then the writes
-    shown.forEach((c, i) => redraw(c, widths[i]));
+    drawShown([...charts.values()].filter((c) => c.visible));
     detailTick(tS);
   };
   const drop = (/** @type {Chart} */ c) => {
