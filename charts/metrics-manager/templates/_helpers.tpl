@@ -174,7 +174,7 @@ else the host's /proc mounted at /host/proc when its built-in cpu/mem collectors
 Empty: no host /proc needed.
 */}}
 {{- define "metrics-manager.agentHostProc" -}}
-{{- if .Values.agent.hostPID -}}
+{{- if or .Values.agent.hostPID .Values.agent.gpu.perProcess -}}
 /proc
 {{- else if eq (include "metrics-manager.systemMetricsSource" .) "builtin" -}}
 /host/proc
