@@ -65,6 +65,8 @@ export const ROUTES: readonly Route[] = [
   push('/api/v2/write', 'line-protocol'),
   push('/v1/metrics', 'otlp', 'otlpMaxBodyBytes'),
   push('/api/metrics/report', 'json'),
+  // Reads no body: the agent reports its own figures under the component name in the query.
+  { path: '/api/metrics/self-report', method: 'POST', scope: 'write', format: 'none', rateLimit: 'client', plain: true },
   get('/api/metrics/query'),
   get('/api/metrics/prometheus'),
   get('/metrics', 'exempt'),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { postJson, postText, startAgent, type RunningAgent } from '../helpers/agent';
 
@@ -168,6 +169,48 @@ describe('HTTP ingestion', () => {
       assert.match(text, /# UNIT noetl_system_cpu_usage_percent percent/);
       assert.match(text, /# TYPE custom_work_items_processed counter/);
       assert.match(text, /noetl_system_cpu_usage_percent\{component_name="worker-cpu-01",component_type="worker_pool",hostname="node-1"\} 45.2/);
+    });
+
+    it('self-report: records the agent\'s own process and node figures under the component name', async () => {
+      const r = await fetch(`${a.url}/api/metrics/self-report?component_name=node-agent&component_type=agent`, { method: 'POST' });
+      assert.equal(r.status, 202);
+      const body = (await r.json()) as { accepted: number; metrics: string[] };
+      assert.equal(body.accepted, body.metrics.length);
+      assert.ok(body.metrics.includes('process_resident_memory_bytes') && body.metrics.includes('system_cpu_usage_percent'));
+      const q = (await (await fetch(`${a.url}/api/metrics/query?component_name=node-agent`)).json()) as { metrics: Array<{ metric_name: string; metric_value: number; metric_type: string; labels: Record<string, string>; help_text: string | null }> };
+      const v = new Map(q.metrics.map((m) => [m.metric_name, m]));
+      assert.deepEqual([...v.keys()].sort(), [...body.metrics].sort());
+      for (const m of q.metrics) {
+        assert.deepEqual(m.labels, { component_name: 'node-agent', component_type: 'agent' });
+        assert.ok(m.help_text, `${m.metric_name} has help text`);
+      }
+      // The agent runs in this process here, so its figures are this process's.
+      const rss = process.memoryUsage().rss;
+      const reported = v.get('process_resident_memory_bytes')!.metric_value;
+      assert.ok(reported > rss / 2 && reported < rss * 2, `rss ${reported} vs ${rss}`);
+      assert.ok(v.get('process_heap_used_bytes')!.metric_value > 0);
+      assert.equal(v.get('process_cpu_seconds_total')!.metric_type, 'counter');
+      assert.ok(v.get('process_cpu_seconds_total')!.metric_value > 0);
+      assert.ok(Math.abs(v.get('process_start_time_seconds')!.metric_value - (Date.now() / 1000 - process.uptime())) < 5);
+      assert.equal(v.get('system_memory_total_bytes')!.metric_value, os.totalmem());
+      assert.equal(v.get('system_cpus')!.metric_value, os.cpus().length);
+      const cpu = v.get('system_cpu_usage_percent')!.metric_value;
+      assert.ok(cpu >= 0 && cpu <= 100, String(cpu));
+      const text = await (await fetch(`${a.url}/api/metrics/prometheus`)).text();
+      assert.match(text, /process_resident_memory_bytes\{component_name="node-agent",component_type="agent"\} \d+/);
+    });
+
+    it('self-report: 400 without component_name, 422 for an invalid one; nothing stored', async () => {
+      const none = await fetch(`${a.url}/api/metrics/self-report`, { method: 'POST' });
+      assert.equal(none.status, 400);
+      assert.match(((await none.json()) as { message: string }).message, /component_name/);
+      const twice = await fetch(`${a.url}/api/metrics/self-report?component_name=a&component_name=b`, { method: 'POST' });
+      assert.equal(twice.status, 400);
+      const long = await fetch(`${a.url}/api/metrics/self-report?component_name=${'x'.repeat(300)}`, { method: 'POST' });
+      assert.equal(long.status, 422);
+      assert.match(((await long.json()) as { message: string }).message, /component_name/);
+      assert.equal(a.agent.store.size, 0);
+      assert.equal((await fetch(`${a.url}/api/metrics/self-report?component_name=a`)).status, 405);
     });
 
     it('rejects a report without component_name', async () => {

@@ -5,12 +5,14 @@
  */
 
 import { parseReport } from '../../formats/component-report/parse';
+import { selfReportSamples } from '../../formats/component-report/self-report';
 import { parseBatch, parseSimple } from '../../formats/json/parse';
 import { ValidationError } from '../../model/names';
 import type { ItemError, ParseResult, Sample } from '../../model/sample';
 import { parsePrecision, type Precision } from '../../model/time';
 import type { WriteResult } from '../../store/series-store';
 import type { IngestFormat } from '../../telemetry/self-metrics';
+import { SelfSnapshotReader } from '../../telemetry/self-snapshot';
 import { isJsonType, mediaType, readText } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, HttpError, tooManySamples, unprocessable, unsupportedMediaType } from '../errors';
@@ -87,6 +89,24 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     const out = await store(samples, 'report', budget.identity);
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: samples.length, message: `Accepted ${samples.length} metrics`, errors: storeNotes(out) });
+  });
+
+  // The agent reports its own process and node figures under the component name it is given.
+  // No body is read: whatever a client sends is discarded.
+  const self = new SelfSnapshotReader(ctx.now);
+  r.set('/api/metrics/self-report', async (req, res, query) => {
+    req.resume();
+    const names = query.getAll('component_name');
+    const types = query.getAll('component_type');
+    if (names.length !== 1 || names[0] === '') throw badRequest('component_name is required, once (POST /api/metrics/self-report?component_name=<name>)');
+    if (types.length > 1) throw badRequest('component_type must be given at most once');
+    const samples = rejectCounted(ctx, 'report', () => selfReportSamples(self.read(), names[0], types[0] || undefined));
+    const out = await store(samples, 'report');
+    checkStored(out, samples.length);
+    sendJson(res, 202, {
+      accepted: out.stored, message: `Recorded ${out.stored} metrics of the agent as component '${names[0]}'`,
+      metrics: samples.map((s) => s.name), errors: storeNotes(out),
+    });
   });
 
   /** Line protocol: good lines are stored even when others are bad. */
