@@ -2,7 +2,7 @@
  * Reading the store: filters shared by the JSON API, range queries and exposition.
  */
 
-import type { ExpoFamily } from '../formats/prometheus/encode';
+import type { ExpoFamily, ExpoSeries } from '../formats/prometheus/encode';
 import type { Family, Series, SeriesStore } from '../store/series-store';
 import { matchesSelector, type Selector } from './selector';
 
@@ -25,16 +25,57 @@ export function* selectSeries(store: SeriesStore, f: SeriesFilter): IterableIter
   for (const s of store.all()) if (matches(s, f)) yield s;
 }
 
-/** Store families as the exposition encoder wants them, optionally filtered per series. */
+/**
+ * Store families as the exposition encoder wants them, optionally filtered per series, following
+ * the Prometheus naming conventions promtool lints (docs/api.md, "Prometheus exposition"):
+ * - a family without help text gets a generated one (`exposedHelp`);
+ * - a counter series whose name lacks `_total` is exposed with it appended (`jobs` → `jobs_total`),
+ *   as the OpenMetrics encoder and OTLP ingestion already name counters;
+ * - a gauge whose name ends like a counter or a histogram/summary part (`_total`, `_count`, `_sum`,
+ *   `_bucket`) or whose series carry an `le` or `quantile` label is declared untyped, name and
+ *   value unchanged: the name was the pusher's choice, and no type is better than a wrong one.
+ */
 export function* expositionFamilies(store: SeriesStore, where?: (s: Series) => boolean): IterableIterator<ExpoFamily> {
   for (const fam of store.allFamilies()) {
+    let type = fam.type;
+    if (type === 'gauge' && gaugeLooksLikeOther(fam)) type = 'untyped';
+    const series: Iterable<ExpoSeries> = where ? filterFamily(fam, where) : fam.series();
     yield {
       name: fam.name,
-      type: fam.type,
-      help: fam.help,
+      type,
+      help: fam.help || exposedHelp(fam),
       unit: fam.unit,
-      series: where ? filterFamily(fam, where) : fam.series(),
+      series: type === 'counter' ? counterNames(series) : series,
     };
+  }
+}
+
+const OTHER_TYPE_SUFFIX = /_(total|count|sum|bucket)$/;
+
+function gaugeLooksLikeOther(fam: Family): boolean {
+  if (OTHER_TYPE_SUFFIX.test(fam.name)) return true;
+  for (const s of fam.series()) {
+    if (s.name !== fam.name && OTHER_TYPE_SUFFIX.test(s.name)) return true;
+    const k = s.key;
+    if (k.length > s.name.length && (k.includes('le="', s.name.length) || k.includes('quantile="', s.name.length)) && /[{,](le|quantile)="/.test(k.slice(s.name.length))) return true;
+  }
+  return false;
+}
+
+/** The help line of a family its source described with none. */
+export function exposedHelp(fam: Family): string {
+  const origin = fam.head?.origin === 'system' ? 'system' : 'custom';
+  return `${fam.type} ${fam.name} (${origin}): its source gave no help text`;
+}
+
+function* counterNames(series: Iterable<ExpoSeries>): IterableIterator<ExpoSeries> {
+  for (const s of series) {
+    if (s.name.endsWith('_total') || s.name.endsWith('_created')) {
+      yield s;
+      continue;
+    }
+    const name = s.name + '_total';
+    yield { name, key: name + s.key.slice(s.name.length), value: s.value, timestampMs: s.timestampMs };
   }
 }
 

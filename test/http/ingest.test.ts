@@ -167,7 +167,7 @@ describe('HTTP ingestion', () => {
       const text = await (await fetch(`${a.url}/api/metrics/prometheus`)).text();
       assert.match(text, /# HELP noetl_system_cpu_usage_percent CPU usage percentage/);
       assert.match(text, /# UNIT noetl_system_cpu_usage_percent percent/);
-      assert.match(text, /# TYPE custom_work_items_processed counter/);
+      assert.match(text, /# TYPE custom_work_items_processed_total counter\n# UNIT custom_work_items_processed_total items\ncustom_work_items_processed_total\{/);
       assert.match(text, /noetl_system_cpu_usage_percent\{component_name="worker-cpu-01",component_type="worker_pool",hostname="node-1"\} 45.2/);
     });
 
