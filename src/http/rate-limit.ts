@@ -175,7 +175,7 @@ export function rateLimiter(config: () => Config, store: TokenBucketStore, table
     standardHeaders: 'draft-7',
     legacyHeaders: true,
     store,
-    skip: (req) => !config().rateLimitEnabled || table.exempt(req.method, requestPath(req)),
+    skip: (req) => !config().rateLimitEnabled || table.exempt(req.method, requestPath(req), req.headers.accept),
     keyGenerator: (req) => ipKeyGenerator(clientAddress(req, config().trustForwardedHeaders)),
     // We compute the client address ourselves (trust proxy is not used), so the proxy checks do not apply.
     validate: { trustProxy: false, xForwardedForHeader: false, ip: false, singleCount: false },

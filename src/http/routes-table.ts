@@ -10,6 +10,7 @@
  */
 
 import type { Config } from '../config/schema';
+import { wantsHtml } from '../stream/negotiate';
 
 export type Method = 'GET' | 'POST' | 'DELETE';
 
@@ -20,10 +21,12 @@ export type Scope = 'read' | 'write' | 'delete';
 export type RouteFormat = 'none' | 'json' | 'line-protocol' | 'otlp';
 
 /**
- * `client`: counted against the client's token bucket. `exempt`: health probes, scrapes and the
- * stream (one long request; SSE_MAX_CLIENTS bounds those) must work while a client floods us.
+ * `client`: counted against the client's token bucket. `exempt`: health probes and scrapes must
+ * work while a client floods us. `page`: the dashboard, wherever it is served (its page, its
+ * assets, and /metrics/stream when a browser asks it for HTML), counted like `client`; the event
+ * stream itself (one long request; SSE_MAX_CLIENTS bounds those) is exempt.
  */
-export type RateLimitPolicy = 'client' | 'exempt';
+export type RateLimitPolicy = 'client' | 'exempt' | 'page';
 
 /** The setting that bounds the request body, or undefined when no body is read. */
 export type BodyLimit = 'maxBodyBytes' | 'otlpMaxBodyBytes';
@@ -39,6 +42,8 @@ export interface Route {
   readonly bodyLimit?: BodyLimit;
   /** Served on plain node:http objects (the ingestion hot path, see respond.ts) instead of express. */
   readonly plain?: boolean;
+  /** Answers with an event stream unless the client prefers HTML (src/stream/negotiate.ts). */
+  readonly eventStream?: boolean;
 }
 
 const get = (path: string, rateLimit: RateLimitPolicy = 'client'): Route => ({ path, method: 'GET', scope: 'read', format: 'none', rateLimit });
@@ -71,11 +76,11 @@ export const ROUTES: readonly Route[] = [
   get('/api/metrics/prometheus'),
   get('/metrics', 'exempt'),
   get('/metrics/self', 'exempt'),
-  get('/metrics/stream', 'exempt'),
+  { ...get('/metrics/stream', 'page'), eventStream: true },
   get('/api/v1/config'),
   get('/api/v1/capabilities'),
-  get('/dashboard'),
-  get('/dashboard/assets/:file'),
+  get('/dashboard', 'page'),
+  get('/dashboard/assets/:file', 'page'),
 ];
 
 /** The label for requests whose path is not in the table. */
@@ -137,9 +142,12 @@ export class RouteTable {
     return this.lookup(path)?.template ?? OTHER_ROUTE;
   }
 
-  /** Whether the rate limiter skips this request (unknown paths are limited). */
-  exempt(method: string | undefined, path: string): boolean {
-    return this.find(method, path)?.rateLimit === 'exempt';
+  /** Whether the rate limiter skips this request (unknown paths are limited); `accept` is its Accept header. */
+  exempt(method: string | undefined, path: string, accept?: string): boolean {
+    const route = this.find(method, path);
+    if (route === undefined) return false;
+    if (route.rateLimit === 'page') return route.eventStream === true && !wantsHtml(accept);
+    return route.rateLimit === 'exempt';
   }
 
   /** Plain rows, for the ingestion dispatcher. */

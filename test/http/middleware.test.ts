@@ -101,6 +101,30 @@ describe('HTTP middleware', () => {
       }
     });
 
+    it('one policy for the dashboard wherever it is served; the event stream stays exempt', async () => {
+      const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+      const page = [
+        () => fetch(`${a.url}/dashboard`, { headers: html }),
+        () => fetch(`${a.url}/dashboard/assets/dashboard.css`),
+        () => fetch(`${a.url}/metrics/stream`, { headers: html }),
+      ];
+      // Each form of the page takes a token from the same bucket as any other request.
+      for (const [i, get] of page.entries()) {
+        const r = await get();
+        assert.equal(r.status, 200, `page form ${i}`);
+        assert.equal(r.headers.get('x-ratelimit-remaining'), String(4 - i), `page form ${i}`);
+        await r.arrayBuffer();
+      }
+      for (let i = 0; i < 2; i++) await push();
+      for (const [i, get] of page.entries()) assert.equal((await get()).status, 429, `page form ${i} once the bucket is empty`);
+      const ctl = new AbortController();
+      const stream = await fetch(`${a.url}/metrics/stream`, { headers: { accept: 'text/event-stream' }, signal: ctl.signal });
+      assert.equal(stream.status, 200);
+      assert.match(String(stream.headers.get('content-type')), /^text\/event-stream/);
+      ctl.abort();
+      await stream.body?.cancel().catch(() => undefined);
+    });
+
     it('keys by X-Forwarded-For only when TRUST_FORWARDED_HEADERS is on', async () => {
       for (let i = 0; i < 5; i++) await push({ 'x-forwarded-for': `10.0.0.${i}` });
       assert.equal((await push({ 'x-forwarded-for': '10.0.0.99' })).status, 429, 'untrusted header ignored');
