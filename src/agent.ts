@@ -31,7 +31,7 @@ import { preloadRegexEngine } from './query/regex';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
-import { createSinks } from './sinks';
+import { createSinks, telegrafForwardEnabled, telegrafForwardReason } from './sinks';
 import { ForwardLedger, type PreviousRun } from './sinks/ledger/ledger';
 import { QuotaGate } from './quota/quotas';
 import { TelegrafSource } from './sources/telegraf';
@@ -142,6 +142,10 @@ export class Agent {
 
     // Sinks next: they must be subscribed before any source produces data.
     const sinks = createSinks(() => this.config.get(), { hub: this.hub, logger: this.logger, now });
+    const forwarding = telegrafForwardEnabled(c);
+    this.logger.info(forwarding ? 'forwarding custom metrics to Telegraf' : 'not forwarding to Telegraf', {
+      endpoint: c.telegrafHttpEndpoint, reason: telegrafForwardReason(c),
+    });
     this.metrics.watchSinks(() => sinks);
     const sinkBudgetMs = () => this.config.get().shutdownTimeoutMs / 2;
     // The ledger is pushed before the sinks, so it starts first and stops after they have flushed.

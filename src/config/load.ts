@@ -16,6 +16,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const v = upper.get(name);
     if (v !== undefined) raw[key] = v;
   }
+  // An endpoint set on purpose is meant to be used: TELEGRAF_HTTP_ENDPOINT without TELEGRAF_FORWARD
+  // turns forwarding on (src/sinks/telegraf/README.md); an explicit TELEGRAF_FORWARD still wins.
+  if (raw.telegrafHttpEndpoint !== undefined && raw.telegrafForward === undefined) raw.telegrafForward = 'true';
   return parseConfig(raw, true);
 }
 

@@ -28,6 +28,9 @@ const origins = z.preprocess((v) => {
 const commaList = <T extends z.ZodTypeAny>(item: T) =>
   z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v), z.array(item));
 
+/** Telegraf's http_listener_v2 in the same pod, used when TELEGRAF_HTTP_ENDPOINT is not set. */
+export const DEFAULT_TELEGRAF_HTTP_ENDPOINT = 'http://localhost:8186/write';
+
 /** setting key → [env var name, schema with default]. Order is the order of docs/configuration.md. */
 export const SETTINGS = {
   serviceName: ['SERVICE_NAME', z.string().min(1).default('metrics-manager')],
@@ -79,7 +82,8 @@ export const SETTINGS = {
   // JSON text from env; the custom resource's spec.ingest.quotas arrives as an object and is kept as its JSON.
   quotas: ['QUOTAS', z.preprocess((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v), z.string()).default('')],
 
-  telegrafHttpEndpoint: ['TELEGRAF_HTTP_ENDPOINT', url.default('http://localhost:8186/write')],
+  // Setting it without TELEGRAF_FORWARD turns forwarding on (see loadConfig).
+  telegrafHttpEndpoint: ['TELEGRAF_HTTP_ENDPOINT', url.default(DEFAULT_TELEGRAF_HTTP_ENDPOINT)],
   telegrafPrometheusEndpoint: ['PROMETHEUS_TELEGRAF_ENDPOINT', url.default('http://localhost:9273')],
   pollerIntervalMs: ['PROMETHEUS_POLLER_INTERVAL_MS', int(100, 5000).default(500)],
   // The live stream (GET /metrics/stream, see src/stream/README.md).

@@ -3,7 +3,7 @@
  */
 
 import path from 'node:path';
-import type { Config } from '../config/schema';
+import { DEFAULT_TELEGRAF_HTTP_ENDPOINT, type Config } from '../config/schema';
 import type { Logger } from '../log/logger';
 import { ForwardingSink, type FetchLike, type HubLike, type SinkOptions } from './core/forwarding-sink';
 import { InfluxV1Sink, InfluxV2Sink, influxV2Settings } from './influx/influx-sinks';
@@ -26,9 +26,22 @@ export interface SinkDeps {
   random?: () => number;
 }
 
-/** Whether the Telegraf sink runs: TELEGRAF_FORWARD=true, or auto while Telegraf is the system source. */
+/**
+ * Whether the Telegraf sink runs: TELEGRAF_FORWARD=true (which an explicitly set
+ * TELEGRAF_HTTP_ENDPOINT implies, see loadConfig), or auto while Telegraf is the system source.
+ */
 export function telegrafForwardEnabled(c: Pick<Config, 'telegrafForward' | 'systemMetricsSource'>): boolean {
   return c.telegrafForward === 'true' || (c.telegrafForward === 'auto' && c.systemMetricsSource === 'telegraf');
+}
+
+/** Why the Telegraf sink runs or not, for the start log: an operator who set an endpoint learns why it is unused. */
+export function telegrafForwardReason(c: Pick<Config, 'telegrafForward' | 'systemMetricsSource' | 'telegrafHttpEndpoint'>): string {
+  if (c.telegrafForward === 'true') return 'TELEGRAF_FORWARD=true, or TELEGRAF_HTTP_ENDPOINT set without TELEGRAF_FORWARD';
+  const custom = c.telegrafHttpEndpoint !== DEFAULT_TELEGRAF_HTTP_ENDPOINT ? `; TELEGRAF_HTTP_ENDPOINT=${c.telegrafHttpEndpoint} is not used` : '';
+  if (c.telegrafForward === 'false') return `TELEGRAF_FORWARD=false${custom}`;
+  return c.systemMetricsSource === 'telegraf'
+    ? 'TELEGRAF_FORWARD=auto and SYSTEM_METRICS_SOURCE=telegraf'
+    : `TELEGRAF_FORWARD=auto and SYSTEM_METRICS_SOURCE=${c.systemMetricsSource} (no Telegraf assumed)${custom}`;
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config/load';
 import { LineProtocolParser } from '../../src/formats/influx/parse';
 import { createSinks, ForwardingSink, InfluxV1Sink, InfluxV2Sink, RemoteWriteSink, TelegrafSink, type SinkOptions } from '../../src/sinks';
-import { telegrafForwardEnabled } from '../../src/sinks/index';
+import { telegrafForwardEnabled, telegrafForwardReason } from '../../src/sinks/index';
 import type { Hub } from '../../src/hub/hub';
 import type { HubLike } from '../../src/sinks';
 import { startTelegrafStandin } from '../helpers/telegraf-standin';
@@ -393,6 +393,18 @@ describe('createSinks', () => {
     }), ['influx-v1', 'influx-v2', 'remote-write']);
     assert.throws(() => names({ FORWARD_INFLUX_V2_URL: 'http://influx:8086' }), /FORWARD_INFLUX_V2_BUCKET/);
     assert.equal(telegrafForwardEnabled({ telegrafForward: 'auto', systemMetricsSource: 'builtin' }), false);
+  });
+
+  it('an explicitly set TELEGRAF_HTTP_ENDPOINT forwards; an explicit TELEGRAF_FORWARD=false wins and says why', () => {
+    const endpoint = 'http://telegraf.example:8186/write';
+    assert.deepEqual(names({ TELEGRAF_HTTP_ENDPOINT: endpoint }), ['telegraf']);
+    assert.equal(loadConfig({ TELEGRAF_HTTP_ENDPOINT: endpoint }).telegrafForward, 'true');
+    assert.deepEqual(names({ TELEGRAF_HTTP_ENDPOINT: endpoint, TELEGRAF_FORWARD: 'false' }), []);
+    assert.deepEqual(names({ TELEGRAF_HTTP_ENDPOINT: endpoint, TELEGRAF_FORWARD: 'auto' }), []);
+    assert.match(telegrafForwardReason(loadConfig({ TELEGRAF_HTTP_ENDPOINT: endpoint, TELEGRAF_FORWARD: 'false' })),
+      /^TELEGRAF_FORWARD=false; TELEGRAF_HTTP_ENDPOINT=http:\/\/telegraf\.example:8186\/write is not used$/);
+    assert.match(telegrafForwardReason(loadConfig({})), /^TELEGRAF_FORWARD=auto and SYSTEM_METRICS_SOURCE=builtin \(no Telegraf assumed\)$/);
+    assert.match(telegrafForwardReason(loadConfig({ TELEGRAF_HTTP_ENDPOINT: endpoint })), /TELEGRAF_HTTP_ENDPOINT set/);
   });
 
   it('reads the debounce window through the live getter', async () => {
