@@ -36,6 +36,7 @@ function requestFor(route: Route, url: string, headers: Record<string, string>):
     if (route.format === 'line-protocol') return postText(`${url}${p}`, 'auth_probe value=1\n', headers);
     if (route.format === 'otlp') return postJson(`${url}${p}`, { resourceMetrics: [] }, headers);
     if (p.endsWith('/simple')) return postJson(`${url}${p}`, { name: 'auth_probe', value: 1 }, headers);
+    if (p.endsWith('/self-report')) return fetch(`${url}${p}?component_name=auth_probe`, { method: 'POST', headers });
     if (p.endsWith('/report')) return postJson(`${url}${p}`, { component_name: 'c', metrics: [{ metric_name: 'auth_probe', metric_type: 'gauge', metric_value: 1 }] }, headers);
     return postJson(`${url}${p}`, { metrics: [{ name: 'auth_probe', fields: { value: 1 } }] }, headers);
   }
