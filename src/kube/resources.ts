@@ -69,7 +69,7 @@ export interface MetricsManagerConfigSpec {
   /** Which installation handles this config (see DEFAULT_CLASS); missing = the default class. */
   className?: string;
   nodeSelector?: LabelSelector;
-  retention?: { seconds?: number; maxSeries?: number; maxStoreBytes?: number };
+  retention?: { seconds?: number; maxSeries?: number; maxStoreBytes?: number; maxSystemSeries?: number; historySeconds?: number };
   ingest?: { maxBatchSize?: number };
   rateLimit?: { enabled?: boolean; requestsPerMinute?: number; burst?: number; trustForwardedHeaders?: boolean };
   cors?: { origins?: string[]; allowCredentials?: boolean };

@@ -16,6 +16,8 @@ export const SPEC_SETTINGS: readonly { path: readonly [string, string]; key: Set
   { path: ['retention', 'seconds'], key: 'retentionSeconds' },
   { path: ['retention', 'maxSeries'], key: 'maxSeries' },
   { path: ['retention', 'maxStoreBytes'], key: 'maxStoreBytes' },
+  { path: ['retention', 'maxSystemSeries'], key: 'maxSystemSeries' },
+  { path: ['retention', 'historySeconds'], key: 'historySeconds' },
   { path: ['ingest', 'maxBatchSize'], key: 'maxBatchSize' },
   { path: ['ingest', 'quotas'], key: 'quotas' },
   { path: ['rateLimit', 'enabled'], key: 'rateLimitEnabled' },

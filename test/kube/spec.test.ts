@@ -30,6 +30,18 @@ describe('MetricsManagerConfig spec', () => {
     assert.deepEqual(v.monitoring, { serviceMonitor: { mode: 'Auto', interval: '15s', labels: { release: 'kps' } }, vmServiceScrape: { mode: 'Auto', interval: '15s', labels: {} } });
   });
 
+  it('retention.maxSystemSeries and retention.historySeconds reach the agent like the other store settings', () => {
+    const v = validateSpec({ retention: { maxSeries: 5000, maxSystemSeries: 800, historySeconds: 0 } });
+    assert.ok(v.ok, v.ok ? '' : v.message);
+    assert.deepEqual(v.settings, { maxSeries: 5000, maxSystemSeries: 800, historySeconds: 0 });
+    const patch = livePatch(loadConfig({ MAX_SYSTEM_METRICS_IN_MEMORY: '3000', HISTORY_SECONDS: '600' }), { historySeconds: 7200 });
+    assert.equal(patch.historySeconds, 7200);
+    assert.equal(patch.maxSystemSeries, 3000);
+    const bad = validateSpec({ retention: { historySeconds: 86_401 } });
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.match(bad.message, /spec\.retention\.historySeconds/);
+  });
+
   it('problems name the spec field, in spec terms', () => {
     const cases: [unknown, string, RegExp][] = [
       [{ rateLimit: { requestsPerMinute: 0 } }, 'spec.rateLimit.requestsPerMinute', />=1/],
