@@ -60,6 +60,8 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 # The dashboard's static assets (served at /dashboard and to browsers at /metrics/stream).
 COPY src/stream/dashboard ./src/stream/dashboard
+# The entry script: sizes V8's heap from the container's memory limit, then execs node dist/main.js.
+COPY bin ./bin
 
 USER 10001:10001
 EXPOSE 9090
@@ -67,5 +69,6 @@ EXPOSE 9090
 # for it the check only confirms the process is the controller.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "if(require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0').includes('controller'))process.exit(0);fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9090)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/main.js"]
+# tini reaps orphans; bin/metrics-manager sizes the heap (docs/configuration.md) and execs Node.
+ENTRYPOINT ["/usr/bin/tini", "--", "/app/bin/metrics-manager"]
 CMD ["agent"]

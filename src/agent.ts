@@ -54,6 +54,8 @@ export interface AgentOptions {
    * cluster's when `cluster` is set, else in-cluster credentials or KUBECONFIG.
    */
   authKubeConfig?: KubeConfig;
+  /** How V8's heap was sized (src/memory/heap-size.ts `heapSizing`), for the start log and /api/v1/config. */
+  heapSizing?: string;
 }
 
 /** Something the agent starts after the store and stops before it: sources and sinks. */
@@ -98,9 +100,11 @@ export class Agent {
   /** The store's byte budget and the memory guard's marks, from the container's limit. */
   readonly memoryPlan: MemoryPlan;
   readonly memoryGuard: MemoryGuard;
+  private readonly heapSizing: string;
 
   constructor(opts: AgentOptions) {
     const now = opts.now ?? Date.now;
+    this.heapSizing = opts.heapSizing ?? 'not reported';
     const given = opts.config;
     this.authKubeConfig = () => opts.authKubeConfig ?? opts.cluster?.kubeConfig ?? defaultKubeConfig();
     const limit = given.memoryLimitBytes > 0 ? { bytes: given.memoryLimitBytes, source: 'MEMORY_LIMIT_BYTES' } : readContainerMemoryLimit();
@@ -283,7 +287,7 @@ export class Agent {
     preloadRegexEngine();
     // The stream router first, the dashboard last: the stream handler passes browser (HTML)
     // requests for /metrics/stream on to it (src/stream/negotiate.ts).
-    const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan) }), ...extraRouters, dashboardRouter()]);
+    const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan, this.heapSizing) }), ...extraRouters, dashboardRouter()]);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
     this.drainResponses = drain;
     this.admission = admission;
@@ -318,7 +322,7 @@ export class Agent {
     }
     const mp = this.memoryPlan;
     this.logger.info('memory plan', {
-      memory_limit_bytes: mp.limitBytes ?? null, memory_limit_source: mp.limitSource, heap_limit_bytes: heapLimitBytes(),
+      memory_limit_bytes: mp.limitBytes ?? null, memory_limit_source: mp.limitSource, heap_limit_bytes: heapLimitBytes(), heap_sizing: this.heapSizing,
       max_store_bytes: c.maxStoreBytes, max_store_bytes_source: mp.storeSource, shed_above_rss_bytes: mp.shedAboveRssBytes ?? null,
     });
     this.logger.info('agent started', { port: this.port, otlp_port: c.otlpHttpPort || undefined, version: VERSION });
@@ -354,10 +358,11 @@ export class Agent {
 
 const MiB = 1024 * 1024;
 
-function memoryView(p: MemoryPlan): Record<string, unknown> {
+function memoryView(p: MemoryPlan, heapSizing: string): Record<string, unknown> {
   return {
     limit_bytes: p.limitBytes ?? null, limit_source: p.limitSource, max_store_bytes: p.storeBytes,
     max_store_bytes_source: p.storeSource, shed_above_rss_bytes: p.shedAboveRssBytes ?? null,
+    heap_limit_bytes: heapLimitBytes(), heap_sizing: heapSizing,
   };
 }
 

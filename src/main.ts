@@ -8,6 +8,7 @@ import { Agent } from './agent';
 import { clusterOptionsFromEnv } from './cluster/options';
 import { ConfigError, loadConfig } from './config/load';
 import { controllerFromEnv } from './controller';
+import { HEAP_SIZED_ENV, heapSizing } from './memory/heap-size';
 import { Top } from './top/top';
 
 const USAGE = 'usage: metrics-manager [agent|controller|top [URL]]';
@@ -34,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const agent = new Agent({ config, cluster: clusterOptionsFromEnv(process.env) });
+  const heap = heapSizing(process.execArgv, process.env.NODE_OPTIONS, process.env[HEAP_SIZED_ENV]);
+  const agent = new Agent({ config, cluster: clusterOptionsFromEnv(process.env), heapSizing: heap });
   const stop = (signal: string) => {
     agent.logger.info('shutting down', { signal });
     agent.stop().then(

@@ -112,6 +112,9 @@ function program(pid: number): string {
 
 /** The compiled main.js of the same build as this test (dist/main.js in the image). */
 const MAIN_JS = path.resolve(__dirname, '..', '..', 'src', 'main.js');
+/** The image's entry script, and where it finds this build (it defaults to the image's dist/). */
+const ENTRY_SCRIPT = path.join(ROOT, 'bin', 'metrics-manager');
+const ENTRY_DIST = path.dirname(MAIN_JS);
 
 describe('Dockerfile', function () {
   const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -201,8 +204,10 @@ describe('Dockerfile', function () {
     assert.equal(versionArg, pkg.version, 'ARG VERSION default = package.json version');
   });
 
-  it('has one entry for agent and controller: tini, then node dist/main.js, agent by default', function () {
-    assert.deepEqual(JSON.parse(instr(final, 'ENTRYPOINT').at(-1)!.args), ['/usr/bin/tini', '--', 'node', 'dist/main.js']);
+  it('has one entry for agent and controller: tini, then bin/metrics-manager (node dist/main.js, heap sized), agent by default', function () {
+    assert.deepEqual(JSON.parse(instr(final, 'ENTRYPOINT').at(-1)!.args), ['/usr/bin/tini', '--', '/app/bin/metrics-manager']);
+    assert.ok(instr(final, 'COPY').some((c) => /^bin\s+\.\/bin$/.test(c.args.trim())), 'the runtime stage copies bin/');
+    assert.match(readFileSync(ENTRY_SCRIPT, 'utf8'), /exec node "\$flag" "\$dist\/main\.js" "\$@"/);
     assert.ok(instr(final, 'RUN').some((r) => /apt-get install\b[^&]*\btini\b/.test(r.args)), 'the runtime stage installs Debian\'s tini');
     assert.deepEqual(JSON.parse(instr(final, 'CMD').at(-1)!.args), ['agent']);
     assert.equal(workdir(final), '/app');
@@ -326,6 +331,7 @@ describe('Dockerfile', function () {
         env: {
           PATH: process.env.PATH, NODE_ENV: 'production', METRICS_PORT: String(port), HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none',
           TELEGRAF_FORWARD: 'false', LOG_LEVEL: 'warning', CUSTOM_METRICS_DIR: path.join(dir, 'scripts'), COLLECTOR_SCRIPTS_INTERVAL_MS: '1000',
+          METRICS_MANAGER_DIST: ENTRY_DIST,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -357,8 +363,8 @@ describe('Dockerfile', function () {
     function entryArgv(): string[] {
       const entry = JSON.parse(instr(final, 'ENTRYPOINT').at(-1)!.args) as string[];
       const cmd = JSON.parse(instr(final, 'CMD').at(-1)!.args) as string[];
-      // The image's paths: node → this Node, dist/main.js → this build's main.js.
-      return [...entry, ...cmd].map((a) => (a === 'node' ? process.execPath : a === 'dist/main.js' ? MAIN_JS : a));
+      // The image's entry script → this checkout's (it runs this build, METRICS_MANAGER_DIST).
+      return [...entry, ...cmd].map((a) => (a === '/app/bin/metrics-manager' ? ENTRY_SCRIPT : a));
     }
 
     it('leaves no zombies, and stops with exit 0 when SIGTERM reaches PID 1', async function () {

@@ -1,0 +1,107 @@
+/**
+ * V8's heap sized from the container's limit by the image's entry script (bin/metrics-manager):
+ * the rule itself, then the real thing — the entry script started inside real memory cgroups of
+ * 256 and 512 MiB, with the agent reporting its own heap limit (v8 heap_size_limit) in
+ * /api/v1/config.
+ */
+
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { heapRestart, heapSizeGiven, heapSizing, oldSpaceMiB } from '../../src/memory/heap-size';
+import { MAIN_JS } from '../helpers/agent-process';
+import { MemoryCgroup, requireMemoryCgroup } from '../helpers/memory-cgroup';
+import { freePort } from '../helpers/tools';
+
+const MiB = 1024 * 1024;
+const ENTRY = path.resolve(__dirname, '..', '..', '..', 'bin', 'metrics-manager');
+
+describe('heap sized from the container limit', () => {
+  describe('the rule', () => {
+    it('gives 70 % of the limit minus 32 MiB to the old space, at least 32 MiB', () => {
+      assert.equal(oldSpaceMiB(256 * MiB), 147);
+      assert.equal(oldSpaceMiB(512 * MiB), 326);
+      assert.equal(oldSpaceMiB(64 * MiB), 32);
+    });
+
+    it('leaves a size given in node flags or NODE_OPTIONS alone, and never restarts twice', () => {
+      assert.equal(heapSizeGiven(['--max-old-space-size=100'], undefined), true);
+      assert.equal(heapSizeGiven([], '--enable-source-maps --max_old_space_size=100'), true);
+      assert.equal(heapSizeGiven(['--max-semi-space-size=16'], '--inspect'), false);
+      const base = { execArgv: [], limitBytes: 256 * MiB, limitSource: 'cgroup v2 /sys/fs/cgroup/x/memory.max' };
+      assert.deepEqual(heapRestart(base), { nodeArgs: ['--max-old-space-size=147'], note: '--max-old-space-size=147 from a memory limit of 256 MiB (cgroup v2 /sys/fs/cgroup/x/memory.max)' });
+      assert.equal(heapRestart({ ...base, nodeOptions: '--max-old-space-size=50' }), undefined);
+      assert.equal(heapRestart({ ...base, alreadySized: 'x' }), undefined);
+      assert.equal(heapRestart({ ...base, limitBytes: undefined }), undefined);
+      assert.equal(heapSizing([], undefined, undefined), 'Node default (no memory limit found)');
+      assert.match(heapSizing([], '--max-old-space-size=50', undefined), /^given/);
+    });
+  });
+
+  describe('the entry script inside a real memory cgroup', function () {
+    this.timeout(120_000);
+    const groups: MemoryCgroup[] = [];
+    const children: ChildProcess[] = [];
+    before(function () {
+      requireMemoryCgroup(this);
+    });
+    after(() => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      for (const g of groups) g.remove();
+    });
+
+    /** Starts bin/metrics-manager in a new group of `limitMiB`; returns what /api/v1/config says about memory. */
+    async function runIn(limitMiB: number, extraEnv: Record<string, string> = {}): Promise<{ heap_limit_bytes: number; heap_sizing: string; limit_bytes: number }> {
+      const g = MemoryCgroup.create(`mm-heap-${process.pid}-${groups.length}`, limitMiB * MiB);
+      groups.push(g);
+      const port = await freePort();
+      const child = g.spawn(ENTRY, ['agent'], {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin', METRICS_MANAGER_DIST: path.dirname(MAIN_JS), METRICS_PORT: String(port), HOST: '127.0.0.1',
+          SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', LOG_LEVEL: 'info', ...extraEnv,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/api/v1/config`);
+          if (r.ok) {
+            const body = (await r.json()) as { memory: { heap_limit_bytes: number; heap_sizing: string; limit_bytes: number } };
+            // The start log names the value too.
+            for (let i = 0; i < 50 && !out.includes('"heap_sizing"'); i++) await new Promise((res) => setTimeout(res, 100));
+            assert.ok(out.includes(`"heap_sizing":${JSON.stringify(body.memory.heap_sizing)}`), out);
+            child.kill('SIGTERM');
+            return body.memory;
+          }
+        } catch { /* not up yet */ }
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the agent did not come up:\n${out}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+
+    it('follows the limit: 256 MiB and 512 MiB give old spaces of 147 and 326 MiB; a size in NODE_OPTIONS wins', async () => {
+      const nodeDefault = Number(execFileSync(process.execPath, ['-p', 'v8.getHeapStatistics().heap_size_limit'], { encoding: 'utf8', env: { PATH: process.env.PATH } }));
+      const small = await runIn(256);
+      const large = await runIn(512);
+      assert.equal(small.limit_bytes, 256 * MiB);
+      assert.match(small.heap_sizing, /^--max-old-space-size=147 from a memory limit of 256 MiB \(cgroup v[12] /);
+      assert.match(large.heap_sizing, /^--max-old-space-size=326 from a memory limit of 512 MiB/);
+      // heap_size_limit = old space + the young generation (a few tens of MiB, the same in both).
+      for (const [m, old] of [[small, 147], [large, 326]] as const) {
+        assert.ok(m.heap_limit_bytes >= old * MiB && m.heap_limit_bytes <= (old + 64) * MiB, `heap limit ${m.heap_limit_bytes / MiB} MiB for old space ${old} MiB`);
+      }
+      assert.equal(large.heap_limit_bytes - small.heap_limit_bytes, (326 - 147) * MiB);
+      assert.ok(small.heap_limit_bytes < 256 * MiB && nodeDefault > 512 * MiB, `sized ${small.heap_limit_bytes / MiB} MiB vs Node's default ${nodeDefault / MiB} MiB here`);
+
+      const given = await runIn(256, { NODE_OPTIONS: '--max-old-space-size=100' });
+      assert.match(given.heap_sizing, /^given/);
+      assert.ok(given.heap_limit_bytes >= 100 * MiB && given.heap_limit_bytes <= 164 * MiB, String(given.heap_limit_bytes / MiB));
+    });
+  });
+});
