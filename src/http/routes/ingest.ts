@@ -94,14 +94,14 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   // The agent reports its own process and node figures under the component name it is given.
   // No body is read: whatever a client sends is discarded.
   const self = new SelfSnapshotReader(ctx.now);
-  r.set('/api/metrics/self-report', async (req, res, query) => {
+  r.set('/api/metrics/self-report', async (req, res, query, budget) => {
     req.resume();
     const names = query.getAll('component_name');
     const types = query.getAll('component_type');
     if (names.length !== 1 || names[0] === '') throw badRequest('component_name is required, once (POST /api/metrics/self-report?component_name=<name>)');
     if (types.length > 1) throw badRequest('component_type must be given at most once');
     const samples = rejectCounted(ctx, 'report', () => selfReportSamples(self.read(), names[0], types[0] || undefined));
-    const out = await store(samples, 'report');
+    const out = await store(samples, 'report', budget.identity);
     checkStored(out, samples.length);
     sendJson(res, 202, {
       accepted: out.stored, message: `Recorded ${out.stored} metrics of the agent as component '${names[0]}'`,
