@@ -1,0 +1,199 @@
+/**
+ * Store v2 memory targets (issue 9), run alone, never by `npm run bench`'s default set:
+ *
+ *   npx tsc -p tsconfig.test.json && node build/bench/store-v2.js [--only=pushgateway|hour]
+ *
+ * (a) `pushgateway`: RSS of the agent holding 100,000 single-point series pushed over HTTP as line
+ *     protocol, against the Prometheus Pushgateway holding the same series (Prometheus text, one
+ *     PUT per group of 1,000), both fresh processes in the same run. Target: agent ≤ 0.5×.
+ * (b) `hour`: one hour of 1 s history for this node's system series plus 10,000 custom series,
+ *     time-compressed: the series set of the built-in collectors is read from a short real run,
+ *     then a fresh agent (collectors off) gets 3,600 one-second steps of all those series over HTTP
+ *     line protocol with explicit millisecond timestamps, as fast as it takes them. History is
+ *     windowed by each series' own sample time, so the store ends up holding exactly what an hour
+ *     of real time would leave. Target: RSS ≤ 128 MiB.
+ *
+ * The agent is build/src/main.js (the test build), with SYSTEM_METRICS_SOURCE=none unless said.
+ * RSS is VmRSS after the feed, then after 10 s idle (the lower of the two reported as "settled").
+ * Prints a summary and one `BENCH_RESULT {json}` line.
+ */
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, Proc, rssBytes, runBench, sleep, waitReady, which } from './lib/procs';
+import { baseEnv, ROOT } from './lib/targets';
+
+const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
+const MiB = 1024 * 1024;
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+
+function say(msg: string): void {
+  process.stderr.write(`store-v2: ${msg}\n`);
+}
+
+async function startAgent(label: string, env: Record<string, string>): Promise<{ proc: Proc; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = new Proc({
+    name: label, cmd: process.execPath, args: [MAIN_JS, 'agent'], cwd: ROOT,
+    env: { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', TELEGRAF_FORWARD: 'false', SYSTEM_METRICS_SOURCE: 'none', ...env },
+  });
+  await waitReady(proc, `${url}/health`, 60_000);
+  return { proc, url };
+}
+
+async function post(url: string, body: string, type = 'text/plain'): Promise<void> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+  if (r.status >= 300) throw new Error(`${url}: ${r.status} ${await r.text()}`);
+  await r.arrayBuffer();
+}
+
+/** RSS now, and after `idleS` seconds of nothing (the lower one is the settled figure). */
+async function settledRss(pid: number, idleS = 10): Promise<{ afterFeed: number; settled: number }> {
+  const afterFeed = rssBytes(pid);
+  await sleep(idleS * 1000);
+  return { afterFeed, settled: Math.min(afterFeed, rssBytes(pid)) };
+}
+
+const SERIES_A = 100_000;
+const PER_REQUEST = 1000;
+/** Series i: measurement m_<i mod 100>, tags host and id: the same names on both sides. */
+const name = (i: number) => `m_${i % 100}`;
+
+async function pushgatewayScenario(): Promise<Record<string, unknown>> {
+  const pgBin = which('prometheus-pushgateway', ['/usr/bin/prometheus-pushgateway']);
+  if (!pgBin) throw new Error('prometheus-pushgateway is missing (scripts/setup-test-deps.sh installs it)');
+  const agent = await startAgent('agent', {});
+  const agentBase = rssBytes(agent.proc.pid);
+  const t0 = Date.now();
+  for (let from = 0; from < SERIES_A; from += PER_REQUEST) {
+    let body = '';
+    for (let i = from; i < from + PER_REQUEST; i++) body += `${name(i)},host=node-${i % 50},id=s${i} value=${(i % 977) / 10}\n`;
+    await post(`${agent.url}/write`, body);
+  }
+  const agentFeedS = (Date.now() - t0) / 1000;
+  const health = (await (await fetch(`${agent.url}/api/health`)).json()) as Record<string, unknown>;
+  const agentRss = await settledRss(agent.proc.pid);
+  await agent.proc.stop();
+
+  const port = await freePort();
+  const pgUrl = `http://127.0.0.1:${port}`;
+  const pg = new Proc({ name: 'pushgateway', cmd: pgBin, env: baseEnv(), args: [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=error'] });
+  await waitReady(pg, `${pgUrl}/-/ready`, 60_000);
+  const pgBase = rssBytes(pg.pid);
+  const t1 = Date.now();
+  for (let from = 0; from < SERIES_A; from += PER_REQUEST) {
+    // One group per 1,000 series (a PUT replaces its group); each family needs its TYPE once per group.
+    const byName = new Map<string, string[]>();
+    for (let i = from; i < from + PER_REQUEST; i++) {
+      const lines = byName.get(name(i)) ?? [];
+      lines.push(`${name(i)}{host="node-${i % 50}",id="s${i}"} ${(i % 977) / 10}`);
+      byName.set(name(i), lines);
+    }
+    let body = '';
+    for (const [n, lines] of byName) body += `# TYPE ${n} untyped\n${lines.join('\n')}\n`;
+    const r = await fetch(`${pgUrl}/metrics/job/bench/instance/g${from / PER_REQUEST}`, { method: 'PUT', headers: { 'content-type': 'text/plain; version=0.0.4' }, body });
+    if (r.status >= 300) throw new Error(`pushgateway: ${r.status} ${await r.text()}`);
+    await r.arrayBuffer();
+  }
+  const pgFeedS = (Date.now() - t1) / 1000;
+  const scraped = (await (await fetch(`${pgUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('m_')).length;
+  const pgRss = await settledRss(pg.pid);
+  await pg.stop();
+  return {
+    series: SERIES_A,
+    agent: { baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, totalMetrics: health.total_metrics },
+    pushgateway: { baseRssMiB: pgBase / MiB, afterFeedRssMiB: pgRss.afterFeed / MiB, settledRssMiB: pgRss.settled / MiB, feedSeconds: pgFeedS, seriesScraped: scraped },
+    ratio: agentRss.settled / pgRss.settled,
+    ratioOfGrowth: (agentRss.settled - agentBase) / (pgRss.settled - pgBase),
+  };
+}
+
+interface SeriesDef {
+  line: string;
+  kind: 'wander' | 'counter' | 'constant' | 'float';
+}
+
+/** The system series of this node: one short run of the built-in collectors, read back as name + labels. */
+async function systemSeriesOfThisNode(): Promise<SeriesDef[]> {
+  const a = await startAgent('agent-collectors', { SYSTEM_METRICS_SOURCE: 'builtin' });
+  await sleep(5000);
+  const body = (await (await fetch(`${a.url}/api/v1/metrics`)).json()) as { metrics: Array<{ name: string; tags: Record<string, string>; source?: string }> };
+  await a.proc.stop();
+  const out: SeriesDef[] = [];
+  for (const m of body.metrics) {
+    const tags = Object.entries(m.tags).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `,${k}=${v.replace(/[ ,=]/g, '\\$&')}`).join('');
+    // Collector values are mostly floats with many decimals (percentages, rates): XOR's hard case.
+    out.push({ line: `${m.name}${tags}`, kind: /_total$|_seconds$|bytes$/.test(m.name) ? 'counter' : 'float' });
+  }
+  return out;
+}
+
+const HOUR_S = 3600;
+const CUSTOM_B = 10_000;
+const STEP_SECONDS_PER_REQUEST = 10;
+
+async function hourScenario(): Promise<Record<string, unknown>> {
+  const system = await systemSeriesOfThisNode();
+  say(`${system.length} system series on this node`);
+  const custom: SeriesDef[] = [];
+  const kinds: SeriesDef['kind'][] = ['wander', 'counter', 'constant'];
+  for (let i = 0; i < CUSTOM_B; i++) custom.push({ line: `app_${i % 40},pod=p${i % 500},id=c${i}`, kind: kinds[i % 3] });
+  const all = [...system, ...custom];
+  // MAX_STORE_BYTES high, so no history is trimmed for the budget: the hour must be held in full.
+  const agent = await startAgent('agent', { MAX_STORE_BYTES: String(1024 * MiB), HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400' });
+  const base = rssBytes(agent.proc.pid);
+  const t0 = Date.UTC(2026, 0, 1);
+  const state = all.map((_, i) => ({ v: (i % 97) + 0.5, c: i * 10 }));
+  let peak = base;
+  const started = Date.now();
+  for (let s = 0; s < HOUR_S; s += STEP_SECONDS_PER_REQUEST) {
+    let body = '';
+    for (let k = s; k < Math.min(HOUR_S, s + STEP_SECONDS_PER_REQUEST); k++) {
+      const ts = t0 + k * 1000;
+      for (let i = 0; i < all.length; i++) {
+        const d = all[i];
+        const st = state[i];
+        let v: number;
+        if (d.kind === 'wander') v = st.v = Math.round((st.v + (((i * 31 + k * 17) % 11) - 5) / 10) * 10) / 10;
+        else if (d.kind === 'counter') v = st.c += 5 + ((i + k) % 3);
+        else if (d.kind === 'constant') v = 1;
+        else v = st.v = Math.abs(st.v + Math.sin(i + k) * 0.37);
+        body += `${d.line} value=${v} ${ts}\n`;
+      }
+    }
+    await post(`${agent.url}/write?precision=ms`, body);
+    if (s % 300 === 0) {
+      peak = Math.max(peak, rssBytes(agent.proc.pid));
+      say(`fed ${s} s of 3600 (${Math.round((Date.now() - started) / 1000)} s wall), RSS ${(rssBytes(agent.proc.pid) / MiB).toFixed(1)} MiB`);
+    }
+  }
+  const feedS = (Date.now() - started) / 1000;
+  const health = (await (await fetch(`${agent.url}/api/health`)).json()) as Record<string, unknown>;
+  const self = await (await fetch(`${agent.url}/metrics/self`)).text();
+  const trimmedBudget = self.split('\n').filter((l) => l.startsWith('metrics_manager_events_history_chunks_trimmed_total{reason="max_bytes"}')).map((l) => Number(l.split(' ').pop()));
+  const storeBytes = Number(/^metrics_manager_events_store_bytes (\S+)/m.exec(self)?.[1]);
+  const rss = await settledRss(agent.proc.pid);
+  // One series read back over the hour (after the RSS reading: the answer itself takes memory).
+  const match = encodeURIComponent('app_1{id="c1"}');
+  const probe = (await (await fetch(`${agent.url}/api/v1/query_range?match=${match}&start=${t0 / 1000}&end=${(t0 + HOUR_S * 1000) / 1000}`)).json()) as { data: { result: Array<{ values: unknown[] }> } };
+  const points = probe.data.result[0]?.values.length ?? 0;
+  await agent.proc.stop();
+  return {
+    systemSeries: system.length, customSeries: CUSTOM_B, seconds: HOUR_S, samples: all.length * HOUR_S,
+    baseRssMiB: base / MiB, peakDuringFeedMiB: Math.max(peak, rss.afterFeed) / MiB, afterFeedRssMiB: rss.afterFeed / MiB, settledRssMiB: rss.settled / MiB,
+    storeBytesMiB: storeBytes / MiB, historyTrimmedForBudget: trimmedBudget[0] ?? 0, pointsReadBackForOneSeries: points, feedSeconds: feedS, totalMetrics: health.total_metrics,
+  };
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npx tsc -p tsconfig.test.json`);
+  const out: Record<string, unknown> = { date: new Date().toISOString(), loadBefore: os.loadavg(), cores: os.cpus().length, node: process.version };
+  if (!only || only === 'pushgateway') out.pushgateway = await pushgatewayScenario();
+  if (!only || only === 'hour') out.hour = await hourScenario();
+  out.loadAfter = os.loadavg();
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\nBENCH_RESULT ${JSON.stringify(out)}\n`);
+}
+
+runBench('store-v2', main);
