@@ -169,6 +169,7 @@ export class Agent {
       this.components.push({ start: () => pods.start(), stop: () => pods.stop() });
     }
     this.pods = pods;
+    if (c.pushPodLabels && !pods) this.logger.warn('PUSH_POD_LABELS is on but the agent is not in a cluster (no pod cache): pushes are not labelled with their pod');
     const devices = new DeviceHolders(deviceJoinLabel);
     const scheduled = createCollectors(c, collectorEnv(c, opts.run), lineProtocol, { pods, devices });
     this.collectors = new CollectorScheduler(scheduled, this.hub, this.hostname, this.logger, now, {
@@ -222,6 +223,7 @@ export class Agent {
         // Collector details (e.g. `scripts`: per-script state) under each collector's name.
         ...this.collectors.details(),
       }),
+      pushSources: pods ? { sourceOf: (address) => pods.sourceOf(address), nodeName: pods.nodeName } : undefined,
       capabilities: (profile) => {
         const health = new Map(this.collectors.health().map((h) => [h.name, h]));
         return buildCapabilities({

@@ -105,6 +105,9 @@ export const SETTINGS = {
   // in a cluster. Off by default standalone; the chart turns it on.
   nodeFeatureEnabled: ['NODE_FEATURE_ENABLED', bool.default(false)],
   nodeHealthEventWindowSeconds: ['NODE_HEALTH_EVENT_WINDOW_SECONDS', int(10, 86_400).default(600)],
+  // Pushes labelled with the pod behind their source address (src/hub/push-labels.ts); needs the pod cache.
+  pushPodLabels: ['PUSH_POD_LABELS', bool.default(false)],
+  pushLabelsPrecedence: ['PUSH_LABELS_PRECEDENCE', z.enum(['agent', 'pusher']).default('agent')],
 
   // Forwarding (sinks).
   telegrafForward: ['TELEGRAF_FORWARD', z.enum(['auto', 'true', 'false']).default('auto')],

@@ -5,6 +5,7 @@ import type { LiveConfig } from '../config/load';
 import type { LineProtocolParser } from '../formats/influx/parse';
 import type { QuotaGate } from '../quota/quotas';
 import type { Hub } from '../hub/hub';
+import type { AddressOwner } from '../hub/push-labels';
 import type { Logger } from '../log/logger';
 import type { SeriesStore } from '../store/series-store';
 import type { MemoryGuard, MemoryPlan } from '../memory/memory-guard';
@@ -35,6 +36,8 @@ export interface AppContext {
   namespaces?: NamespaceStats;
   /** Per-namespace quotas (QUOTAS) of authenticated pushes. */
   quotas?: QuotaGate;
+  /** Who has a source address (the node's pod cache), in a cluster; see src/hub/push-labels.ts. */
+  pushSources?: { sourceOf(address: string): AddressOwner | undefined; nodeName: string };
   /** GET /api/v1/capabilities. */
   capabilities?: (profile: CapabilityProfile) => Capabilities;
 }

@@ -5,7 +5,8 @@
  * milliseconds and let the event loop run between them (setImmediate: pending I/O first).
  */
 
-import { NamespaceStats, stampIdentity } from '../auth/stamp';
+import { NAMESPACE_LABEL, NamespaceStats, stampIdentity } from '../auth/stamp';
+import { pushStamp, stampSamples } from '../hub/push-labels';
 import type { Identity } from '../auth/tokens';
 import type { Sample } from '../model/sample';
 import { QuotaExceeded, quotaOf } from '../quota/quotas';
@@ -54,9 +55,9 @@ export class SliceClock {
  * the results. Each slice is a batch of its own for subscribers (the stream, sinks). Resolves only
  * once every slice a spooling sink took is on disk (Hub `durable`), so the caller may answer 2xx.
  */
-export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat, identity?: Identity): Promise<WriteResult> {
+export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat, identity?: Identity, address?: string): Promise<WriteResult> {
   const tenant = admitQuota(ctx, identity, samples.length);
-  stampPush(ctx, samples, identity);
+  samples = stampPush(ctx, samples, identity, address);
   if (samples.length <= SAMPLES_PER_SLICE) {
     const out = ctx.hub.accept({ samples, origin: 'custom', format, tenant });
     if (out.durable !== undefined) await out.durable;
@@ -81,9 +82,28 @@ export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: 
   return total;
 }
 
-/** Stamps the pusher's identity (src/auth/stamp.ts) on a push's samples, before the hub sees them. */
-export function stampPush(ctx: AppContext, samples: Sample[], identity: Identity | undefined): void {
-  if (identity !== undefined) stampIdentity(samples, identity, ctx.config.get().authIdentityLabels);
+/**
+ * Stamps who sent a push on its samples, before the hub sees them, and counts the push under its
+ * namespace. Two sources (src/hub/push-labels.ts): the pod behind the TCP peer `address` (the
+ * node's pod cache, with PUSH_POD_LABELS; PUSH_LABELS_PRECEDENCE decides against the pusher's own
+ * labels), then the authenticated identity (src/auth/stamp.ts, AUTH_IDENTITY_LABELS). The identity
+ * wins: with one, the address adds only `pod`, and only for a pod of the identity's namespace.
+ */
+export function stampPush(ctx: AppContext, samples: Sample[], identity: Identity | undefined, address?: string): Sample[] {
+  const c = ctx.config.get();
+  const stamp = pushStamp(
+    { address, authenticatedNamespace: identity?.namespace },
+    { byAddress: c.pushPodLabels, sourceOf: ctx.pushSources?.sourceOf, nodeName: ctx.pushSources?.nodeName },
+  );
+  ctx.metrics.pushFromNamespace(stamp.namespace);
+  let labels = stamp.labels;
+  if (identity !== undefined && NAMESPACE_LABEL in labels) {
+    const { [NAMESPACE_LABEL]: _ns, ...rest } = labels;
+    labels = rest;
+  }
+  let out = stampSamples(samples, labels, c.pushLabelsPrecedence === 'pusher');
+  if (identity !== undefined) out = stampIdentity(out, identity, c.authIdentityLabels);
+  return out;
 }
 
 /** Counts what an authenticated push stored under its namespace, and what its series quota refused. */

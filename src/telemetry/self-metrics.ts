@@ -8,9 +8,12 @@
  */
 
 import client from 'prom-client';
+import { NamespaceCounter } from '../hub/push-labels';
 import { regexEngineStats } from '../query/regex';
 
 const P = 'metrics_manager_';
+/** Namespaces that get their own value in pushes_by_namespace_total; later ones count as `other`. */
+const MAX_PUSH_NAMESPACES = 100;
 
 export type IngestFormat = 'simple' | 'json' | 'influx' | 'write' | 'otlp' | 'report' | 'system' | 'script' | 'telegraf';
 
@@ -205,6 +208,13 @@ export class SelfMetrics {
     });
   }
 
+  /** Pushes by the namespace they came from (src/hub/push-labels.ts); bounded label values. */
+  private readonly pushNamespaces = new NamespaceCounter(MAX_PUSH_NAMESPACES);
+
+  pushFromNamespace(namespace: string | undefined): void {
+    this.pushNamespaces.add(namespace);
+  }
+
   /** The node's pod cache (src/cluster/pod-cache.ts), read at scrape time. */
   watchPodCache(stats: () => { pods: number; relists: number; dropped: number; synced: boolean }): void {
     new client.Gauge({
@@ -258,6 +268,13 @@ export class SelfMetrics {
   private latencyCount = 0;
 
   constructor(store: StoreGauges, parser?: ParserCacheStats) {
+    const pushes = this.pushNamespaces;
+    new client.Counter({
+      name: `${P}pushes_by_namespace_total`,
+      help: `Push requests by the namespace they came from (authenticated identity, or the pod cache with PUSH_POD_LABELS); none: not known; other: past the first ${MAX_PUSH_NAMESPACES} namespaces.`,
+      labelNames: ['namespace'] as const, registers: [this.registry],
+      collect() { this.reset(); for (const [namespace, n] of pushes.snapshot()) this.inc({ namespace }, n); },
+    });
     if (parser) {
       new client.Counter({
         name: `${P}events_parser_cache_resets_total`, help: 'Times the line-protocol series cache hit its bound and was cleared.', registers: [this.registry],

@@ -15,6 +15,21 @@ function agentEnv(objs: ReturnType<typeof renderObjects>): Record<string, string
 }
 
 describe('chart: pod attribution values', function () {
+  it('pushPodLabels is off by default and sets PUSH_POD_LABELS and the precedence when on', function () {
+    const off = agentEnv(renderObjects(this));
+    assert.equal(off.PUSH_POD_LABELS, undefined);
+    assert.equal(loadConfig(off).pushPodLabels, false);
+    const on = agentEnv(renderObjects(this, { set: ['agent.pushPodLabels=true', 'agent.pushLabelsPrecedence=pusher'] }));
+    assert.equal(on.PUSH_POD_LABELS, 'true');
+    assert.equal(on.PUSH_LABELS_PRECEDENCE, 'pusher');
+    const c = loadConfig(on);
+    assert.equal(c.pushPodLabels, true);
+    assert.equal(c.pushLabelsPrecedence, 'pusher');
+  });
+
+  it('refuses an unknown precedence at render time (values schema)', function () {
+    assert.throws(() => renderObjects(this, { set: ['agent.pushLabelsPrecedence=whoever'] }), /pushLabelsPrecedence/);
+  });
   it('per-process attribution off (default): no host PID namespace, no scan of other processes', function () {
     const objs = renderObjects(this);
     assert.equal(podSpec(one(objs, 'DaemonSet')).hostPID, false);

@@ -56,10 +56,10 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const cfg = () => ctx.config.get();
 
   /** Stores and fans out; with a spooling sink, resolves only once the batch is on disk (no 2xx before). */
-  const store = async (samples: Sample[], format: IngestFormat, identity: Identity | undefined): Promise<WriteResult> => {
+  const store = async (req: PlainRequest, samples: Sample[], format: IngestFormat, identity: Identity | undefined): Promise<WriteResult> => {
     const max = cfg().maxSamplesPerRequest;
     if (samples.length > max) throw tooManySamples(max);
-    return acceptInSteps(ctx, samples, format, identity);
+    return acceptInSteps(ctx, samples, format, identity, req.socket.remoteAddress);
   };
 
   /** A JSON route whose whole request was refused by the store (type conflicts, a series quota). */
@@ -70,7 +70,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/v1/metrics/simple', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const sample = rejectCounted(ctx, 'simple', () => parseSimple(body));
-    const out = await store([sample], 'simple', budget.identity);
+    const out = await store(req, [sample], 'simple', budget.identity);
     checkStored(out, 1);
     sendJson(res, 202, { accepted: 1, message: `Accepted metric '${sample.name}'`, errors: storeNotes(out) });
   });
@@ -78,7 +78,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/v1/metrics', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const { samples, points } = rejectCounted(ctx, 'json', () => parseBatch(body, cfg().maxBatchSize));
-    const out = await store(samples, 'json', budget.identity);
+    const out = await store(req, samples, 'json', budget.identity);
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: points, message: `Accepted ${points} metrics`, errors: storeNotes(out) });
   });
@@ -86,7 +86,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   r.set('/api/metrics/report', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const samples = rejectCounted(ctx, 'report', () => parseReport(body, cfg().maxBatchSize));
-    const out = await store(samples, 'report', budget.identity);
+    const out = await store(req, samples, 'report', budget.identity);
     checkStored(out, samples.length);
     sendJson(res, 202, { accepted: samples.length, message: `Accepted ${samples.length} metrics`, errors: storeNotes(out) });
   });
@@ -101,7 +101,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     if (names.length !== 1 || names[0] === '') throw badRequest('component_name is required, once (POST /api/metrics/self-report?component_name=<name>)');
     if (types.length > 1) throw badRequest('component_type must be given at most once');
     const samples = rejectCounted(ctx, 'report', () => selfReportSamples(self.read(), names[0], types[0] || undefined));
-    const out = await store(samples, 'report', budget.identity);
+    const out = await store(req, samples, 'report', budget.identity);
     checkStored(out, samples.length);
     sendJson(res, 202, {
       accepted: out.stored, message: `Recorded ${out.stored} metrics of the agent as component '${names[0]}'`,
@@ -115,7 +115,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     const text = await readText(req, budget.maxBodyBytes, budget.ticket);
     const parsed = await parseInSteps(ctx, text, precision, cfg().maxSamplesPerRequest);
     ctx.metrics.samplesRejected(format, 'parse', parsed.errors.length);
-    const out = await acceptInSteps(ctx, parsed.samples, format, budget.identity);
+    const out = await acceptInSteps(ctx, parsed.samples, format, budget.identity, req.socket.remoteAddress);
     return { parsed, out, lines: parsed.points ?? 0 };
   };
 

@@ -107,7 +107,7 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
       const converted = converter.result();
       const { samples, errors, rejectedDataPoints } = converted;
       ctx.metrics.samplesRejected('otlp', 'invalid', rejectedDataPoints);
-      const out = await acceptInSteps(ctx, samples, 'otlp', budget.identity);
+      const out = await acceptInSteps(ctx, samples, 'otlp', budget.identity, req.socket.remoteAddress);
       const rejected = rejectedDataPoints + out.typeConflicts + out.quotaRefused;
       const messages = formatItemErrors(errors, 20);
       if (out.firstConflict) messages.push(out.firstConflict);
