@@ -16,13 +16,11 @@ import {
   addAgentPod, addNode, AGENT_LABELS, AGENT_NS, applyConfig, eventually, fakeKubeConfig, MMC, NAMESPACES, POD_MONITORS, PROMETHEUSES, SERVICE_MONITORS,
   startFakeController, startFakeKube, type FakeKubeApiServer,
 } from '../helpers/fake-kube';
+import { errorBody, expect422 } from '../helpers/fake-kube/refusals';
 
 const GROUP = 'monitoring.coreos.com';
 const V = 'v1';
 
-function body(e: unknown): string {
-  return String((e as { body?: unknown }).body);
-}
 
 describe('fake API server: the prometheus-operator\'s real schemas', () => {
   let fake: FakeKubeApiServer;
@@ -40,12 +38,7 @@ describe('fake API server: the prometheus-operator\'s real schemas', () => {
     await fake.stop();
   });
 
-  const refused = (plural: string, obj: Record<string, unknown>, field: RegExp) =>
-    assert.rejects(api.createCustom(GROUP, V, plural, 'ns1', obj), (e: unknown) => {
-      assert.equal(httpStatus(e), 422, body(e));
-      assert.match(body(e), field);
-      return true;
-    });
+  const refused = expect422(() => api, GROUP, V, 'ns1');
 
   it('wrong types and unknown enum values are 422 naming the field', async () => {
     const sm = (spec: Record<string, unknown>) => ({ metadata: { name: 'sm' }, spec: { selector: {}, endpoints: [{ port: 'http' }], ...spec } });
@@ -128,7 +121,7 @@ describe('fake API server: the prometheus-operator\'s real schemas', () => {
           try {
             stored = await api.createCustom(GROUP, V, plural, ns, obj);
           } catch (e) {
-            assert.fail(`${name}: ${kind} ${obj.metadata.name} refused: ${httpStatus(e)} ${body(e)}`);
+            assert.fail(`${name}: ${kind} ${obj.metadata.name} refused: ${httpStatus(e)} ${errorBody(e)}`);
           }
           assert.ok(isSubset(obj.spec, stored.spec), `${name}: ${kind} lost fields: rendered ${JSON.stringify(obj.spec)}, stored ${JSON.stringify(stored.spec)}`);
           assert.ok(isSubset(obj.metadata.labels, (stored.metadata as K8sObject['metadata']).labels), `${name}: labels`);

@@ -13,14 +13,12 @@ import { find, MONITORING_APIS, renderObjects, VALUE_SETS, type K8sObject } from
 import {
   addAgentPod, addNode, applyConfig, eventually, fakeKubeConfig, NAMESPACES, startFakeController, startFakeKube, VM_AGENTS, VM_SERVICE_SCRAPES, type FakeKubeApiServer,
 } from '../helpers/fake-kube';
+import { errorBody, expect422 } from '../helpers/fake-kube/refusals';
 
 const GROUP = 'operator.victoriametrics.com';
 const V = 'v1beta1';
 const remoteWrite = [{ url: 'http://vmsingle.vm.svc:8428/api/v1/write' }];
 
-function body(e: unknown): string {
-  return String((e as { body?: unknown }).body);
-}
 
 describe('fake API server: VictoriaMetrics operator kinds (trimmed schemas)', () => {
   let fake: FakeKubeApiServer;
@@ -39,12 +37,7 @@ describe('fake API server: VictoriaMetrics operator kinds (trimmed schemas)', ()
     await fake.stop();
   });
 
-  const refused = (plural: string, obj: Record<string, unknown>, field: RegExp) =>
-    assert.rejects(api.createCustom(GROUP, V, plural, 'vm', obj), (e: unknown) => {
-      assert.equal(httpStatus(e), 422, body(e));
-      assert.match(body(e), field);
-      return true;
-    });
+  const refused = expect422(() => api, GROUP, V, 'vm');
 
   it('wrong types, unknown enum values and missing required fields are 422 naming the field', async () => {
     const vs = (spec: Record<string, unknown>) => ({ metadata: { name: 'vs' }, spec: { selector: {}, endpoints: [{ port: 'http' }], ...spec } });
@@ -104,7 +97,7 @@ describe('fake API server: VictoriaMetrics operator kinds (trimmed schemas)', ()
         try {
           stored = await api.createCustom(GROUP, V, 'vmservicescrapes', ns, obj);
         } catch (e) {
-          assert.fail(`${name}: VMServiceScrape ${obj.metadata.name} refused: ${httpStatus(e)} ${body(e)}`);
+          assert.fail(`${name}: VMServiceScrape ${obj.metadata.name} refused: ${httpStatus(e)} ${errorBody(e)}`);
         }
         assert.ok(isSubset(obj.spec, stored.spec), `${name}: lost fields: rendered ${JSON.stringify(obj.spec)}, stored ${JSON.stringify(stored.spec)}`);
         checked++;
