@@ -13,10 +13,11 @@ import { parsePrecision, type Precision } from '../../model/time';
 import type { WriteResult } from '../../store/series-store';
 import type { IngestFormat } from '../../telemetry/self-metrics';
 import { SelfSnapshotReader } from '../../telemetry/self-snapshot';
-import { isJsonType, mediaType, readText } from '../body';
+import { isJsonType, mediaType, readText, readTextParts } from '../body';
+import { LineSlicer, SliceSizer } from '../line-slices';
 import type { AppContext } from '../context';
 import { badRequest, HttpError, tooManySamples, unprocessable, unsupportedMediaType } from '../errors';
-import { acceptInSteps, yieldToLoop } from '../steps';
+import { acceptInSteps, SLICE_MS, yieldToLoop } from '../steps';
 import type { Identity } from '../../auth/tokens';
 import { sendEmpty, sendJson, type BodyBudget, type PlainHandler, type PlainRequest } from '../respond';
 
@@ -112,8 +113,8 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   /** Line protocol: good lines are stored even when others are bad. */
   const lineProtocol = async (req: PlainRequest, format: IngestFormat, precisionParam: string[], budget: BodyBudget) => {
     const precision = precisionOf(precisionParam);
-    const text = await readText(req, budget.maxBodyBytes, budget.ticket);
-    const parsed = await parseInSteps(ctx, text, precision, cfg().maxSamplesPerRequest);
+    const parts = await readTextParts(req, budget.maxBodyBytes, budget.ticket);
+    const parsed = await parseInSteps(ctx, parts, precision, cfg().maxSamplesPerRequest);
     ctx.metrics.samplesRejected(format, 'parse', parsed.errors.length);
     const out = await acceptInSteps(ctx, parsed.samples, format, budget.identity, req.socket.remoteAddress);
     return { parsed, out, lines: parsed.points ?? 0 };
@@ -156,8 +157,13 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   return r;
 }
 
-/** Characters of line protocol parsed per slice (about 10 ms of work), cut at a line end. */
-const LP_SLICE_CHARS = 128 * 1024;
+/**
+ * Characters of line protocol per parse step: the first step is small (the parser may still be
+ * cold), later ones are sized to take about SLICE_MS (src/http/line-slices.ts SliceSizer).
+ */
+const LP_FIRST_SLICE_CHARS = 16 * 1024;
+const LP_MIN_SLICE_CHARS = 4 * 1024;
+const LP_MAX_SLICE_CHARS = 256 * 1024;
 
 /**
  * Parses a line-protocol body slice by slice, yielding to the event loop between slices, with the
@@ -165,30 +171,28 @@ const LP_SLICE_CHARS = 128 * 1024;
  * (413) before anything is stored. "Now" is fixed once, so every line without a timestamp gets
  * the same one whichever slice it is in.
  */
-async function parseInSteps(ctx: AppContext, text: string, precision: Precision | undefined, maxSamples: number): Promise<ParseResult & { points: number }> {
+async function parseInSteps(ctx: AppContext, parts: readonly string[], precision: Precision | undefined, maxSamples: number): Promise<ParseResult & { points: number }> {
   const opts = { precision, defaultTimestampMs: ctx.now() };
   const samples: Sample[] = [];
   const errors: ItemError[] = [];
   let points = 0;
   let linesBefore = 0;
-  for (let pos = 0; pos < text.length;) {
-    let end = Math.min(text.length, pos + LP_SLICE_CHARS);
-    if (end < text.length) {
-      const nl = text.indexOf('\n', end - 1);
-      end = nl < 0 ? text.length : nl + 1;
-    }
-    if (pos === 0 && end < text.length) await yieldToLoop(); // reading and decoding the body were a step already
-    const slice = pos === 0 && end === text.length ? text : text.slice(pos, end);
+  const slicer = new LineSlicer(parts);
+  const sizer = new SliceSizer(LP_FIRST_SLICE_CHARS, SLICE_MS, LP_MIN_SLICE_CHARS, LP_MAX_SLICE_CHARS);
+  for (let slice = slicer.take(sizer.size); slice !== undefined; ) {
+    const started = performance.now();
     const r = ctx.lineProtocol.parse(slice, opts);
     for (const s of r.samples) samples.push(s);
     for (const e of r.errors) errors.push(e.line > 0 ? { line: e.line + linesBefore, message: e.message } : e);
     points += r.points ?? 0;
     if (samples.length > maxSamples) throw tooManySamples(maxSamples);
-    pos = end;
-    if (pos < text.length) {
+    sizer.took(slice.length, performance.now() - started);
+    const next = slicer.take(sizer.size);
+    if (next !== undefined) {
       linesBefore += countLines(slice);
       await yieldToLoop();
     }
+    slice = next;
   }
   return { samples, errors, points };
 }
