@@ -1,7 +1,7 @@
 /**
  * Store v2 memory targets (issue 9), run alone, never by `npm run bench`'s default set:
  *
- *   npx tsc -p tsconfig.test.json && node build/bench/store-v2.js [--only=pushgateway|hour]
+ *   npx tsc -p tsconfig.test.json && node build/bench/store-v2.js [--only=pushgateway|hour|accounting]
  *
  * (a) `pushgateway`: RSS of the agent holding 100,000 single-point series pushed over HTTP as line
  *     protocol, against the Prometheus Pushgateway holding the same series (Prometheus text, one
@@ -13,6 +13,15 @@
  *     windowed by each series' own sample time, so the store ends up holding exactly what an hour
  *     of real time would leave. Target: RSS ≤ 128 MiB.
  *
+ * (c) `accounting`: whether the store's byte accounting matches memory, per input format. For each
+ *     of line protocol (/write), JSON batch (/api/v1/metrics) and OTLP protobuf (/v1/metrics) a
+ *     fresh agent started with `node --expose-gc` (test/helpers/agent-process.ts) gets the same
+ *     100,000 new single-point series (after a warm-up of 5,000 others), and /api/health is read
+ *     before and after: with --expose-gc it collects garbage first, so heap used + external is
+ *     live memory. Reported: the growth of store bytes + parser cache bytes against the growth of
+ *     heap used + external, and their ratio. Target: within ±15 %.
+ *     `--formats=lp,json,otlp` picks formats, `--series=N` the count.
+ *
  * The agent is build/src/main.js (the test build), with SYSTEM_METRICS_SOURCE=none unless said.
  * RSS is VmRSS after the feed, then after 10 s idle (the lower of the two reported as "settled").
  * Prints a summary and one `BENCH_RESULT {json}` line.
@@ -23,6 +32,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, Proc, rssBytes, runBench, sleep, waitReady, which } from './lib/procs';
 import { baseEnv, ROOT } from './lib/targets';
+import { pushBatchJson, pushSeries } from './lib/bodies';
+import { startAgentProcess } from '../test/helpers/agent-process';
 
 const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
 const MiB = 1024 * 1024;
@@ -187,11 +198,137 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   };
 }
 
+type Format = 'lp' | 'json' | 'otlp';
+
+function pbVarint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+const pbLen = (field: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([...pbVarint((field << 3) | 2), ...pbVarint(payload.length)]), payload]);
+const pbStr = (field: number, v: string): Buffer => pbLen(field, Buffer.from(v, 'utf8'));
+const pbKv = (k: string, v: string): Buffer => Buffer.concat([pbStr(1, k), pbLen(2, pbStr(1, v))]);
+function pbFixed(field: number, write: (b: Buffer) => void): Buffer {
+  const b = Buffer.alloc(9);
+  b[0] = (field << 3) | 1;
+  write(b);
+  return b;
+}
+
+/**
+ * ExportMetricsServiceRequest for series [from, to) of bodies.ts' pushSeries: one resource (as an
+ * SDK sends: service and host), one scope, one gauge per metric name with a data point per series
+ * (attributes node, pipeline, device).
+ */
+function otlpBody(from: number, to: number, timeMs: number): Buffer {
+  const byName = new Map<string, Buffer[]>();
+  const t = BigInt(timeMs) * 1_000_000n;
+  for (let i = from; i < to; i++) {
+    const s = pushSeries(i);
+    const attrs = Object.entries(s.tags).map(([k, v]) => pbLen(7, pbKv(k, v)));
+    const point = Buffer.concat([...attrs, pbFixed(3, (b) => b.writeBigUInt64LE(t, 1)), pbFixed(4, (b) => b.writeDoubleLE((i % 977) / 10, 1))]);
+    const list = byName.get(s.name) ?? [];
+    list.push(pbLen(1, point));
+    byName.set(s.name, list);
+  }
+  const metrics = [...byName].map(([n, points]) => pbLen(2, Buffer.concat([pbStr(1, n), pbLen(5, Buffer.concat(points))])));
+  const resource = Buffer.concat([pbLen(1, pbKv('service.name', 'bench-pipeline')), pbLen(1, pbKv('host.name', 'node-a'))]);
+  const scope = Buffer.concat([pbLen(1, pbStr(1, 'bench')), ...metrics]);
+  return pbLen(1, Buffer.concat([pbLen(1, resource), pbLen(2, scope)]));
+}
+
+/** Series [from, to) in the given format, 1,000 per request. */
+async function pushSeriesAs(format: Format, url: string, from: number, to: number, timeMs: number): Promise<void> {
+  for (let a = from; a < to; a += PER_REQUEST) {
+    const b = Math.min(to, a + PER_REQUEST);
+    let r: Response;
+    if (format === 'lp') {
+      let body = '';
+      for (let i = a; i < b; i++) {
+        const s = pushSeries(i);
+        body += `${s.name},device=${s.tags.device},node=${s.tags.node},pipeline=${s.tags.pipeline} value=${(i % 977) / 10} ${timeMs}\n`;
+      }
+      r = await fetch(`${url}/write?precision=ms`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
+    } else if (format === 'json') {
+      r = await fetch(`${url}/api/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: pushBatchJson(a, b, (i) => (i % 977) / 10, timeMs) });
+    } else {
+      r = await fetch(`${url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: otlpBody(a, b, timeMs) });
+    }
+    if (r.status >= 300) throw new Error(`${format} push: ${r.status} ${await r.text()}`);
+    await r.arrayBuffer();
+  }
+}
+
+interface MemReading {
+  heapUsed: number;
+  external: number;
+  rss: number;
+  storeBytes: number;
+  parserCacheBytes: number;
+  customSeries: number;
+}
+
+/** /api/health of an agent started with --expose-gc: read twice, 0.5 s apart (V8 frees ArrayBuffers in the background). */
+async function readMem(url: string): Promise<MemReading> {
+  let h: { metrics_store: { total_metrics: number; bytes: number }; memory: { after_gc: boolean; heap_used_bytes: number; external_bytes: number; rss_bytes: number; parser_cache_bytes: number } } | undefined;
+  for (let k = 0; k < 2; k++) {
+    if (k > 0) await sleep(500);
+    h = (await (await fetch(`${url}/api/health`)).json()) as typeof h;
+  }
+  if (!h!.memory.after_gc) throw new Error('the agent did not collect garbage before reading memory (started without --expose-gc?)');
+  return { heapUsed: h!.memory.heap_used_bytes, external: h!.memory.external_bytes, rss: h!.memory.rss_bytes, storeBytes: h!.metrics_store.bytes, parserCacheBytes: h!.memory.parser_cache_bytes, customSeries: h!.metrics_store.total_metrics };
+}
+
+const WARMUP_SERIES = 5_000;
+
+async function accountingScenario(): Promise<Record<string, unknown>> {
+  const formats = (process.argv.find((a) => a.startsWith('--formats='))?.slice(10) ?? 'lp,json,otlp').split(',') as Format[];
+  const n = Number(process.argv.find((a) => a.startsWith('--series='))?.slice(9) ?? 100_000);
+  const out: Record<string, unknown> = { series: n };
+  for (const format of formats) {
+    const agent = await startAgentProcess({
+      nodeArgs: ['--expose-gc'],
+      env: { RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', MAX_STORE_BYTES: String(1024 * MiB), MAX_METRICS_IN_MEMORY: String(10 * n), HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400' },
+      startTimeoutMs: 60_000,
+    });
+    try {
+      const t = Date.now();
+      // Warm-up: other series of the same shape, so code paths and their caches are made before the baseline.
+      await pushSeriesAs(format, agent.url, 10 * n, 10 * n + WARMUP_SERIES, t);
+      const before = await readMem(agent.url);
+      const started = Date.now();
+      await pushSeriesAs(format, agent.url, 0, n, t);
+      const feedS = (Date.now() - started) / 1000;
+      const after = await readMem(agent.url);
+      if (after.customSeries - before.customSeries !== n) throw new Error(`${format}: ${after.customSeries - before.customSeries} new series held, expected ${n}`);
+      const measured = after.heapUsed + after.external - (before.heapUsed + before.external);
+      const store = after.storeBytes - before.storeBytes;
+      const cache = after.parserCacheBytes - before.parserCacheBytes;
+      const r = {
+        measuredGrowthMiB: measured / MiB, heapGrowthMiB: (after.heapUsed - before.heapUsed) / MiB, externalGrowthMiB: (after.external - before.external) / MiB,
+        storeBytesGrowthMiB: store / MiB, parserCacheGrowthMiB: cache / MiB, accountedMiB: (store + cache) / MiB,
+        ratio: (store + cache) / measured, measuredBytesPerSeries: measured / n, accountedBytesPerSeries: (store + cache) / n,
+        rssGrowthMiB: (after.rss - before.rss) / MiB, feedSeconds: feedS,
+      };
+      say(`${format}: accounted ${r.accountedMiB.toFixed(1)} MiB (store ${r.storeBytesGrowthMiB.toFixed(1)} + parser cache ${r.parserCacheGrowthMiB.toFixed(1)}) vs measured heap+external ${r.measuredGrowthMiB.toFixed(1)} MiB → ${r.ratio.toFixed(3)}`);
+      out[format] = r;
+    } finally {
+      await agent.stop();
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npx tsc -p tsconfig.test.json`);
   const out: Record<string, unknown> = { date: new Date().toISOString(), loadBefore: os.loadavg(), cores: os.cpus().length, node: process.version };
   if (!only || only === 'pushgateway') out.pushgateway = await pushgatewayScenario();
   if (!only || only === 'hour') out.hour = await hourScenario();
+  if (!only || only === 'accounting') out.accounting = await accountingScenario();
   out.loadAfter = os.loadavg();
   process.stdout.write(`${JSON.stringify(out, null, 2)}\nBENCH_RESULT ${JSON.stringify(out)}\n`);
 }

@@ -35,9 +35,11 @@ export type TrimReason = 'window' | 'max_bytes';
 
 /**
  * Fixed per-series cost estimate: the Series object with its boxed numbers, its Map entry, the
- * name string and string headers (measured with bench/store-memory.ts).
+ * name string and string headers. Measured in an agent process over HTTP (bench/store-v2.ts
+ * --only=accounting: 100,000 new series as line protocol, JSON or OTLP) at 216–218 B per series
+ * besides the key's characters, whatever the format.
  */
-const SERIES_OVERHEAD_BYTES = 200;
+const SERIES_OVERHEAD_BYTES = 216;
 
 const MAX_TICK = 2 ** 30;
 /** After a rebase the newest write sits here, leaving the retention window (≤ 1 day) below it. */

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { heapRestart, heapSizeGiven, heapSizing, oldSpaceMiB } from '../../src/memory/heap-size';
 import { MAIN_JS } from '../helpers/agent-process';
@@ -15,7 +16,10 @@ import { MemoryCgroup, requireMemoryCgroup } from '../helpers/memory-cgroup';
 import { freePort } from '../helpers/tools';
 
 const MiB = 1024 * 1024;
-const ENTRY = path.resolve(__dirname, '..', '..', '..', 'bin', 'metrics-manager');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ENTRY = path.join(ROOT, 'bin', 'metrics-manager');
+/** What `npm start` runs once the build is done (its build step is not run here: tsc takes a minute). */
+const BUILD_STEP = 'npm run build --silent && ';
 
 describe('heap sized from the container limit', () => {
   describe('the rule', () => {
@@ -52,11 +56,12 @@ describe('heap sized from the container limit', () => {
     });
 
     /** Starts bin/metrics-manager in a new group of `limitMiB`; returns what /api/v1/config says about memory. */
-    async function runIn(limitMiB: number, extraEnv: Record<string, string> = {}): Promise<{ heap_limit_bytes: number; heap_sizing: string; limit_bytes: number }> {
+    async function runIn(limitMiB: number, extraEnv: Record<string, string> = {}, cmd: [string, string[]] = [ENTRY, ['agent']]): Promise<{ heap_limit_bytes: number; heap_sizing: string; limit_bytes: number }> {
       const g = MemoryCgroup.create(`mm-heap-${process.pid}-${groups.length}`, limitMiB * MiB);
       groups.push(g);
       const port = await freePort();
-      const child = g.spawn(ENTRY, ['agent'], {
+      const child = g.spawn(cmd[0], cmd[1], {
+        cwd: ROOT,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin', METRICS_MANAGER_DIST: path.dirname(MAIN_JS), METRICS_PORT: String(port), HOST: '127.0.0.1',
           SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', LOG_LEVEL: 'info', ...extraEnv,
@@ -102,6 +107,15 @@ describe('heap sized from the container limit', () => {
       const given = await runIn(256, { NODE_OPTIONS: '--max-old-space-size=100' });
       assert.match(given.heap_sizing, /^given/);
       assert.ok(given.heap_limit_bytes >= 100 * MiB && given.heap_limit_bytes <= 164 * MiB, String(given.heap_limit_bytes / MiB));
+    });
+
+    it('npm start goes through the entry script: a standalone agent in a 256 MiB container is sized like the image', async () => {
+      const start = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+      assert.ok(start.startsWith(BUILD_STEP), start);
+      // The rest of the script, run as npm runs it (sh -c, from the package root), on the test build.
+      const m = await runIn(256, {}, ['/bin/sh', ['-c', start.slice(BUILD_STEP.length)]]);
+      assert.match(m.heap_sizing, /^--max-old-space-size=147 from a memory limit of 256 MiB/);
+      assert.ok(m.heap_limit_bytes >= 147 * MiB && m.heap_limit_bytes <= (147 + 64) * MiB, String(m.heap_limit_bytes / MiB));
     });
   });
 });
