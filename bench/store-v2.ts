@@ -11,7 +11,8 @@
  *     then a fresh agent (collectors off) gets 3,600 one-second steps of all those series over HTTP
  *     line protocol with explicit millisecond timestamps, as fast as it takes them. History is
  *     windowed by each series' own sample time, so the store ends up holding exactly what an hour
- *     of real time would leave. Target: RSS ≤ 128 MiB.
+ *     of real time would leave. Target: RSS ≤ 128 MiB. `--container=256` (or 512) sizes the heap
+ *     as the image's entry script would in a container of that limit.
  *
  * (c) `accounting`: whether the store's byte accounting matches memory, per input format. For each
  *     of line protocol (/write), JSON batch (/api/v1/metrics) and OTLP protobuf (/v1/metrics) a
@@ -34,6 +35,7 @@ import { freePort, Proc, rssBytes, runBench, sleep, waitReady, which } from './l
 import { baseEnv, ROOT } from './lib/targets';
 import { pushBatchJson, pushSeries } from './lib/bodies';
 import { startAgentProcess } from '../test/helpers/agent-process';
+import { oldSpaceMiB } from '../src/memory/heap-size';
 
 const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
 const MiB = 1024 * 1024;
@@ -43,11 +45,11 @@ function say(msg: string): void {
   process.stderr.write(`store-v2: ${msg}\n`);
 }
 
-async function startAgent(label: string, env: Record<string, string>): Promise<{ proc: Proc; url: string }> {
+async function startAgent(label: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = new Proc({
-    name: label, cmd: process.execPath, args: [MAIN_JS, 'agent'], cwd: ROOT,
+    name: label, cmd: process.execPath, args: [...nodeArgs, MAIN_JS, 'agent'], cwd: ROOT,
     env: { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', TELEGRAF_FORWARD: 'false', SYSTEM_METRICS_SOURCE: 'none', ...env },
   });
   await waitReady(proc, `${url}/health`, 60_000);
@@ -153,7 +155,11 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   for (let i = 0; i < CUSTOM_B; i++) custom.push({ line: `app_${i % 40},pod=p${i % 500},id=c${i}`, kind: kinds[i % 3] });
   const all = [...system, ...custom];
   // MAX_STORE_BYTES high, so no history is trimmed for the budget: the hour must be held in full.
-  const agent = await startAgent('agent', { MAX_STORE_BYTES: String(1024 * MiB), HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400' });
+  // --container=<MiB>: the heap sized as bin/metrics-manager sizes it in a container of that limit,
+  // and the memory guard working from that limit (MEMORY_LIMIT_BYTES), as in the image.
+  const containerMiB = Number(process.argv.find((a) => a.startsWith('--container='))?.slice(12) ?? 0);
+  const sized: { nodeArgs: string[]; env: Record<string, string> } = containerMiB > 0 ? { nodeArgs: [`--max-old-space-size=${oldSpaceMiB(containerMiB * MiB)}`], env: { MEMORY_LIMIT_BYTES: String(containerMiB * MiB) } } : { nodeArgs: [], env: {} };
+  const agent = await startAgent('agent', { MAX_STORE_BYTES: String(1024 * MiB), HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400', ...sized.env }, sized.nodeArgs);
   const base = rssBytes(agent.proc.pid);
   const t0 = Date.UTC(2026, 0, 1);
   const state = all.map((_, i) => ({ v: (i % 97) + 0.5, c: i * 10 }));
@@ -186,6 +192,7 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   const trimmedBudget = self.split('\n').filter((l) => l.startsWith('metrics_manager_events_history_chunks_trimmed_total{reason="max_bytes"}')).map((l) => Number(l.split(' ').pop()));
   const storeBytes = Number(/^metrics_manager_events_store_bytes (\S+)/m.exec(self)?.[1]);
   const rss = await settledRss(agent.proc.pid);
+  const mem = ((await (await fetch(`${agent.url}/api/health`)).json()) as { memory: { heap_used_bytes: number; heap_total_bytes: number; external_bytes: number; rss_bytes: number } }).memory;
   // One series read back over the hour (after the RSS reading: the answer itself takes memory).
   const match = encodeURIComponent('app_1{id="c1"}');
   const probe = (await (await fetch(`${agent.url}/api/v1/query_range?match=${match}&start=${t0 / 1000}&end=${(t0 + HOUR_S * 1000) / 1000}`)).json()) as { data: { result: Array<{ values: unknown[] }> } };
@@ -194,6 +201,9 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   return {
     systemSeries: system.length, customSeries: CUSTOM_B, seconds: HOUR_S, samples: all.length * HOUR_S,
     baseRssMiB: base / MiB, peakDuringFeedMiB: Math.max(peak, rss.afterFeed) / MiB, afterFeedRssMiB: rss.afterFeed / MiB, settledRssMiB: rss.settled / MiB,
+    containerMiB: containerMiB || null, nodeArgs: sized.nodeArgs,
+    heapUsedMiB: mem.heap_used_bytes / MiB, heapTotalMiB: mem.heap_total_bytes / MiB, externalMiB: mem.external_bytes / MiB,
+    storeBytesPerPoint: storeBytes / (all.length * HOUR_S), rssBytesPerPoint: rss.settled / (all.length * HOUR_S),
     storeBytesMiB: storeBytes / MiB, historyTrimmedForBudget: trimmedBudget[0] ?? 0, pointsReadBackForOneSeries: points, feedSeconds: feedS, totalMetrics: health.total_metrics,
   };
 }
