@@ -8,7 +8,13 @@
  * collect(). Two variants, each on a fresh collector: per-pod attribution on (the default) and off
  * (the same fdinfo scan without cgroups or gpu_pod_* series): the difference is what attribution adds.
  *
- *   npx tsc -p tsconfig.test.json && node build/bench/gpu-per-pod.js [--cycles=120]
+ *   npx tsc -p tsconfig.test.json && node build/bench/gpu-per-pod.js [--cycles=120] [--baseline=DIR]
+ *
+ * `--baseline=DIR`: DIR is another compiled tree (the `build/` of an older checkout); its collector
+ * runs in the same process, on the same node, interleaved cycle by cycle with this one (the order
+ * rotating), so both see the same machine load: a before/after comparison that a shared machine's
+ * ±30 % swings between separate runs cannot blur. `TMPDIR=/dev/shm` keeps the fixture rewrites
+ * off the disk.
  *
  * Prints a Markdown section for bench/RESULTS.md ("Per-pod GPU attribution") on stdout.
  */
@@ -23,6 +29,7 @@ import { IntelGpuCollector } from '../src/collectors/intel-gpu';
 const CYCLES = Number(process.argv.find((a) => a.startsWith('--cycles='))?.slice(9) ?? 120);
 /** `--node-dir=DIR`: build the node in DIR, keep it and exit (for profiling the collector on it). */
 const NODE_DIR = process.argv.find((a) => a.startsWith('--node-dir='))?.slice(11);
+const BASELINE = process.argv.find((a) => a.startsWith('--baseline='))?.slice(11);
 const WARMUP = 10;
 const GPU_PROCS = 200;
 const PER_POD = 4;
@@ -100,7 +107,70 @@ async function measure(dir: string, perPod: boolean): Promise<Cost> {
   return { cpuUsPerCycle: cpu / CYCLES, wallUsPerCycle: wall / CYCLES, samples };
 }
 
+interface Variant {
+  name: string;
+  collect: () => Promise<{ samples: unknown[] }>;
+  cpu: number;
+  wall: number;
+  samples: number;
+}
+
+/** This build's and the baseline build's collector, per-pod on and off, interleaved on one node. */
+async function compare(dir: string, baseline: string): Promise<Variant[]> {
+  let mono = 1_000_000;
+  const clock = { now: () => mono, monotonic: () => mono, run: () => Promise.reject(new Error('none')) };
+  const builds: [string, typeof HostFs, typeof IntelGpuCollector][] = [
+    ['this build', HostFs, IntelGpuCollector],
+    ['baseline', require(path.resolve(baseline, 'src/collectors/host-fs')).HostFs, require(path.resolve(baseline, 'src/collectors/intel-gpu')).IntelGpuCollector],
+  ];
+  const variants: Variant[] = [];
+  for (const [label, Fs, Gpu] of builds) {
+    for (const perPod of [true, false]) {
+      const c = new Gpu({ fs: new Fs(path.join(dir, 'proc'), path.join(dir, 'sys')), ...clock }, { perPod });
+      variants.push({ name: `${label}, per-pod ${perPod ? 'on' : 'off'}`, collect: () => c.collect(), cpu: 0, wall: 0, samples: 0 });
+    }
+  }
+  for (let n = 0; n < WARMUP + CYCLES; n++) {
+    rewrite(dir, n + 2);
+    mono += 1000;
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(n + k) % variants.length];
+      const c0 = process.cpuUsage();
+      const w0 = process.hrtime.bigint();
+      const r = await v.collect();
+      const w1 = process.hrtime.bigint();
+      const c1 = process.cpuUsage(c0);
+      if (n >= WARMUP) {
+        v.cpu += (c1.user + c1.system) / CYCLES;
+        v.wall += Number(w1 - w0) / 1000 / CYCLES;
+        v.samples = r.samples.length;
+      }
+    }
+  }
+  return variants;
+}
+
 async function main(): Promise<void> {
+  if (BASELINE) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-gpu-pods-'));
+    try {
+      buildNode(dir);
+      const load0 = os.loadavg()[0].toFixed(1);
+      const vs = await compare(dir, BASELINE);
+      const lines = [
+        `Interleaved with \`--baseline=${BASELINE}\`: ${new Date().toISOString()} · ${CYCLES} cycles after ${WARMUP} warm-up · node dir under ${os.tmpdir()} · load average ${load0} → ${os.loadavg()[0].toFixed(1)}.`,
+        '',
+        '| variant | CPU µs / cycle | % of a core at 1 s | wall µs / cycle | samples / cycle |',
+        '|---|---|---|---|---|',
+        ...vs.map((v) => `| ${v.name} | ${v.cpu.toFixed(0)} | ${((v.cpu / 1e6) * 100).toFixed(2)} | ${v.wall.toFixed(0)} | ${v.samples} |`),
+        '',
+      ];
+      process.stdout.write(lines.join('\n'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   if (NODE_DIR) {
     buildNode(NODE_DIR);
     rewrite(NODE_DIR, 2);

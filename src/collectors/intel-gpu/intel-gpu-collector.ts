@@ -49,7 +49,37 @@ interface GtSource {
   throttle?: string;
   /** Directory and file prefix of the per-reason throttle flags (i915 `throttle_reason_*`, xe `freq0/throttle/reason_*`). */
   reasons?: { dir: string; prefix: string };
+  /** The per-reason flag files found in `reasons.dir`, in name order (filled in by the layout). */
+  reasonFiles?: { path: string; labels: Labels }[];
 }
+
+/** One hwmon directory of a card: which channels it has and their labels (fixed while the driver is bound). */
+interface HwmonLayout {
+  hw: string;
+  dir: string;
+  energy: { n: string; sensor: string }[];
+  powerMax: { n: string; sensor: string }[];
+  temp: { n: string; sensor: string }[];
+  fans: string[];
+}
+
+/**
+ * What a card's sysfs looks like: tiles, GTs, throttle reason files, hwmon channels and labels,
+ * xe's VRAM size. None of it changes while the driver stays bound, so it is read once and then
+ * only every LAYOUT_REFRESH_COLLECTIONS collections, when `class/drm` lists other entries (hotplug,
+ * driver rebind), or when a file it listed has gone; each collection reads just the values.
+ */
+interface CardLayout {
+  card: IntelGpuCard;
+  tiles: string[];
+  gts: GtSource[];
+  hwmon: HwmonLayout[];
+  /** xe: sum of the tiles' `physical_vram_size_bytes` (undefined when none shows it). */
+  vramTotalBytes?: number;
+}
+
+/** Collections between two full reads of the cards' sysfs structure (a minute at the default interval). */
+const LAYOUT_REFRESH_COLLECTIONS = 60;
 
 export class IntelGpuCollector implements Collector {
   readonly name = 'intel_gpu';
@@ -62,6 +92,10 @@ export class IntelGpuCollector implements Collector {
   private readonly vramSeen = new Set<string>();
   /** The cards of the last cycle (capabilities). */
   private lastCards: IntelGpuCard[] = [];
+  /** The cards' structure, the HostFs and `class/drm` entries it was read from, and its age in collections. */
+  private layout: { fs: HostFs; drm: string; cards: CardLayout[]; age: number } | undefined;
+  /** A file the layout listed read as absent: read the structure again next collection. */
+  private layoutStale = false;
   private readonly perPod: boolean;
   private readonly podLabels: ((owner: CgroupOwner) => Labels | undefined) | undefined;
 
@@ -78,7 +112,8 @@ export class IntelGpuCollector implements Collector {
 
   async collect(): Promise<Collection> {
     const fs = this.env.fs;
-    const cards = await discoverIntelGpus(fs);
+    const layouts = await this.cardLayouts(fs);
+    const cards = layouts.map((l) => l.card);
     this.lastCards = cards;
     if (cards.length === 0) {
       this.counters.retain(new Set());
@@ -94,10 +129,10 @@ export class IntelGpuCollector implements Collector {
     const clients = this.scanner ? await this.scanner.scan(fs, atMs) : undefined;
     const perCard = clients ? groupClients(cards, clients) : undefined;
 
-    for (const card of cards) {
-      const tiles = card.driver === 'xe' ? sortedMatches(await fs.list('sys', card.devDir), /^tile(\d+)$/) : [];
-      for (const gt of await this.gtSources(fs, card, tiles)) await this.readGt(fs, card, gt, atMs, emit, keys);
-      await this.readHwmon(fs, card, atMs, emit, keys);
+    for (const layout of layouts) {
+      const card = layout.card;
+      for (const gt of layout.gts) await this.readGt(fs, card, gt, atMs, emit, keys);
+      for (const hw of layout.hwmon) await this.readHwmon(fs, card, hw, atMs, emit, keys);
 
       const group = perCard?.get(card);
       if (group) {
@@ -108,12 +143,61 @@ export class IntelGpuCollector implements Collector {
         if (usage) for (const [engine, pct] of usage) emit('gpu_engine_usage_usage', { ...card.labels, engine, type: engine }, pct);
         if (this.perPod) this.emitOwners(card, group, usage ? fractions : undefined, emit);
       }
-      await this.readMemory(fs, card, tiles, group?.vramBytes, emit);
+      await this.readMemory(fs, layout, group?.vramBytes, emit);
     }
 
     this.counters.retain(keys);
     this.engines.retain(new Set(cards.map((c) => c.pciSlot)));
     return { samples: out, present: true };
+  }
+
+  /**
+   * The cards and their structure: kept from the last collection unless the HostFs changed,
+   * `class/drm` lists other entries (one in-memory directory read per collection), a listed file
+   * went missing, or LAYOUT_REFRESH_COLLECTIONS collections passed.
+   */
+  private async cardLayouts(fs: HostFs): Promise<CardLayout[]> {
+    const drm = fs.listSync('sys', 'class/drm').join('/');
+    const l = this.layout;
+    if (l && l.fs === fs && l.drm === drm && !this.layoutStale && ++l.age < LAYOUT_REFRESH_COLLECTIONS) return l.cards;
+    this.layoutStale = false;
+    const cards: CardLayout[] = [];
+    for (const card of await discoverIntelGpus(fs)) {
+      const tiles = card.driver === 'xe' ? sortedMatches(await fs.list('sys', card.devDir), /^tile(\d+)$/) : [];
+      const gts = await this.gtSources(fs, card, tiles);
+      for (const gt of gts) {
+        if (!gt.reasons) continue;
+        const { dir, prefix } = gt.reasons;
+        gt.reasonFiles = (await fs.list('sys', dir))
+          .filter((n) => n.startsWith(prefix) && n !== `${prefix}status`)
+          .sort()
+          .map((f) => {
+            const reason = f.slice(prefix.length);
+            return { path: `${dir}/${f}`, labels: { ...gt.labels, reason, category: throttleCategory(reason) } };
+          });
+      }
+      const hwmon: HwmonLayout[] = [];
+      for (const hw of sortedMatches(await fs.list('sys', `${card.devDir}/hwmon`), /^hwmon(\d+)$/)) {
+        const dir = `${card.devDir}/hwmon/${hw}`;
+        const files = await fs.list('sys', dir);
+        const label = async (kind: string, n: string, fallback: string) => (await fs.readAttr('sys', `${dir}/${kind}${n}_label`)) || fallback;
+        const energy = [];
+        for (const n of channels(files, /^energy(\d+)_input$/)) energy.push({ n, sensor: await label('energy', n, defaultPowerSensor(n)) });
+        const powerMax = [];
+        for (const n of channels(files, /^power(\d+)_max$/)) powerMax.push({ n, sensor: await label('power', n, defaultPowerSensor(n)) });
+        const temp = [];
+        for (const n of channels(files, /^temp(\d+)_input$/)) temp.push({ n, sensor: await label('temp', n, `temp${n}`) });
+        hwmon.push({ hw, dir, energy, powerMax, temp, fans: channels(files, /^fan(\d+)_input$/) });
+      }
+      let vramTotalBytes: number | undefined;
+      for (const tile of tiles) {
+        const size = parseSysfsSize(await fs.readAttr('sys', `${card.devDir}/${tile}/physical_vram_size_bytes`));
+        if (size !== undefined && size > 0) vramTotalBytes = (vramTotalBytes ?? 0) + size;
+      }
+      cards.push({ card, tiles, gts, hwmon, vramTotalBytes });
+    }
+    this.layout = { fs, drm, cards, age: 0 };
+    return cards;
   }
 
   describe(): CollectorFindings {
@@ -250,14 +334,12 @@ export class IntelGpuCollector implements Collector {
       const t = await fs.readNumber('sys', gt.throttle);
       if (t !== undefined) emit('gpu_throttle_active', gt.labels, t !== 0 ? 1 : 0);
     }
-    if (gt.reasons) {
-      const { dir, prefix } = gt.reasons;
-      for (const f of (await fs.list('sys', dir)).filter((n) => n.startsWith(prefix) && n !== `${prefix}status`).sort()) {
-        const v = await fs.readNumber('sys', `${dir}/${f}`);
-        if (v === undefined) continue;
-        const reason = f.slice(prefix.length);
-        emit('gpu_throttle_reason_active', { ...gt.labels, reason, category: throttleCategory(reason) }, v !== 0 ? 1 : 0);
-      }
+    for (const r of gt.reasonFiles ?? []) {
+      const text = await fs.readAttr('sys', r.path);
+      if (text === undefined) this.layoutStale = true; // a listed file went: read the structure again
+      const v = numberOf(text);
+      if (v === undefined) continue;
+      emit('gpu_throttle_reason_active', r.labels, v !== 0 ? 1 : 0);
     }
   }
 
@@ -265,40 +347,41 @@ export class IntelGpuCollector implements Collector {
   private async readHwmon(
     fs: HostFs,
     card: IntelGpuCard,
+    hw: HwmonLayout,
     atMs: number,
     emit: (name: IntelGpuMetric, labels: Labels, value: number) => void,
     keys: Set<string>,
   ): Promise<void> {
-    for (const hw of sortedMatches(await fs.list('sys', `${card.devDir}/hwmon`), /^hwmon(\d+)$/)) {
-      const dir = `${card.devDir}/hwmon/${hw}`;
-      const files = await fs.list('sys', dir);
-      const label = async (kind: string, n: string, fallback: string) => (await fs.readAttr('sys', `${dir}/${kind}${n}_label`)) || fallback;
-
-      for (const n of channels(files, /^energy(\d+)_input$/)) {
-        const uj = await fs.readNumber('sys', `${dir}/energy${n}_input`);
-        if (uj === undefined) continue;
-        const sensor = await label('energy', n, defaultPowerSensor(n));
-        emit('gpu_energy_joules_total', { ...card.labels, sensor }, uj / 1e6);
-        const key = `${card.pciSlot}|${hw}|energy${n}`;
-        keys.add(key);
-        // The driver extends the 32-bit hardware register to 64 bits; a drop is a reset (reload).
-        const ujPerSec = this.counters.rate(key, uj, atMs);
-        if (ujPerSec !== undefined) emit('gpu_power', { ...card.labels, type: powerType(sensor) }, ujPerSec / 1e6);
-      }
-      for (const n of channels(files, /^power(\d+)_max$/)) {
-        const uw = await fs.readNumber('sys', `${dir}/power${n}_max`);
-        if (uw === undefined || uw <= 0) continue; // 0: limit disabled
-        emit('gpu_power_limit_watts', { ...card.labels, sensor: await label('power', n, defaultPowerSensor(n)) }, uw / 1e6);
-      }
-      for (const n of channels(files, /^temp(\d+)_input$/)) {
-        const mc = await fs.readNumber('sys', `${dir}/temp${n}_input`);
-        if (mc === undefined) continue;
-        emit('gpu_temperature_celsius', { ...card.labels, sensor: await label('temp', n, `temp${n}`) }, mc / 1000);
-      }
-      for (const n of channels(files, /^fan(\d+)_input$/)) {
-        const rpm = await fs.readNumber('sys', `${dir}/fan${n}_input`);
-        if (rpm !== undefined) emit('gpu_fan_speed_rpm', { ...card.labels, fan: n }, rpm);
-      }
+    const { dir } = hw;
+    // A listed channel that reads as absent means the directory went (driver unbound, hwmon renumbered).
+    const read = async (file: string) => {
+      const text = await fs.readAttr('sys', `${dir}/${file}`);
+      if (text === undefined) this.layoutStale = true;
+      return numberOf(text);
+    };
+    for (const { n, sensor } of hw.energy) {
+      const uj = await read(`energy${n}_input`);
+      if (uj === undefined) continue;
+      emit('gpu_energy_joules_total', { ...card.labels, sensor }, uj / 1e6);
+      const key = `${card.pciSlot}|${hw.hw}|energy${n}`;
+      keys.add(key);
+      // The driver extends the 32-bit hardware register to 64 bits; a drop is a reset (reload).
+      const ujPerSec = this.counters.rate(key, uj, atMs);
+      if (ujPerSec !== undefined) emit('gpu_power', { ...card.labels, type: powerType(sensor) }, ujPerSec / 1e6);
+    }
+    for (const { n, sensor } of hw.powerMax) {
+      const uw = await read(`power${n}_max`);
+      if (uw === undefined || uw <= 0) continue; // 0: limit disabled
+      emit('gpu_power_limit_watts', { ...card.labels, sensor }, uw / 1e6);
+    }
+    for (const { n, sensor } of hw.temp) {
+      const mc = await read(`temp${n}_input`);
+      if (mc === undefined) continue;
+      emit('gpu_temperature_celsius', { ...card.labels, sensor }, mc / 1000);
+    }
+    for (const n of hw.fans) {
+      const rpm = await read(`fan${n}_input`);
+      if (rpm !== undefined) emit('gpu_fan_speed_rpm', { ...card.labels, fan: n }, rpm);
     }
   }
 
@@ -309,11 +392,11 @@ export class IntelGpuCollector implements Collector {
    */
   private async readMemory(
     fs: HostFs,
-    card: IntelGpuCard,
-    tiles: string[],
+    layout: CardLayout,
     clientVramBytes: number | undefined,
     emit: (name: IntelGpuMetric, labels: Labels, value: number) => void,
   ): Promise<void> {
+    const card = layout.card;
     let total: number | undefined;
     let used: number | undefined;
     if (card.driver === 'i915') {
@@ -322,10 +405,7 @@ export class IntelGpuCollector implements Collector {
       if (total !== undefined && total <= 0) total = undefined;
       if (total !== undefined && avail !== undefined && avail <= total) used = total - avail;
     } else {
-      for (const tile of tiles) {
-        const size = parseSysfsSize(await fs.readAttr('sys', `${card.devDir}/${tile}/physical_vram_size_bytes`));
-        if (size !== undefined && size > 0) total = (total ?? 0) + size;
-      }
+      total = layout.vramTotalBytes;
     }
     if (total !== undefined) emit('gpu_memory_total_bytes', card.labels, total);
     if (used === undefined && this.scanner && (total !== undefined || this.vramSeen.has(card.pciSlot))) used = clientVramBytes ?? 0;
@@ -430,6 +510,13 @@ function defaultPowerSensor(n: string): string {
 /** The reference's `gpu_power{type}` values (qmassa's power keys). */
 function powerType(sensor: string): string {
   return sensor === 'card' ? 'gpu_cur_power' : sensor === 'pkg' ? 'pkg_cur_power' : `${sensor}_cur_power`;
+}
+
+/** A numeric attribute's value, as HostFs.readNumber reads it. */
+function numberOf(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** A size attribute printed in decimal (or `0x` hex by some kernel versions). */
