@@ -23,6 +23,7 @@
 import type { HostFs } from '../host-fs';
 import { parseProcCgroup, type CgroupOwner } from './cgroup';
 import { parseDrmFdinfo, type DrmFdinfo } from './fdinfo';
+import { parseProcStartTime } from './proc-stat';
 
 export interface DrmClientRecord {
   pid: number;
@@ -59,6 +60,10 @@ interface PidState {
   owner?: CgroupOwner | null;
   /** A known DRM fd no longer reads as one: list the links again next cycle. */
   stale?: boolean;
+  /** fd → its last fdinfo text and parse: an idle client prints the same text, which is not parsed again. */
+  parsed?: Map<string, { text: string; info: DrmFdinfo }>;
+  /** Start time (/proc/<pid>/stat field 22) of the process whose owner was read: pid + start name one process. */
+  start?: string;
 }
 
 /** Every this many rescans a process's fd links are all read, even when its fd numbers did not change. */
@@ -99,15 +104,31 @@ export class DrmClientScanner {
     return out.sort((a, b) => a.pid - b.pid || Number(a.fd) - Number(b.fd));
   }
 
+  /**
+   * Reads the DRM clients of one process into `out`. The owner (pod) is read once per process, so
+   * a pid the kernel hands to another process must not inherit it: the pid's identity (its start
+   * time) is checked again whenever what the scanner knew stops matching, which a reused pid
+   * always causes: a known DRM fd that is gone or no longer a DRM node (the process is listed
+   * again), or one that shows another `drm-client-id` (a new open of the device). A match costs
+   * nothing per cycle; a mismatch costs one read of /proc/<pid>/stat.
+   */
   private scanPid(fs: HostFs, pid: string, atMs: number, out: DrmClientRecord[], firstScan: boolean): void {
     let state = this.pids.get(pid);
-    const newProcess = state === undefined && !firstScan;
+    let newProcess = state === undefined && !firstScan;
+    if (state?.stale && !this.sameProcess(fs, pid, state)) {
+      state = undefined;
+      newProcess = true;
+    }
     if (!state || state.stale || atMs - state.checkedAtMs >= this.opts.rescanMs) {
       state = this.look(fs, pid, atMs, state);
       this.pids.set(pid, state);
     }
-    if (state.drmFds.size > 0 && state.owner === undefined && this.opts.owners !== false) state.owner = this.owner(fs, pid);
+    if (state.drmFds.size > 0 && state.owner === undefined && this.opts.owners !== false) {
+      state.start = this.startTime(fs, pid);
+      state.owner = this.owner(fs, pid);
+    }
     const owner = state.owner ?? undefined;
+    const found: DrmClientRecord[] = [];
     for (const [fd, node] of state.drmFds) {
       let text: string | undefined;
       try {
@@ -116,12 +137,35 @@ export class DrmClientScanner {
         state.stale = true;
         continue; // EACCES, or the process is exiting
       }
-      const info = text === undefined ? undefined : parseDrmFdinfo(text);
+      const last = state.parsed?.get(fd);
+      const info = text === undefined ? undefined : last?.text === text ? last.info : parseDrmFdinfo(text);
+      if (info && last && info.clientId !== last.info.clientId && !this.sameProcess(fs, pid, state)) {
+        // Another process under the same pid, with a DRM client at the same fd number: start over.
+        this.pids.delete(pid);
+        this.scanPid(fs, pid, atMs, out, false);
+        return;
+      }
+      if (text !== undefined && info && last?.info !== info) (state.parsed ??= new Map()).set(fd, { text, info });
       if (!info) {
         state.stale = true; // fd closed or reused since the links were read
         continue;
       }
-      if (this.opts.drivers.has(info.driver)) out.push({ pid: Number(pid), fd, node, info, owner, newProcess });
+      if (this.opts.drivers.has(info.driver)) found.push({ pid: Number(pid), fd, node, info, owner, newProcess });
+    }
+    for (const r of found) out.push(r);
+  }
+
+  /** Whether the pid still names the process whose owner was read (true when no owner was read yet). */
+  private sameProcess(fs: HostFs, pid: string, state: PidState): boolean {
+    return state.owner === undefined || this.startTime(fs, pid) === state.start;
+  }
+
+  private startTime(fs: HostFs, pid: string): string | undefined {
+    try {
+      const text = fs.readSmallSync('proc', `${pid}/stat`);
+      return text !== undefined ? parseProcStartTime(text) : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -145,13 +189,13 @@ export class DrmClientScanner {
     try {
       fds = fs.listSync('proc', `${pid}/fd`);
     } catch {
-      return { drmFds: new Map(), checkedAtMs: atMs, owner: prev?.owner }; // not ours to read; looked at again after rescanMs
+      return { drmFds: new Map(), checkedAtMs: atMs, owner: prev?.owner, start: prev?.start, parsed: prev?.parsed }; // not ours to read; looked at again after rescanMs
     }
     const fdSet = fds.join(',');
     if (prev && !prev.stale && prev.fdSet === fdSet && (prev.quickRescans ?? 0) + 1 < FULL_RESCAN_EVERY) {
-      return { drmFds: prev.drmFds, checkedAtMs: atMs, owner: prev.owner, fdSet, quickRescans: (prev.quickRescans ?? 0) + 1 };
+      return { ...prev, checkedAtMs: atMs, fdSet, quickRescans: (prev.quickRescans ?? 0) + 1 };
     }
-    return { drmFds: this.drmFds(fs, pid, fds), checkedAtMs: atMs, owner: prev?.owner, fdSet, quickRescans: 0 };
+    return { drmFds: this.drmFds(fs, pid, fds), checkedAtMs: atMs, owner: prev?.owner, start: prev?.start, parsed: prev?.parsed, fdSet, quickRescans: 0 };
   }
 
   private drmFds(fs: HostFs, pid: string, fds: string[]): Map<string, string> {
