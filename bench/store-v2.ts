@@ -40,6 +40,8 @@ import { oldSpaceMiB } from '../src/memory/heap-size';
 const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
 const MiB = 1024 * 1024;
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+/** V8 flags for the agent (`--node-args="--max-semi-space-size=1 ..."`), to measure one before it goes into bin/metrics-manager. */
+const nodeArgs = (process.argv.find((a) => a.startsWith('--node-args='))?.slice(12) ?? '').split(' ').filter(Boolean);
 
 function say(msg: string): void {
   process.stderr.write(`store-v2: ${msg}\n`);
@@ -62,6 +64,17 @@ async function post(url: string, body: string, type = 'text/plain'): Promise<voi
   await r.arrayBuffer();
 }
 
+/** The agent's own view of its memory: V8 heap and external (from /metrics/self), store and parser cache (from /api/health). */
+async function memoryView(url: string): Promise<Record<string, number>> {
+  const self = await (await fetch(`${url}/metrics/self`)).text();
+  const g = (name: string) => Number(new RegExp(`^metrics_manager_${name} (\\S+)$`, 'm').exec(self)?.[1]) / MiB;
+  const health = (await (await fetch(`${url}/api/health`)).json()) as { metrics_store: { bytes: number; total_metrics: number }; memory: { parser_cache_bytes: number } };
+  return {
+    heapUsedMiB: g('nodejs_heap_size_used_bytes'), heapTotalMiB: g('nodejs_heap_size_total_bytes'), externalMiB: g('nodejs_external_memory_bytes'),
+    storeMiB: health.metrics_store.bytes / MiB, parserCacheMiB: health.memory.parser_cache_bytes / MiB, series: health.metrics_store.total_metrics,
+  };
+}
+
 /** RSS now, and after `idleS` seconds of nothing (the lower one is the settled figure). */
 async function settledRss(pid: number, idleS = 10): Promise<{ afterFeed: number; settled: number }> {
   const afterFeed = rssBytes(pid);
@@ -78,7 +91,9 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   const pgBin = which('prometheus-pushgateway', ['/usr/bin/prometheus-pushgateway']);
   if (!pgBin) throw new Error('prometheus-pushgateway is missing (scripts/setup-test-deps.sh installs it)');
   const agent = await startAgent('agent', {});
+  await sleep(2000);
   const agentBase = rssBytes(agent.proc.pid);
+  const agentIdle = await memoryView(agent.url);
   const t0 = Date.now();
   for (let from = 0; from < SERIES_A; from += PER_REQUEST) {
     let body = '';
@@ -86,8 +101,15 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
     await post(`${agent.url}/write`, body);
   }
   const agentFeedS = (Date.now() - t0) / 1000;
-  const health = (await (await fetch(`${agent.url}/api/health`)).json()) as Record<string, unknown>;
+  if (process.argv.includes('--agent-only')) {
+    const agentRss = await settledRss(agent.proc.pid);
+    const loaded = await memoryView(agent.url);
+    await agent.proc.stop();
+    return { series: SERIES_A, agent: { nodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
+  }
   const agentRss = await settledRss(agent.proc.pid);
+  // Read after the RSS (the answers take memory of their own).
+  const agentLoaded = await memoryView(agent.url);
   await agent.proc.stop();
 
   const port = await freePort();
@@ -116,7 +138,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   await pg.stop();
   return {
     series: SERIES_A,
-    agent: { baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, totalMetrics: health.total_metrics },
+    agent: { nodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
     pushgateway: { baseRssMiB: pgBase / MiB, afterFeedRssMiB: pgRss.afterFeed / MiB, settledRssMiB: pgRss.settled / MiB, feedSeconds: pgFeedS, seriesScraped: scraped },
     ratio: agentRss.settled / pgRss.settled,
     ratioOfGrowth: (agentRss.settled - agentBase) / (pgRss.settled - pgBase),

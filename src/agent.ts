@@ -27,7 +27,6 @@ import { createAuthenticator } from './auth/create';
 import { NamespaceStats } from './auth/stamp';
 import { createKubeApi, defaultKubeConfig, type KubeConfig } from './kube/client';
 import { buildApp } from './http/app';
-import { preloadRegexEngine } from './query/regex';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
@@ -121,8 +120,9 @@ export class Agent {
     this.logger = opts.logger ?? createLogger({ level: c.logLevel, format: c.logFormat, service: c.serviceName, version: VERSION });
     this.store = new SeriesStore(() => this.config.get(), now, (reason, n, origin) => this.metrics.seriesRemoved(reason, n, origin), (reason, n) => this.metrics.historyChunksTrimmed(reason, n));
     // The parser's series cache is bounded on its own (reported as metrics_manager_events_parser_cache_bytes
-    // and in /api/health); sized from the memory plan so a small container does not spend 64 MiB on it.
-    const lineProtocol = new LineProtocolParser({ maxCachedBytes: Math.min(64 * MiB, Math.max(4 * MiB, Math.floor(this.memoryPlan.storeBytes / 4))) });
+    // and in /api/health): a sixteenth of the store's budget, 2 to 16 MiB (16 MiB holds about 25k
+    // series of 3 fields; series pushed once never enter it).
+    const lineProtocol = new LineProtocolParser({ maxCachedBytes: Math.min(16 * MiB, Math.max(2 * MiB, Math.floor(this.memoryPlan.storeBytes / 16))) });
     this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes }, lineProtocol);
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
     this.hostname = c.hostname || os.hostname();
@@ -286,7 +286,6 @@ export class Agent {
     if (auth.tokenStats) this.metrics.watchTokens(auth.tokenStats);
     if (auth.kubeStats) this.metrics.watchKubeAuth(auth.kubeStats);
     for (const c of this.components) await c.start();
-    preloadRegexEngine();
     // The stream router first, the dashboard last: the stream handler passes browser (HTML)
     // requests for /metrics/stream on to it (src/stream/negotiate.ts).
     const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan, this.heapSizing) }), ...extraRouters, dashboardRouter()]);

@@ -158,6 +158,11 @@ class Engine implements RegexEngineStats {
     return this.cache.size;
   }
 
+  /**
+   * The RE2 module, loaded at first use: about 4 MiB of resident memory (code and the touched part
+   * of its heap) that an agent never asked for a regex does not pay. The first load compiles the
+   * wasm, about 90 ms on the event loop (longer on a busy machine), once per process.
+   */
   private module(): Re2Module {
     if (this.mod === undefined) {
       // A fresh require evaluates the emscripten glue again: a new instance with its own heap.
@@ -230,14 +235,6 @@ class Engine implements RegexEngineStats {
 }
 
 const engine = new Engine();
-
-/**
- * Loads the RE2 module now (about 90 ms of compiling wasm, longer on a busy machine) instead of
- * inside the first request that uses a regex, where it would hold the event loop. For start-up.
- */
-export function preloadRegexEngine(): void {
-  engine.program('^(?s:preload)$', 'preload');
-}
 
 /** The process's regex engine counters (for /metrics/self). */
 export function regexEngineStats(): RegexEngineStats {

@@ -35,7 +35,7 @@ export interface LineProtocolParserOptions {
   maxCachedSeries?: number;
   /**
    * Bound on the cache's estimated heap size. The entry bound alone would let a client with
-   * kilobytes of tags per series fill gigabytes. Default 64 MiB.
+   * kilobytes of tags per series fill gigabytes. Default 16 MiB.
    */
   maxCachedBytes?: number;
 }
@@ -74,21 +74,27 @@ const UINT64_MAX = '18446744073709551615';
 const MAX_ABS_MS = 8.64e15;
 
 /**
- * Default cache bounds: room for e.g. 25k series of 3 fields with short tags (about 40 MB), far
- * more than one node's clients send, while a client that puts ids in tags cannot grow it forever.
+ * Default cache bounds: room for e.g. 25k series of 3 fields with short tags (about 16 MB), more
+ * than one node's clients send, while a client that puts ids in tags cannot grow it forever.
  */
 const DEFAULT_MAX_CACHED_SERIES = 100_000;
-const DEFAULT_MAX_CACHED_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_CACHED_BYTES = 16 * 1024 * 1024;
 /**
  * Estimated heap bytes of cache entries besides the characters of their strings (counted one byte
- * each): a series entry with its Map, array and labels object; each label pair; a field entry with
- * its Map slot. Fitted to heapUsed on Node 20 (within about 20%); only the order of magnitude matters.
+ * each): a series entry with its Map slot and labels object; each label pair; a field entry.
+ * Fitted to heapUsed on Node 20 (test/formats/influx/parser-cache.test.ts checks ±25 %).
  */
-const SERIES_ENTRY_BYTES = 600;
-const LABEL_BYTES = 64;
-const FIELD_ENTRY_BYTES = 150;
-/** Field positions per series remembered for the key prediction in parseLine. */
-const MAX_PREDICTED_FIELDS = 64;
+const SERIES_ENTRY_BYTES = 150;
+const LABEL_BYTES = 32;
+const FIELD_ENTRY_BYTES = 160;
+/** A series with more field keys than this gets a hash index of them (else they are searched in a list). */
+const FIELDS_WITHOUT_INDEX = 16;
+/**
+ * The admission filter: one bit per hash of a series text (2^21 bits, 256 KiB), cleared when a
+ * quarter of its bits have been set so that false positives stay rare.
+ */
+const SEEN_BITS_LOG2 = 21;
+const SEEN_CLEAR_AFTER = 1 << (SEEN_BITS_LOG2 - 2);
 
 const PRECISIONS: ReadonlySet<string> = new Set(['ns', 'us', 'ms', 's', 'm', 'h']);
 
@@ -107,14 +113,17 @@ interface SeriesEntry {
   /** Why the text is invalid (every line with it fails with this message), or null. */
   error: string | null;
   measurement: string;
-  /** Frozen: every sample of the series gets this object, and the store keeps it. */
+  /** Frozen: every sample of the series gets this object. */
   labels: Labels;
-  /** labelsKey(labels), formatted once for all the field keys. */
-  labelsKey: string;
-  /** Field key hash → entry, chained on collisions. */
-  fields: Map<number, FieldEntry>;
-  /** The field entries seen at each position of the last line of this series. */
-  predicted: FieldEntry[];
+  /** The field seen first on the last line of this series (then FieldEntry.after): the prediction. */
+  first: FieldEntry | null;
+  /** Every field entry of the series, linked by FieldEntry.sibling, newest first. */
+  fields: FieldEntry | null;
+  fieldCount: number;
+  /** Field key hash → entry (chained by FieldEntry.next), once fieldCount passes FIELDS_WITHOUT_INDEX. */
+  index: Map<number, FieldEntry> | null;
+  /** Whether the entry is in the cache (and counted), or was resolved for this line only. */
+  cached: boolean;
 }
 
 /** One field key of one series. */
@@ -129,7 +138,12 @@ interface FieldEntry {
    * store's Map lookup neither builds nor hashes a key per sample.
    */
   key: string;
-  /** The next entry of the series whose key has the same hash. */
+  hash: number;
+  /** The next field entry of the series (all of them, in no particular order). */
+  sibling: FieldEntry | null;
+  /** The field that followed this one on the last line of the series: the prediction. */
+  after: FieldEntry | null;
+  /** The next entry of the series' index whose key has the same hash. */
   next: FieldEntry | null;
 }
 
@@ -143,6 +157,13 @@ interface SeriesCache {
   bytes: number;
   readonly maxBytes: number;
   resets: number;
+  /**
+   * Admission filter: bit (hash of a series text) set when the text was seen once. A text enters
+   * the cache on its second sight, so series that are pushed once (a backfill, ids in tags) cost
+   * one bit instead of an entry, and never push out the ones that repeat.
+   */
+  seen: Int32Array;
+  seenCount: number;
 }
 
 /** Per-call state. */
@@ -183,7 +204,7 @@ export class LineProtocolParser {
   constructor(options?: LineProtocolParserOptions) {
     const maxEntries = positiveInteger('maxCachedSeries', options?.maxCachedSeries ?? DEFAULT_MAX_CACHED_SERIES);
     const maxBytes = positiveInteger('maxCachedBytes', options?.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
-    this.cache = { series: new Map(), entries: 0, maxEntries, bytes: 0, maxBytes, resets: 0 };
+    this.cache = { series: new Map(), entries: 0, maxEntries, bytes: 0, maxBytes, resets: 0, seen: new Int32Array(1 << (SEEN_BITS_LOG2 - 5)), seenCount: 0 };
   }
 
   /** How many times the cache was dropped for reaching one of its bounds (a counter). */
@@ -318,7 +339,7 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   if (cache.entries >= cache.maxEntries || cache.bytes >= cache.maxBytes) resetCache(cache);
   let entry = cache.series.get(hash) ?? null;
   while (entry !== null && !(entry.raw.length === len && t.startsWith(entry.raw, start))) entry = entry.next;
-  if (entry === null) entry = addSeries(cache, t, start, seriesEnd, hash, escaped);
+  if (entry === null) entry = admit(cache, hash) ? addSeries(cache, t, start, seriesEnd, hash, escaped) : transientSeries(t, start, seriesEnd, escaped);
   if (entry.error !== null) return entry.error;
 
   while (i < end && t.charCodeAt(i) === SPACE) i++;
@@ -327,16 +348,17 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   // 2. Fields, into the scratch arrays.
   const fields = ctx.fields;
   const values = ctx.values;
-  const predicted = entry.predicted;
   let count = 0;
-  for (let position = 0; ; position++) {
+  // The field before this one on this line (null: none yet), and the one predicted here.
+  let before: FieldEntry | null = null;
+  let p = entry.first;
+  for (;;) {
     const keyStart = i;
     let field: FieldEntry | null = null;
-    // Lines of one series nearly always list the same keys in the same order: try the key seen at
-    // this position last time. A cached key never ends in a backslash, so the '=' after it is a
-    // real separator and the key needs no scanning.
-    if (position < predicted.length) {
-      const p = predicted[position];
+    // Lines of one series nearly always list the same keys in the same order: try the key that
+    // came next last time. A cached key never ends in a backslash, so the '=' after it is a real
+    // separator and the key needs no scanning.
+    if (p !== null) {
       const keyEnd = keyStart + p.raw.length;
       if (keyEnd < end && t.charCodeAt(keyEnd) === EQ && t.startsWith(p.raw, keyStart)) {
         field = p;
@@ -363,16 +385,19 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
         i++;
       }
       if (i >= end || t.charCodeAt(i) !== EQ) {
-        if (i === keyStart) return count === 0 && position === 0 ? 'missing field set' : 'empty field (stray ",")';
+        if (i === keyStart) return count === 0 && before === null ? 'missing field set' : 'empty field (stray ",")';
         return `missing "=" after field key ${show(t, keyStart, i)}`;
       }
       if (i === keyStart) return 'empty field key';
       const found = fieldEntry(cache, entry, t, keyStart, i, keyHash, keyEscaped);
       if (typeof found === 'string') return found;
       field = found;
-      if (position < predicted.length) predicted[position] = field;
-      else if (position === predicted.length && position < MAX_PREDICTED_FIELDS) predicted.push(field);
+      // Remember the order of this line for the next one.
+      if (before === null) entry.first = field;
+      else before.after = field;
     }
+    before = field;
+    p = field.after;
     // Keys that sanitise to the same name are one series: compare names, not entries.
     const name = field.name;
     const keyEnd = i;
@@ -528,31 +553,54 @@ function resetCache(cache: SeriesCache): void {
   cache.resets++;
 }
 
+/**
+ * Whether a series text not in the cache should enter it: true on its second sight (by the
+ * admission filter, so a false positive lets one in on its first).
+ */
+function admit(cache: SeriesCache, hash: number): boolean {
+  const bit = Math.imul(hash, 0x9e3779b1) >>> (32 - SEEN_BITS_LOG2);
+  const word = bit >>> 5;
+  const mask = 1 << (bit & 31);
+  if ((cache.seen[word] & mask) !== 0) return true;
+  if (cache.seenCount >= SEEN_CLEAR_AFTER) {
+    cache.seen.fill(0);
+    cache.seenCount = 0;
+  }
+  cache.seen[word] |= mask;
+  cache.seenCount++;
+  return false;
+}
+
+function newEntry(raw: string, next: SeriesEntry | null, cached: boolean): SeriesEntry {
+  return { raw, next, error: null, measurement: '', labels: NO_LABELS, first: null, fields: null, fieldCount: 0, index: null, cached };
+}
+
+/** Resolves the measurement and labels of a series text for the current line only (not cached). */
+function transientSeries(t: string, start: number, end: number, escaped: boolean): SeriesEntry {
+  const entry = newEntry('', null, false);
+  entry.error = resolveSeries(entry, t, start, end, escaped);
+  return entry;
+}
+
 /** Resolves and caches the measurement and labels of one distinct series text. */
 function addSeries(cache: SeriesCache, t: string, start: number, end: number, hash: number, escaped: boolean): SeriesEntry {
-  const entry: SeriesEntry = {
-    raw: detach(t.slice(start, end)),
-    next: cache.series.get(hash) ?? null,
-    error: null,
-    measurement: '',
-    labels: NO_LABELS,
-    labelsKey: '',
-    fields: new Map(),
-    predicted: [],
-  };
+  const entry = newEntry(detach(t.slice(start, end)), cache.series.get(hash) ?? null, true);
   cache.series.set(hash, entry);
   const error = resolveSeries(entry, t, start, end, escaped);
   // Messages quote the body; JSON.stringify copies, but detach makes sure of it.
   if (error !== null) entry.error = detach(error);
   cache.entries++;
-  // The labels' names and values are about as long as labelsKey, hence twice its length.
+  let labelChars = 0;
+  const labels = entry.labels;
+  for (const k in labels) labelChars += labels[k].length;
+  // Label names are property keys, shared by every object that has them: not counted.
   cache.bytes +=
-    SERIES_ENTRY_BYTES + entry.raw.length + entry.measurement.length + (entry.error?.length ?? 0) +
-    2 * entry.labelsKey.length + LABEL_BYTES * Object.keys(entry.labels).length;
+    SERIES_ENTRY_BYTES + entry.raw.length + (entry.measurement === entry.raw ? 0 : entry.measurement.length) + (entry.error?.length ?? 0) +
+    labelChars + LABEL_BYTES * Object.keys(labels).length;
   return entry;
 }
 
-/** Fills in entry's measurement, labels and labelsKey, or returns why the series text is invalid. */
+/** Fills in entry's measurement and labels, or returns why the series text is invalid. */
 function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number, escaped: boolean): string | null {
   // Measurement: up to the first unescaped comma; `\,` and `\ ` are its only escapes.
   let i = start;
@@ -641,10 +689,10 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
     if (++count > LIMITS.maxLabelsPerSeries) return `more than ${LIMITS.maxLabelsPerSeries} tags`;
     labels[name] = detach(value);
   }
-  entry.measurement = detach(measurement);
+  // A series text without tags is its measurement: one string for both.
+  entry.measurement = measurement === entry.raw ? entry.raw : detach(measurement);
   // Frozen because the store keeps it and later samples share it: a write would corrupt them all.
   entry.labels = Object.freeze(labels);
-  entry.labelsKey = labelsKey(labels);
   return null;
 }
 
@@ -654,28 +702,62 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
  */
 function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean): FieldEntry | string {
   const len = end - start;
-  let e = entry.fields.get(hash) ?? null;
-  while (e !== null) {
-    if (e.raw.length === len && t.startsWith(e.raw, start)) return e;
-    e = e.next;
+  if (entry.index !== null) {
+    for (let e = entry.index.get(hash) ?? null; e !== null; e = e.next) {
+      if (e.raw.length === len && t.startsWith(e.raw, start)) return e;
+    }
+  } else {
+    for (let e = entry.fields; e !== null; e = e.sibling) {
+      if (e.hash === hash && e.raw.length === len && t.startsWith(e.raw, start)) return e;
+    }
   }
   const bad = controlAt(t, start, end);
   if (bad >= 0) return `field key ${show(t, start, end)} contains control character ${codePoint(t, bad)}`;
   const key = escaped ? unescape(t, start, end, true) : t.slice(start, end);
   if (key.length > LIMITS.maxNameLength) return `field key ${show(t, start, end)} is longer than ${LIMITS.maxNameLength} characters`;
-  const name = detach(fieldSeriesName(entry.measurement, key));
+  // The field `value` is named after the measurement: then one string serves as both.
+  const sanitized = fieldSeriesName(entry.measurement, key);
+  const name = sanitized === entry.measurement ? entry.measurement : flat(sanitized);
+  const raw = t.slice(start, end);
   const found: FieldEntry = {
-    raw: detach(t.slice(start, end)),
+    raw: raw === 'value' ? 'value' : detach(raw),
     name,
-    // Already a new flat string (join), never a piece of the body. detach would make it a slice of
-    // a copy: a second string header on every series the store keeps (measured: about 30 B each).
-    key: seriesKeyFromParts(name, entry.labelsKey),
-    next: entry.fields.get(hash) ?? null,
+    // Already a new flat string (join), never a piece of the body. detach would make it a copy:
+    // a second string on every series the store keeps. Without tags it is the name itself.
+    key: seriesKeyFromParts(name, labelsKey(entry.labels)),
+    hash,
+    sibling: entry.fields,
+    after: null,
+    next: null,
   };
-  entry.fields.set(hash, found);
-  cache.entries++;
-  cache.bytes += FIELD_ENTRY_BYTES + found.raw.length + found.name.length + found.key.length;
+  entry.fields = found;
+  entry.fieldCount++;
+  if (entry.index !== null) addToIndex(entry.index, found);
+  else if (entry.fieldCount > FIELDS_WITHOUT_INDEX) {
+    entry.index = new Map();
+    for (let e: FieldEntry | null = found; e !== null; e = e.sibling) addToIndex(entry.index, e);
+  }
+  if (entry.cached) {
+    cache.entries++;
+    // Strings shared with the series entry (or a literal) are not counted again.
+    cache.bytes += FIELD_ENTRY_BYTES + (found.raw === 'value' ? 0 : found.raw.length) + (name === entry.measurement ? 0 : name.length) + (found.key === name ? 0 : found.key.length);
+  }
   return found;
+}
+
+function addToIndex(index: Map<number, FieldEntry>, e: FieldEntry): void {
+  e.next = index.get(e.hash) ?? null;
+  index.set(e.hash, e);
+}
+
+/**
+ * s as one flat string, for concatenations (ropes) of pieces that may be slices of the body.
+ * Flattening copies the characters into a new string that the rope then points to; the garbage
+ * collector replaces references to a flattened rope by that string. Cheaper than detach's copy.
+ */
+function flat(s: string): string {
+  if (s.length >= 13) s.charCodeAt(0);
+  return s;
 }
 
 /**
@@ -703,9 +785,11 @@ function unescape(t: string, start: number, end: number, eq: boolean): string {
  * more characters as views into their parent, so a label value kept in the cache or the store would
  * otherwise pin the whole (up to 10 MiB) body in memory for as long as the series lives; and it
  * represents concatenations as trees of their pieces. Shorter strings are always flat copies.
+ * JSON's round trip gives a plain sequential string (48 bytes for a 30-character key on Node 20):
+ * `(' ' + s).slice(1)` gives a view of a copy, 32 bytes more for every string kept.
  */
 function detach(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
+  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
 }
 
 /**

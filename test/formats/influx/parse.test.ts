@@ -58,10 +58,11 @@ describe('influx parseLineProtocol', () => {
       assert.equal(samples[1].labels, samples[2].labels);
     });
 
-    it('shares the labels object between lines with the same series text, not between different ones', () => {
-      const samples = ok('cpu,host=a x=1 1\ncpu,host=b x=1 1\ncpu,host=a x=2 2');
-      assert.equal(samples[0].labels, samples[2].labels);
-      assert.notEqual(samples[0].labels, samples[1].labels);
+    it('shares the labels object between lines with the same series text (from its second line on), not between different ones', () => {
+      const samples = ok('cpu,host=a x=1 1\ncpu,host=b x=1 1\ncpu,host=a x=2 2\ncpu,host=a x=3 3');
+      assert.equal(samples[2].labels, samples[3].labels);
+      assert.notEqual(samples[1].labels, samples[2].labels);
+      assert.deepEqual({ ...samples[0].labels }, { ...samples[2].labels });
       assert.equal(samples[1].labels.host, 'b');
     });
 

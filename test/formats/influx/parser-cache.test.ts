@@ -107,6 +107,9 @@ describe('influx LineProtocolParser (cache across calls)', () => {
   it('hands out the same name, key and labels objects for a repeated series in later calls', () => {
     const p = new LineProtocolParser();
     const body = 'cpu,host=node-1,cpu=cpu-number-0003 usage_user=1,usage_idle=2\nmem,host=node-1 used=3i\n';
+    // A series text enters the cache on its second sight.
+    p.parse(body);
+    assert.equal(p.cachedEntries, 0);
     const a = p.parse(body);
     // A different body with the same series, in another order and with other values.
     const b = p.parse(Buffer.from('mem,host=node-1 used=4i\ncpu,host=node-1,cpu=cpu-number-0003 usage_idle=5,usage_user=6 1704067200\n').toString());
@@ -122,6 +125,44 @@ describe('influx LineProtocolParser (cache across calls)', () => {
     assert.equal(p.cachedEntries, 2 + 3);
   });
 
+  it('caches a series text from its second sight on, so series pushed once cost no entry', () => {
+    const p = new LineProtocolParser();
+    const body = (from: number) => Array.from({ length: 1000 }, (_, k) => `m_${k % 10},host=node-${k % 7},id=s${from + k} value=${k}`).join('\n');
+    for (let from = 0; from < 20_000; from += 1000) assert.equal(p.parse(body(from)).samples.length, 1000);
+    // 20,000 distinct texts seen once each; a few hash to a bit already set (the filter's false positives).
+    assert.ok(p.cachedEntries < 1000, String(p.cachedEntries));
+    const again = p.parse(body(5000));
+    assert.deepStrictEqual(plain(again), plain(parseLineProtocol(body(5000))));
+    assert.ok(p.cachedEntries >= 2000, String(p.cachedEntries));
+    const third = p.parse(body(5000));
+    assert.ok(third.samples.every((s, k) => s.key === again.samples[k].key && s.labels === again.samples[k].labels));
+    assert.equal(p.cacheResets, 0);
+  });
+
+  it('estimates its heap size within 25 %', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const shapes: Array<[string, (k: number) => string]> = [
+      ['one field, two short tags', (k) => `m_${k % 100},host=node-${k % 50},id=s${k} value=1`],
+      ['three fields, Telegraf cpu', (k) => `cpu,host=host-${k % 30},cpu=cpu${k} usage_user=1,usage_system=2,usage_idle=3`],
+      ['long tag values', (k) => `app_requests,namespace=inference-team-${k % 9},pod=model-server-7d9f8c-${k},container=server count=1i,errors=0i`],
+    ];
+    for (const [what, line] of shapes) {
+      const body = Buffer.from(Array.from({ length: 20_000 }, (_, k) => line(k)).join('\n')).toString();
+      const p = new LineProtocolParser({ maxCachedSeries: 1e6, maxCachedBytes: 1 << 30 });
+      p.parse(body);
+      // What the cache holds besides the store's share: the samples of the last call keep the
+      // same key strings and labels objects alive only as long as the caller holds them.
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      p.parse(body);
+      gc();
+      const measured = process.memoryUsage().heapUsed - before;
+      const ratio = p.cachedBytes / measured;
+      assert.ok(ratio > 0.75 && ratio < 1.25, `${what}: estimate ${p.cachedBytes}, measured ${measured} (${ratio.toFixed(2)})`);
+    }
+  });
+
   it('freezes the shared labels objects', () => {
     const [s] = new LineProtocolParser().parse('m,host=a v=1').samples;
     assert.ok(Object.isFrozen(s.labels));
@@ -133,6 +174,8 @@ describe('influx LineProtocolParser (cache across calls)', () => {
   it('resets the cache past maxCachedSeries, counts it, and still parses right', () => {
     const p = new LineProtocolParser({ maxCachedSeries: 10 });
     const body = Array.from({ length: 25 }, (_, k) => `m,id=${k} a=${k},b=${k}`).join('\n');
+    p.parse(body); // first sight: nothing cached
+    assert.equal(p.cachedEntries, 0);
     for (let call = 1; call <= 3; call++) {
       const r = p.parse(body);
       assert.deepStrictEqual(plain(r), plain(parseLineProtocol(body)));
@@ -142,14 +185,16 @@ describe('influx LineProtocolParser (cache across calls)', () => {
     }
     // 75 lines of 3 new entries each, in windows of 4 lines (12 entries) per cache generation.
     assert.equal(p.cacheResets, 18);
+    assert.equal(p.cachedEntries, 3 * 3);
   });
 
   it('resets the cache past maxCachedBytes', () => {
     const p = new LineProtocolParser({ maxCachedBytes: 10_000 });
     const big = 'v'.repeat(1000);
     for (let k = 0; k < 20; k++) {
-      const r = p.parse(`m,id=${k},a=${big},b=${big} x=1`);
-      assert.equal(r.samples.length, 1);
+      const line = `m,id=${k},a=${big},b=${big} x=1`;
+      const r = p.parse(`${line}\n${line}`);
+      assert.equal(r.samples.length, 2);
       // A line costs about 9 kB here, and the bound is checked before each line.
       assert.ok(p.cachedBytes < 2 * 10_000, String(p.cachedBytes));
     }
@@ -193,8 +238,8 @@ describe('influx LineProtocolParser (cache across calls)', () => {
       // A 16 MiB body, flat as a decoded request is; every cached string would otherwise be a
       // slice of it. Built in a function so that nothing here holds it afterwards.
       const line = 'a_long_measurement,host=node-with-a-long-name,a_long_tag_key_name=eu-west-1-availability a_long_field_key=1';
-      const body = Buffer.from(`${line}\n#${'x'.repeat(16 << 20)}\n`).toString();
-      assert.equal(p.parse(body).samples.length, 1);
+      const body = Buffer.from(`${line}\n${line}\n#${'x'.repeat(16 << 20)}\n`).toString();
+      assert.equal(p.parse(body).samples.length, 2);
     };
     gc();
     const before = process.memoryUsage().heapUsed;
