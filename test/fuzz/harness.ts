@@ -1,14 +1,16 @@
 /**
  * Runs one fuzz target in a worker thread with a watchdog: the worker copies each input into
  * shared memory before running it, so an input that never returns (an endless loop) is still
- * saved when the watchdog terminates the worker. Used by `npm run fuzz` (run.ts) and the smoke
- * test (fuzz.test.ts).
+ * saved when the watchdog terminates the worker. The watchdog judges by the worker thread's CPU
+ * time where Linux shows it (a worker starved of CPU is not hanging). Used by `npm run fuzz`
+ * (run.ts) and the smoke test (fuzz.test.ts).
  */
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { inputName, SLOW_MS, type Failure, type FuzzStats } from './engine';
+import { cpuOfThread } from './thread-cpu';
 
 /** The repository root (this file runs from build/test/fuzz/). */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -18,10 +20,17 @@ export const REGRESSIONS_DIR = path.join(ROOT, 'test', 'fuzz', 'regressions');
 /** Where new failures are written (not committed; move a fixed one to regressions/). */
 export const CRASHES_DIR = path.join(ROOT, 'test-artifacts', 'fuzz-crashes');
 
-/** Bytes of shared memory for the input in flight: header (exec count, length) + the input. */
+/** Bytes of shared memory for the input in flight, after a header (exec count, length, thread id). */
 export const SHARED_INPUT_BYTES = 1 << 20;
-/** No progress for this long means the input in flight hangs. */
+export const SHARED_HEADER_BYTES = 16;
+/** No progress for this much CPU time of the worker means the input in flight hangs. */
 const WATCHDOG_MS = Math.max(10 * SLOW_MS, 10_000);
+/**
+ * No progress for this much wall-clock time is a hang even without CPU use (an input that blocks),
+ * or the bound itself where the worker's CPU time cannot be read. Long, because a worker at nice 19
+ * on a busy machine can wait minutes for a core.
+ */
+const WATCHDOG_WALL_MS = 300_000;
 /** Loading the modules comes before the first input; on a loaded machine (or at nice 19) that is slow. */
 const STARTUP_GRACE_MS = 180_000;
 
@@ -31,6 +40,13 @@ export interface RunOptions {
   seed: number;
   /** Write failing inputs to CRASHES_DIR. Default true. */
   save?: boolean;
+  /** Largest generated input, bytes (engine.ts DEFAULT_MAX_LEN when absent). */
+  maxLen?: number;
+  /** Stop generating inputs at this time (Date.now() ms). */
+  deadline?: number;
+  /** Called about every `progressMs` with the executions so far. */
+  onProgress?: (execs: number) => void;
+  progressMs?: number;
 }
 
 export interface RunResult extends FuzzStats {
@@ -49,13 +65,16 @@ export function seedFiles(target: string): string[] {
 }
 
 export function runFuzz(opts: RunOptions): Promise<RunResult> {
-  const shared = new SharedArrayBuffer(SHARED_INPUT_BYTES + 8);
-  const header = new Int32Array(shared, 0, 2);
-  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { ...opts, shared } });
+  const shared = new SharedArrayBuffer(SHARED_HEADER_BYTES + SHARED_INPUT_BYTES);
+  const header = new Int32Array(shared, 0, 3);
+  const { onProgress, ...workerOpts } = opts;
+  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { ...workerOpts, shared } });
   return new Promise<RunResult>((resolve, reject) => {
     let lastExecs = 0;
     const started = Date.now();
     let lastChange = started;
+    let lastChangeCpu: number | undefined;
+    let lastProgress = started;
     let done = false;
     const finish = (stats: FuzzStats): void => {
       if (done) return;
@@ -66,19 +85,30 @@ export function runFuzz(opts: RunOptions): Promise<RunResult> {
     };
     const timer = setInterval(() => {
       const execs = Atomics.load(header, 0);
+      const tid = Atomics.load(header, 2);
+      const cpu = tid > 0 ? cpuOfThread(tid) : undefined;
+      const now = Date.now();
+      if (onProgress && now - lastProgress >= (opts.progressMs ?? 60_000)) {
+        lastProgress = now;
+        onProgress(execs);
+      }
       if (execs !== lastExecs) {
         lastExecs = execs;
-        lastChange = Date.now();
+        lastChange = now;
+        lastChangeCpu = cpu;
         return;
       }
-      if (execs === 0 && Date.now() - started < STARTUP_GRACE_MS) return;
-      if (Date.now() - lastChange < WATCHDOG_MS) return;
+      if (execs === 0 && now - started < STARTUP_GRACE_MS) return;
+      const cpuStuck = cpu !== undefined && lastChangeCpu !== undefined ? cpu - lastChangeCpu : undefined;
+      const stuck = cpuStuck !== undefined ? cpuStuck >= WATCHDOG_MS || now - lastChange >= WATCHDOG_WALL_MS : now - lastChange >= WATCHDOG_MS;
+      if (!stuck) return;
       // Stuck: save the input in flight and stop the worker.
       const len = Atomics.load(header, 1);
-      const input = Buffer.from(new Uint8Array(shared, 8, Math.min(len, SHARED_INPUT_BYTES)));
-      const failure: Failure = { kind: 'slow', input, detail: `no result after ${WATCHDOG_MS} ms (input of ${len} bytes${len > SHARED_INPUT_BYTES ? ', cut' : ''})` };
+      const input = Buffer.from(new Uint8Array(shared, SHARED_HEADER_BYTES, Math.min(len, SHARED_INPUT_BYTES)));
+      const spent = cpuStuck !== undefined ? `${Math.round(cpuStuck)} ms of CPU, ${now - lastChange} ms` : `${now - lastChange} ms`;
+      const failure: Failure = { kind: 'slow', input, detail: `no result after ${spent} (input of ${len} bytes${len > SHARED_INPUT_BYTES ? ', cut' : ''})` };
       void worker.terminate();
-      finish({ target: opts.target, execs, rejected: 0, signatures: 0, corpusSize: 0, slowestMs: WATCHDOG_MS, failures: [failure], seconds: 0 });
+      finish({ target: opts.target, execs, rejected: 0, signatures: 0, corpusSize: 0, slowestMs: now - lastChange, slowDismissed: 0, failures: [failure], seconds: (now - started) / 1000, stoppedAtDeadline: false });
     }, 250);
     timer.unref();
     worker.on('message', (stats: FuzzStats) => {

@@ -17,7 +17,6 @@ export const otlpProtobuf: FuzzTarget = {
   about: 'OTLP ExportMetricsServiceRequest protobuf decoder, then conversion to samples',
   tokens: ['\x0a', '\x12', '\x1a', '\x22', '\x2a', '\x32', '\x3a', '\x42', '\x4a', '\x52', '\x09', '\x11', '\x19', '\x21', '\x31', '\x39', '\x80\x80\x80\x80\x10', '\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01', '\x00'].map((s) => Buffer.from(s, 'latin1').toString('latin1')),
   arbitrary: fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)),
-  maxBytes: 32 * 1024,
   run(data) {
     return convert(decodeExportMetricsRequest(data));
   },
@@ -56,7 +55,6 @@ export const otlpJson: FuzzTarget = {
   about: 'OTLP/JSON conversion to samples (after JSON.parse)',
   tokens: ['{', '}', '[', ']', ':', ',', '"resourceMetrics"', '"scopeMetrics"', '"metrics"', '"gauge"', '"sum"', '"histogram"', '"exponentialHistogram"', '"summary"', '"dataPoints"', '"asDouble"', '"asInt"', '"timeUnixNano"', '"attributes"', '"key"', '"value"', '"stringValue"', '"kvlistValue"', '"arrayValue"', '"bucketCounts"', '"explicitBounds"', '"scale"', '"positive"', '"offset"', 'null', 'true', '-1', '1e308', '"NaN"', '"18446744073709551616"'],
   arbitrary: fc.record({ resourceMetrics: fc.array(fc.record({ scopeMetrics: fc.array(fc.record({ metrics: fc.array(metric, { maxLength: 3 }) }), { maxLength: 2 }) }), { maxLength: 2 }) }).map((o) => Buffer.from(JSON.stringify(o), 'utf8')),
-  maxBytes: 32 * 1024,
   run(data) {
     const j = parseJson(data);
     if (!j.ok) return 'not-json';

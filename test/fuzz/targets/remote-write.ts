@@ -57,7 +57,9 @@ function roundTrip(data: Buffer): void {
   const decoded = decodeWriteRequest(encoded);
   if (decoded.length !== list.length) throw new Error(`${list.length} series encoded, ${decoded.length} decoded`);
   list.forEach((s, k) => {
-    const want = [['__name__', s.name], ...Object.entries(s.labels)].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    // Remote write orders labels by the bytes of their UTF-8 names (Go's string order), which is not
+    // JavaScript's UTF-16 order once names mix astral characters with U+E000..U+FFFF.
+    const want = [['__name__', s.name], ...Object.entries(s.labels)].sort((a, b) => Buffer.compare(Buffer.from(a[0], 'utf8'), Buffer.from(b[0], 'utf8')));
     if (JSON.stringify(decoded[k].labels) !== JSON.stringify(want)) throw new Error(`labels changed: ${JSON.stringify(want)} → ${JSON.stringify(decoded[k].labels)}`);
     const order = s.ts.map((t, i) => ({ t, v: s.vs[i], i })).sort((a, b) => a.t - b.t || a.i - b.i);
     order.forEach((w, i) => {

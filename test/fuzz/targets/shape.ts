@@ -2,9 +2,14 @@
 
 import { messageShape } from '../engine';
 
+/** Messages looked at for a signature: an input with thousands of bad lines costs no more than 16. */
+const MAX_SHAPED = 16;
+
 /** Signature of a list of error messages plus a few counts: distinct shapes, in order, bounded. */
 export function outcome(prefix: string, messages: readonly string[], ...counts: number[]): string {
-  const shapes = [...new Set(messages.map((m) => messageShape(m)))].slice(0, 4).join('|');
+  const distinct = new Set<string>();
+  for (let i = 0; i < messages.length && i < MAX_SHAPED && distinct.size < 4; i++) distinct.add(messageShape(messages[i]));
+  const shapes = [...distinct].join('|');
   return `${prefix}:${counts.map((c) => (c > 3 ? 'n' : String(c))).join(',')}:${shapes}`;
 }
 

@@ -7,6 +7,16 @@ import type { FuzzTarget } from '../engine';
 /** A scratch directory per process (the fuzzer runs one target per worker). */
 let dir: string | undefined;
 
+/** tmpfs where there is one: on a disk, unlinking the previous input's files was most of the time per input. */
+function scratchRoot(): string {
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return os.tmpdir();
+  }
+}
+
 /**
  * The spool's record reader on a damaged disk: the input is a segment file (after an optional
  * first byte < 0x40 that also writes a cursor file pointing into it). Opening and draining must
@@ -17,9 +27,12 @@ export const spool: FuzzTarget = {
   name: 'spool',
   about: 'forward spool: open() and peek()/commit() over a fuzzed segment file and cursor',
   tokens: ['\x00\x00\x00\x00', '\xff\xff\xff\xff', '\x10\x00\x00\x00', '\x01\x00\x00\x00', '1 0\n', '1 12\n'].map((s) => Buffer.from(s, 'latin1').toString('latin1')),
-  maxBytes: 8 * 1024,
   run(data) {
-    dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'mm-fuzz-spool-'));
+    if (dir === undefined) {
+      const made = fs.mkdtempSync(path.join(scratchRoot(), 'mm-fuzz-spool-'));
+      dir = made;
+      process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }));
+    }
     for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { force: true });
     let segment = data;
     if (data.length > 0 && data[0] < 0x40) {
