@@ -5,8 +5,9 @@
  * milliseconds and let the event loop run between them (setImmediate: pending I/O first).
  */
 
-import { NAMESPACE_LABEL, NamespaceStats, stampIdentity } from '../auth/stamp';
-import { pushStamp, stampSamples } from '../hub/push-labels';
+import { NAMESPACE_LABEL, NamespaceStats, SERVICE_ACCOUNT_LABEL, stampIdentity } from '../auth/stamp';
+import { checkStampedLabelCount, pushStamp, stampSamples } from '../hub/push-labels';
+import { ValidationError } from '../model/names';
 import type { Identity } from '../auth/tokens';
 import type { Sample } from '../model/sample';
 import { QuotaExceeded, quotaOf } from '../quota/quotas';
@@ -57,7 +58,12 @@ export class SliceClock {
  */
 export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: IngestFormat, identity?: Identity, address?: string): Promise<WriteResult> {
   const tenant = admitQuota(ctx, identity, samples.length);
-  samples = stampPush(ctx, samples, identity, address);
+  try {
+    samples = stampPush(ctx, samples, identity, address);
+  } catch (e) {
+    if (e instanceof ValidationError) ctx.metrics.samplesRejected(format, 'too_many_labels', samples.length);
+    throw e;
+  }
   if (samples.length <= SAMPLES_PER_SLICE) {
     const out = ctx.hub.accept({ samples, origin: 'custom', format, tenant });
     if (out.durable !== undefined) await out.durable;
@@ -84,7 +90,7 @@ export async function acceptInSteps(ctx: AppContext, samples: Sample[], format: 
 
 /**
  * Stamps who sent a push on its samples, before the hub sees them, and counts the push under its
- * namespace. Two sources (src/hub/push-labels.ts): the pod behind the TCP peer `address` (the
+ * namespace. A series the stamp takes past the label bound refuses the push (ValidationError, 422). Two sources (src/hub/push-labels.ts): the pod behind the TCP peer `address` (the
  * node's pod cache, with PUSH_POD_LABELS; PUSH_LABELS_PRECEDENCE decides against the pusher's own
  * labels), then the authenticated identity (src/auth/stamp.ts, AUTH_IDENTITY_LABELS). The identity
  * wins: with one, the address adds only `pod`, and only for a pod of the identity's namespace.
@@ -103,7 +109,13 @@ export function stampPush(ctx: AppContext, samples: Sample[], identity: Identity
   }
   let out = stampSamples(samples, labels, c.pushLabelsPrecedence === 'pusher');
   if (identity !== undefined) out = stampIdentity(out, identity, c.authIdentityLabels);
-  return out;
+  const stamped = Object.keys(labels);
+  if (identity !== undefined) {
+    stamped.push(NAMESPACE_LABEL);
+    if (identity.serviceAccount !== undefined) stamped.push(SERVICE_ACCOUNT_LABEL);
+  }
+  // A stamp adds labels after the formats checked the bound: the series must still be within it.
+  return checkStampedLabelCount(out, stamped);
 }
 
 /** Counts what an authenticated push stored under its namespace, and what its series quota refused. */

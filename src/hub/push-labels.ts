@@ -19,6 +19,7 @@
  * set and stamps only the missing ones.
  */
 
+import { LIMITS, ValidationError } from '../model/names';
 import type { Labels, Sample } from '../model/sample';
 
 /** Who has an address: a pod, the node itself, or nobody known (src/cluster/pod-cache.ts). */
@@ -85,6 +86,30 @@ export function stampSamples(samples: Sample[], stamp: Labels, pusherWins: boole
     out[i] = { ...s, labels, key: undefined };
   }
   return out;
+}
+
+/**
+ * Refuses a push when a stamp takes one of its series past LIMITS.maxLabelsPerSeries: the formats
+ * checked the pusher's own labels, but stamped labels can make an accepted series exceed the bound.
+ * The whole push is refused (a 422 naming the series, the count and the stamped labels) rather than
+ * storing some of it silently. `stamped` names the labels the stamp may add. Returns the samples.
+ */
+export function checkStampedLabelCount(samples: Sample[], stamped: readonly string[]): Sample[] {
+  if (stamped.length === 0) return samples;
+  const max = LIMITS.maxLabelsPerSeries;
+  const checked = new Set<Labels>();
+  for (const s of samples) {
+    if (checked.has(s.labels)) continue;
+    checked.add(s.labels);
+    let n = 0;
+    for (const k in s.labels) if (Object.prototype.hasOwnProperty.call(s.labels, k)) n++;
+    if (n > max) {
+      throw new ValidationError(
+        `series ${s.name} would have ${n} labels with the labels this agent adds to a push (${stamped.join(', ')}); the limit is ${max} per series, so send it with fewer labels of its own`,
+      );
+    }
+  }
+  return samples;
 }
 
 /**

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NamespaceStats, stampIdentity } from '../../src/auth/stamp';
+import { checkStampedLabelCount } from '../../src/hub/push-labels';
+import { ValidationError } from '../../src/model/names';
 import type { Sample } from '../../src/model/sample';
 import { seriesKey } from '../../src/model/series-key';
 import { postJson, postText, startAgent, type RunningAgent } from '../helpers/agent';
@@ -90,6 +92,29 @@ describe('auth: identity stamped on pushes', function () {
       assert.deepEqual(await tagsOf(a.url, 'stamp_ops'), [{ namespace: 'ops' }]);
     });
 
+    it('refuses a push whose series the stamped labels take past the 64-label bound (422 naming it), and counts it', async () => {
+      const tags = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`l${i}`, 'v']));
+      // 63 labels of its own + namespace + service_account = 65.
+      const over = await postJson(`${a.url}/api/v1/metrics/simple`, { name: 'stamp_over', value: 1, tags: tags(63) }, bearer(POD));
+      assert.equal(over.status, 422);
+      const body = (await over.json()) as { error: string; message: string };
+      assert.equal(body.error, 'invalid_metrics');
+      assert.match(body.message, /series stamp_over would have 65 labels .*\(namespace, service_account\); the limit is 64 per series/);
+      assert.deepEqual(await tagsOf(a.url, 'stamp_over'), []);
+      const line = Array.from({ length: 63 }, (_, i) => `,l${i}=v`).join('');
+      const lp = await postText(`${a.url}/api/v1/metrics/influx`, `stamp_over_lp${line} value=1\nstamp_fits_lp,a=b value=1\n`, bearer(POD));
+      assert.equal(lp.status, 422, 'nothing of the push is stored');
+      assert.deepEqual(await tagsOf(a.url, 'stamp_fits_lp'), []);
+      // 62 + 2 = 64: at the bound, accepted; a pusher's own namespace label is replaced, not added.
+      const fits = await postJson(`${a.url}/api/v1/metrics/simple`, { name: 'stamp_fits', value: 1, tags: { ...tags(62), namespace: 'x' } }, bearer(POD));
+      assert.equal(fits.status, 202, await fits.text());
+      const stored = await tagsOf(a.url, 'stamp_fits');
+      assert.equal(Object.keys(stored[0]).length, 64);
+      const text = await selfMetrics(a.url);
+      assert.equal(metricValue(text, 'metrics_manager_events_rejected_total{format="simple",reason="too_many_labels"}'), 1);
+      assert.equal(metricValue(text, 'metrics_manager_events_rejected_total{format="influx",reason="too_many_labels"}'), 2);
+    });
+
     it('counts samples and series per namespace', async () => {
       await postText(`${a.url}/write`, 'ns_count,k=1 value=1\nns_count,k=2 value=2\nns_count,k=3 a=1,b=2\n', bearer(OPS));
       const text = await selfMetrics(a.url);
@@ -135,6 +160,18 @@ describe('auth: identity stamped on pushes', function () {
       assert.equal(samples[0].labels, samples[1].labels);
       assert.deepEqual(samples[0].labels, { host: 'h', namespace: 'team-a', service_account: 'sa' });
       assert.equal(samples[0].key, undefined);
+    });
+  });
+
+  describe('checkStampedLabelCount (pure)', () => {
+    it('passes series within the bound and names the first one past it', () => {
+      const at = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`l${i}`, 'v']));
+      const samples: Sample[] = [{ name: 'ok', labels: at, value: 1, type: 'gauge' }];
+      assert.equal(checkStampedLabelCount(samples, ['namespace']), samples);
+      samples.push({ name: 'big', labels: { ...at, namespace: 'n' }, value: 1, type: 'gauge' });
+      assert.throws(() => checkStampedLabelCount(samples, ['namespace', 'pod']), (e: Error) => e instanceof ValidationError && /series big would have 65 labels .*\(namespace, pod\)/.test(e.message));
+      // Nothing stamped: the formats' own check stands, nothing is counted here.
+      assert.equal(checkStampedLabelCount(samples, []), samples);
     });
   });
 
