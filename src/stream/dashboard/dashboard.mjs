@@ -72,6 +72,29 @@ export function seriesKey(/** @type {string} */ name, /** @type {Record<string, 
   return s + '}';
 }
 
+/**
+ * The series key of an item's raw labels, as `seriesKey(name, cleanLabels(labels))` gives it, but
+ * without copying or sorting when the labels arrive sorted with string values (the agent sends
+ * them so): every update of a known series is looked up through this, so none of them re-sorts.
+ * @param {string} name @param {unknown} labels
+ */
+export function itemKey(name, labels) {
+  if (!labels || typeof labels !== 'object') return name + '{}';
+  const rec = /** @type {Record<string, unknown>} */ (labels);
+  let s = name + '{';
+  let prev = '';
+  let first = true;
+  for (const k in rec) {
+    if (!Object.prototype.hasOwnProperty.call(rec, k)) continue;
+    const v = rec[k];
+    if (typeof v !== 'string' || (!first && !(prev < k))) return seriesKey(name, cleanLabels(labels));
+    s += k + '=' + JSON.stringify(v) + ',';
+    prev = k;
+    first = false;
+  }
+  return s + '}';
+}
+
 /** `k=v, k2=v2`, for display, sorting and filtering. */
 export function labelText(/** @type {Record<string, string>} */ labels) {
   return Object.keys(labels).map((k) => k + '=' + labels[k]).join(', ');
@@ -266,9 +289,27 @@ const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' })
  * }} Entry
  */
 
+/**
+ * Merges two arrays sorted by `cmp` into a new one; on ties `a`'s element comes first.
+ * @template T @param {T[]} a @param {T[]} b @param {(x: T, y: T) => number} cmp @returns {T[]}
+ */
+export function mergeSorted(a, b, cmp) {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = cmp(b[j], a[i]) < 0 ? b[j++] : a[i++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
+}
+
 /** @param {'name'|'labels'|'value'|'age'} key @param {1|-1} dir */
 export function comparator(key, dir) {
-  const byName = (/** @type {Entry} */ a, /** @type {Entry} */ b) => collator.compare(a.name, b.name) || collator.compare(a.labelStr, b.labelStr);
+  // Most neighbours share a name (a family of series): equal names skip the collator.
+  const byName = (/** @type {Entry} */ a, /** @type {Entry} */ b) => (a.name === b.name ? 0 : collator.compare(a.name, b.name)) || collator.compare(a.labelStr, b.labelStr);
   switch (key) {
     case 'labels':
       return (/** @type {Entry} */ a, /** @type {Entry} */ b) => dir * (collator.compare(a.labelStr, b.labelStr) || collator.compare(a.name, b.name));
@@ -489,7 +530,13 @@ const ROW_SPARK_H = 22;
 const TILE_SPARK_W = 200;
 const TILE_SPARK_H = 40;
 
+/** A User Timing mark (shows in traces and performance.getEntriesByType('mark')); for the bench. */
+const mark = (/** @type {string} */ name) => {
+  if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(name);
+};
+
 function start() {
+  mark('mm:start');
   // The mount root, from this module's URL: <root>/dashboard/assets/dashboard.mjs.
   const root = new URL('../../', import.meta.url);
 
@@ -523,6 +570,10 @@ function start() {
   let paused = false;
   let seriesLimitHit = false;
   let structureDirty = true; // series added/removed, filter or sort changed
+  /** Series added since the view was last rebuilt (merged in when nothing else changed). */
+  /** @type {Entry[]} */
+  let added = [];
+  let fullRebuild = true; // series removed, filter or sort changed: sort all again
   let orderDirty = false; // values changed while sorting by value or age
   let lastRebuild = 0;
   let rowsDirty = true;
@@ -549,7 +600,12 @@ function start() {
     }
     sectionsAt = performance.now();
     sections.tick();
+    if (!sectionsMarked && entries.size > 0) {
+      sectionsMarked = true;
+      mark('mm:sections');
+    }
   };
+  let sectionsMarked = false;
 
   // ---- hash state: #q=…&sort=value&dir=desc (bookmarkable, stays on the client)
   const readHash = () => {
@@ -589,7 +645,7 @@ function start() {
     const labelStr = labelText(labels);
     /** @type {Entry} */
     const e = {
-      key, name, labels, labelStr, haystack: (name + ' {' + labelStr + '}').toLowerCase(),
+      key, name, labels, labelStr, haystack: '', // the haystack is made when a filter first needs it
       value: NaN, ts: -Infinity, seenAt: 0, changedAt: 0, flash: false, ring: { t: [], v: [] }, gen: 0, seed: 0, tile: undefined,
     };
     let same = seriesByName.get(name);
@@ -618,16 +674,16 @@ function start() {
     if (!m || typeof m !== 'object') return undefined;
     const rec = /** @type {Record<string, unknown>} */ (m);
     if (typeof rec.name !== 'string' || rec.name === '') return undefined;
-    const labels = cleanLabels(rec.labels);
-    const key = seriesKey(rec.name, labels);
+    const key = itemKey(rec.name, rec.labels);
     let e = entries.get(key);
     if (!e) {
       if (entries.size >= MAX_SERIES) {
         seriesLimitHit = true;
         return undefined;
       }
-      e = createEntry(rec.name, labels, key);
+      e = createEntry(rec.name, cleanLabels(rec.labels), key);
       entries.set(key, e);
+      added.push(e);
       structureDirty = true;
       sectionsDirty = true;
     }
@@ -660,6 +716,7 @@ function start() {
     same?.delete(e);
     if (same?.size === 0) seriesByName.delete(e.name);
     structureDirty = true;
+    fullRebuild = true;
     if (e.tile) {
       for (const s of tileSources.values()) {
         const i = s.entries.indexOf(e);
@@ -720,6 +777,7 @@ function start() {
     const source = new EventSource(streamHref);
     es = source;
     source.onopen = () => {
+      mark('mm:open');
       retryMs = 1000;
       lastEventAt = Date.now();
       gaps.length = 0;
@@ -771,6 +829,7 @@ function start() {
     retryMs = Math.min(retryMs * 2, 10_000);
   };
 
+  let firstEvent = false;
   /** @param {MessageEvent} ev */
   const onEvent = (ev) => {
     const now = Date.now();
@@ -784,7 +843,11 @@ function start() {
     /** @type {unknown} */
     let msg;
     try {
-      msg = JSON.parse(ev.data);
+      if (!firstEvent) {
+      firstEvent = true;
+      mark('mm:first-event');
+    }
+    msg = JSON.parse(ev.data);
     } catch {
       return;
     }
@@ -799,11 +862,13 @@ function start() {
     if (typeof body.timestamp === 'number') clockOffsetMs = body.timestamp - now;
     if (!Array.isArray(body.metrics)) return;
     if (body.kind === 'snapshot') {
+      mark('mm:snapshot-parsed');
       // A snapshot holds every series the agent has (for our filter): whatever it lacks is gone,
       // e.g. everything after the agent restarted with an empty store.
       const present = new Set();
       for (const m of body.metrics) present.add(ingest(m, eventTs));
       for (const e of [...entries.values()]) if (!present.has(e.key)) removeEntry(e);
+      mark('mm:snapshot-ingested');
     } else {
       for (const m of body.metrics) ingest(m, eventTs);
     }
@@ -896,6 +961,25 @@ function start() {
 
   // ---- the table: virtual rows
   let rowHeight = 30;
+  // Until the first measurement: the scroller's CSS height, min(70vh, 720px), and a typical header.
+  let viewportH = Math.min(0.7 * window.innerHeight, 720);
+  let headH = 34;
+  let scrollTop = 0;
+  /** Sizes, reported after layout (never read mid-frame): the scroller, the header row, one row. */
+  const sizes = typeof ResizeObserver === 'function'
+    ? new ResizeObserver((items) => {
+      for (const it of items) {
+        const t = /** @type {HTMLElement} */ (it.target);
+        if (t === el.scroller) viewportH = t.clientHeight;
+        else if (t === el.table.tHead) headH = t.offsetHeight;
+        else if (t.offsetHeight > 0) rowHeight = t.offsetHeight;
+      }
+      rowsDirty = true;
+      requestFrame();
+    })
+    : undefined;
+  sizes?.observe(el.scroller);
+  if (el.table.tHead) sizes?.observe(el.table.tHead);
   /** @typedef {{ tr: HTMLTableRowElement, name: HTMLElement, labels: HTMLElement, value: HTMLElement, num: HTMLElement, unit: HTMLElement, area: SVGPathElement, line: SVGPathElement, age: HTMLElement, entry: Entry | undefined, gen: number, flip: boolean }} Row */
   /** @type {Row[]} */
   const pool = [];
@@ -939,7 +1023,7 @@ function start() {
     return { tr, name, labels, value, num, unit, area: spark.area, line: spark.line, age, entry: undefined, gen: -1, flip: false };
   };
 
-  const bindRow = (/** @type {Row} */ row, /** @type {Entry} */ e, /** @type {number} */ now) => {
+  const bindRow = (/** @type {Row} */ row, /** @type {Entry} */ e, /** @type {number} */ now, /** @type {number} */ oldAfter) => {
     const rebound = row.entry !== e;
     if (rebound) {
       row.entry = e;
@@ -978,17 +1062,31 @@ function start() {
     setText(row.age, formatWhen(e.ts, now));
     row.age.title = Number.isFinite(e.ts) ? new Date(e.ts).toISOString() : '';
     // Stale (not updated for 10 intervals, at least a minute) or stamped in the future: greyed.
-    row.tr.classList.toggle('old', age > Math.max(60_000, 10 * (intervalMs() ?? 0)));
+    row.tr.classList.toggle('old', age > oldAfter);
     row.tr.classList.toggle('future', age < -1500);
     wantSeed(e);
   };
 
+  const passes = (/** @type {Entry} */ e) => {
+    if (filter.empty) return true;
+    if (e.haystack === '') e.haystack = (e.name + ' {' + e.labelStr + '}').toLowerCase();
+    return matchesFilter(e.haystack, filter);
+  };
+
   const rebuildView = () => {
-    const next = [];
-    if (filter.empty) for (const e of entries.values()) next.push(e);
-    else for (const e of entries.values()) if (matchesFilter(e.haystack, filter)) next.push(e);
-    next.sort(comparator(sortKey, sortDir));
-    view = next;
+    const cmp = comparator(sortKey, sortDir);
+    if (!fullRebuild && (sortKey === 'name' || sortKey === 'labels')) {
+      // Only new series since the last rebuild, in an order that values do not move: sort them
+      // alone and merge them in, rather than sorting every series again.
+      view = mergeSorted(view, added.filter(passes).sort(cmp), cmp);
+    } else {
+      const next = [];
+      for (const e of entries.values()) if (passes(e)) next.push(e);
+      next.sort(cmp);
+      view = next;
+    }
+    added = [];
+    fullRebuild = false;
     structureDirty = false;
     orderDirty = false;
     lastRebuild = performance.now();
@@ -996,11 +1094,8 @@ function start() {
   };
 
   const renderRows = () => {
-    // Reads first (layout is clean or computed once), writes after.
-    if (pool.length > 0 && pool[0].tr.offsetHeight > 0) rowHeight = pool[0].tr.offsetHeight;
-    const headH = el.table.tHead?.offsetHeight ?? 0;
-    const viewportH = el.scroller.clientHeight;
-    const scrollTop = el.scroller.scrollTop;
+    // No layout is read here (that would force one in the middle of the frame): the sizes come from
+    // a ResizeObserver and the scroll position from scroll events.
     const overscan = 8;
     const first = Math.max(0, Math.min(view.length, Math.floor((scrollTop - headH) / rowHeight) - overscan));
     const count = Math.ceil(viewportH / rowHeight) + 2 * overscan;
@@ -1008,16 +1103,19 @@ function start() {
     const want = last - first;
     while (pool.length < want) {
       const row = makeRow();
+      if (pool.length === 0) sizes?.observe(row.tr);
       pool.push(row);
       el.rows.insertBefore(row.tr, bottomPad);
     }
     while (pool.length > want) {
       const row = /** @type {Row} */ (pool.pop());
+      if (pool.length === 0) sizes?.unobserve(row.tr);
       row.tr.remove();
     }
     const now = serverNow();
+    const oldAfter = Math.max(60_000, 10 * (intervalMs() ?? 0));
     for (let i = 0; i < want; i++) {
-      bindRow(pool[i], view[first + i], now);
+      bindRow(pool[i], view[first + i], now, oldAfter);
       pool[i].tr.setAttribute('aria-rowindex', String(first + i + 2)); // the header row is 1
     }
     el.table.setAttribute('aria-rowcount', String(view.length + 1));
@@ -1205,6 +1303,7 @@ function start() {
   };
 
   // ---- the frame
+  let rowsMarked = false;
   const frame = () => {
     frameRequested = false;
     const t = performance.now();
@@ -1223,16 +1322,21 @@ function start() {
       if (rowsDirty) {
         rowsDirty = false;
         renderRows();
+        if (!rowsMarked && view.length > 0) {
+          rowsMarked = true;
+          mark('mm:rows');
+        }
       }
     }
     if (tilesDirty) {
       tilesDirty = false;
       renderTiles();
     }
-    // New series get their section at once, at most 4 times a second, but never in the frame that
-    // rebuilt the table: the rows (the first snapshot's, say) paint first, the charts a frame later.
+    // New series get their section at once, at most 4 times a second. Later rebuilds of the table
+    // keep the frame short (the rows paint first, the charts a frame later); the first data paints
+    // its rows and the first screen's charts in one frame, with one layout.
     if (sectionsDirty && t - sectionsAt > 250) {
-      if (rebuilt) requestFrame();
+      if (rebuilt && sectionsMarked) requestFrame();
       else tickSections();
     }
     setText(el.statSeries, entries.size.toLocaleString('en-US'));
@@ -1265,8 +1369,10 @@ function start() {
   el.filter.addEventListener('input', () => {
     filter = parseFilter(el.filter.value);
     structureDirty = true;
+    fullRebuild = true;
     lastRebuild = 0;
     el.scroller.scrollTop = 0;
+    scrollTop = 0;
     writeHash();
     requestFrame();
   });
@@ -1286,6 +1392,7 @@ function start() {
   window.addEventListener('hashchange', () => {
     readHash();
     structureDirty = true;
+    fullRebuild = true;
     lastRebuild = 0;
     renderSortHeaders();
     requestFrame();
@@ -1310,6 +1417,7 @@ function start() {
       renderSortHeaders();
       writeHash();
       structureDirty = true;
+      fullRebuild = true;
       lastRebuild = 0;
       requestFrame();
     });
@@ -1334,6 +1442,7 @@ function start() {
   });
 
   el.scroller.addEventListener('scroll', () => {
+    scrollTop = el.scroller.scrollTop;
     rowsDirty = true;
     requestFrame();
   }, { passive: true });

@@ -24,6 +24,10 @@ export const WINDOW_S = 300;
 export const MAX_LINES = 8;
 /** Custom metric cards at most (busiest names first). */
 export const MAX_CUSTOM_CARDS = 24;
+/** How far outside the viewport a chart is made and kept drawing, px. */
+const IO_MARGIN_PX = 200;
+/** Time spent making new uPlots in one go (at least one is made), ms. */
+const MAKE_BUDGET_MS = 12;
 
 // ---------------------------------------------------------------------------------------------
 // Units
@@ -331,6 +335,8 @@ export function createSections(deps) {
   let byName = new Map();
   const reindex = () => {
     byName = new Map();
+    // The custom names are cached for a second; new series (the first snapshot, say) must show now.
+    customCache = { at: -1, list: [] };
     pods = [];
     for (const e of entries.values()) {
       if (e.labels.pod !== undefined && /^(gpu_|npu_|nvidia_gpu_)/.test(e.name)) pods.push(e);
@@ -345,7 +351,7 @@ export function createSections(deps) {
   // ---- charts
   /**
    * @typedef {{ spec: ChartSpec, card: HTMLElement, plotEl: HTMLElement, foot: HTMLElement, u: any, labels: string[],
-   *   data: number[][], visible: boolean, lastLen: number }} Chart
+   *   data: number[][], visible: boolean, seen: boolean, lastLen: number }} Chart
    */
   /** @type {Map<string, Chart>} */
   const charts = new Map();
@@ -360,34 +366,58 @@ export function createSections(deps) {
       for (const it of items) {
         const c = chartOfCard.get(it.target);
         if (!c || charts.get(c.spec.id) !== c) continue;
+        c.seen = true;
         c.visible = it.isIntersecting;
         if (c.visible) shown.push(c);
       }
       drawShown(shown);
-    }, { rootMargin: '200px 0px' })
+    }, { rootMargin: `${IO_MARGIN_PX}px 0px` })
     : undefined;
   /**
-   * Redraws charts near the screen. Those without a uPlot yet are made one per animation frame, so
-   * the first chart paints after one chart's work, not after all of them.
+   * Redraws charts near the screen. Those without a uPlot yet are made at once for up to
+   * MAKE_BUDGET_MS (at least one), the rest in the next animation frames under the same budget, so
+   * the first charts paint with the frame that made their cards and a long page never holds one
+   * frame for all of its charts.
    */
   const drawShown = (/** @type {Chart[]} */ shown) => {
     const ready = shown.filter((c) => c.u);
     const widths = ready.map(plotWidth); // reads first, then the writes
     ready.forEach((c, i) => redraw(c, widths[i]));
     for (const c of shown) if (!c.u && c.labels.length > 0 && !pending.includes(c)) pending.push(c);
-    if (pending.length > 0 && !pumping) {
-      pumping = true;
-      requestAnimationFrame(makePending);
-    }
+    if (pending.length > 0 && !pumping) makePending();
   };
   /** @type {Chart[]} */
   const pending = [];
   let pumping = false;
   const makePending = () => {
-    const c = pending.shift();
-    if (c && !c.u && c.visible && charts.get(c.spec.id) === c) redraw(c);
-    if (pending.length > 0) requestAnimationFrame(makePending);
-    else pumping = false;
+    
+    if (!uPlotClass()) {
+      // Its deferred script has not run yet: wait for it a frame at a time.
+      pumping = true;
+      requestAnimationFrame(makePending);
+      return;
+    }
+    const t0 = performance.now();
+    do {
+      const c = pending.shift();
+      if (c && !c.u && c.visible && charts.get(c.spec.id) === c) redraw(c);
+    } while (pending.length > 0 && performance.now() - t0 < MAKE_BUDGET_MS);
+    pumping = pending.length > 0;
+    if (pumping) requestAnimationFrame(makePending);
+  };
+  /**
+   * New cards the IntersectionObserver has not reported on yet: those in (or near) the viewport
+   * are taken as visible now, so the first screen's charts are made in the frame that made their
+   * cards rather than after the observer's first report a frame later. All rects are read before
+   * any chart is made (one layout).
+   */
+  const markInView = (/** @type {Chart[]} */ fresh) => {
+    const vh = window.innerHeight;
+    const rects = fresh.map((c) => c.card.getBoundingClientRect());
+    fresh.forEach((c, i) => {
+      const r = rects[i];
+      if (r.width > 0 && r.top < vh + IO_MARGIN_PX && r.bottom > -IO_MARGIN_PX) c.visible = true;
+    });
   };
 
   const axisColor = () => getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#8a98ab';
@@ -436,7 +466,7 @@ export function createSections(deps) {
     card.append(cap, plotEl, foot);
     parent.append(card);
     /** @type {Chart} */
-    const c = { spec, card, plotEl, foot, u: undefined, labels: [], data: [[]], visible: !io, lastLen: 0 };
+    const c = { spec, card, plotEl, foot, u: undefined, labels: [], data: [[]], visible: !io, seen: !io, lastLen: 0 };
     const open = () => openDetail(spec);
     card.addEventListener('click', open);
     card.addEventListener('keydown', (ev) => {
@@ -476,6 +506,7 @@ export function createSections(deps) {
     setText(c.foot, (c.spec.note?.() ?? '') + (all > MAX_LINES ? `${c.spec.note ? ' · ' : ''}${MAX_LINES} of ${all} series shown` : ''));
   };
 
+  let chartMarked = false;
   const plotWidth = (/** @type {Chart} */ c) => Math.max(160, c.plotEl.clientWidth || 300);
   /** Draws a chart (creating its uPlot the first time); `w` is its width when already measured. */
   const redraw = (/** @type {Chart} */ c, /** @type {number} */ w = undefined) => {
@@ -483,8 +514,13 @@ export function createSections(deps) {
     if (!UPlot || c.labels.length === 0) return;
     const width = w ?? plotWidth(c);
     if (!c.u) {
+      if (!chartMarked) performance.mark('mm:chart-start');
       c.u = new UPlot(plotOpts(c.spec, c.labels, width, 140, true), c.data, c.plotEl);
       c.lastLen = c.data[0].length;
+      if (!chartMarked) {
+        chartMarked = true;
+        performance.mark('mm:chart');
+      }
       return;
     }
     if (c.u.width !== width) c.u.setSize({ width, height: 140 });
@@ -986,6 +1022,8 @@ export function createSections(deps) {
       }
     }
     structure = ids.join(',');
+    const fresh = [...charts.values()].filter((c) => !c.seen && !c.visible && !c.u && c.labels.length > 0);
+    if (fresh.length > 0) markInView(fresh);
     heatTick();
     // Only charts on screen draw (a resized window reaches the others when they come into view).
     drawShown([...charts.values()].filter((c) => c.visible));
