@@ -19,6 +19,8 @@ interface PageModule {
   parseValue(v: unknown): number;
   cleanLabels(l: unknown): Record<string, string>;
   seriesKey(name: string, labels: Record<string, string>): string;
+  itemKey(name: string, labels: unknown): string;
+  mergeSorted<T>(a: T[], b: T[], cmp: (x: T, y: T) => number): T[];
   parseFilter(text: string): { include: string[]; exclude: string[]; empty: boolean };
   matchesFilter(haystack: string, f: { include: string[]; exclude: string[] }): boolean;
   formatValue(v: number, name: string): { text: string; unit: string };
@@ -180,6 +182,29 @@ describe('dashboard page helpers', () => {
     assert.deepEqual(Object.keys(l), ['__proto__', 'b']);
     assert.equal(l.b, '1');
     assert.equal(Object.getPrototypeOf(l), null);
+  });
+
+  it('keys a stream item as seriesKey(cleanLabels) does, whatever order and types its labels come in', () => {
+    const cases: unknown[] = [
+      { a: '1', b: '2' }, // sorted strings: the fast path
+      { b: '2', a: '1' }, // unsorted
+      { a: 1, b: true }, // not strings
+      { a: '1', b: '"x", c="y' }, // quotes in a value
+      JSON.parse('{"__proto__": "p", "b": "1"}'),
+      JSON.parse('{"b": "1", "__proto__": "p"}'),
+      { 10: 'x', 9: 'y' }, // integer-like keys, which objects enumerate numerically
+      {}, undefined, null, 'labels', ['x', 'y'],
+    ];
+    for (const l of cases) assert.equal(m.itemKey('n', l), m.seriesKey('n', m.cleanLabels(l)), JSON.stringify(l));
+  });
+
+  it('merges sorted arrays into one sorted array, the first array winning ties', () => {
+    const cmp = (x: { k: number }, y: { k: number }) => x.k - y.k;
+    const a = [{ k: 1, s: 'a' }, { k: 3, s: 'a' }, { k: 5, s: 'a' }];
+    const b = [{ k: 0, s: 'b' }, { k: 3, s: 'b' }, { k: 9, s: 'b' }];
+    assert.deepEqual(m.mergeSorted(a, b, cmp).map((x) => `${x.k}${x.s}`), ['0b', '1a', '3a', '3b', '5a', '9b']);
+    assert.equal(m.mergeSorted(a, [], cmp), a);
+    assert.deepEqual(m.mergeSorted([], b, cmp), b);
   });
 
   it('filters by all terms, with -term excluding', () => {

@@ -11,7 +11,7 @@ import { fixtureDir, type HostCase } from '../collectors/cpu/fixture-host';
 import { dashboardHarness, pushLines, pushSimple, sleep, type DashboardPage } from './browser';
 
 // Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
-declare const document: any, window: any, getComputedStyle: any;
+declare const document: any, window: any, getComputedStyle: any, requestAnimationFrame: any;
 
 describe('dashboard sections (real browser)', function () {
   this.timeout(60_000);
@@ -174,6 +174,55 @@ describe('dashboard sections (real browser)', function () {
     // Nothing animates for ever while live (an endless animation repaints the page every frame).
     const endless = await p.page.evaluate(() => document.getAnimations().filter((x: any) => x.effect?.getComputedTiming().iterations === Infinity).map((x: any) => x.animationName ?? String(x.effect?.target?.className)));
     assert.deepEqual(endless, []);
+    assert.deepEqual(p.consoleErrors, []);
+  });
+
+  it('the first data paints its rows and the first screen\'s charts in the same frame; a card scrolled into view draws what it sampled off screen', async () => {
+    const a = await agent();
+    const t = Date.now();
+    const push = (v: number) => pushLines(a.url, Array.from({ length: 24 }, (_, i) => `first_probe_${String(i).padStart(2, '0')},k=a value=${v + i} ${Date.now()}`));
+    await pushLines(a.url, Array.from({ length: 24 }, (_, i) => `first_probe_${String(i).padStart(2, '0')},k=a value=${i} ${t}`));
+    const p = await open(`${a.url}/dashboard`);
+    // Every animation frame from the start of a fresh load: in the first one that finds a table row,
+    // how many section charts have their canvas.
+    await p.page.addInitScript(() => {
+      const w = window as { __firstFrame?: { charts: number } };
+      const check = () => {
+        if (document.querySelector('#rows tr:not(.pad) td.name')) w.__firstFrame = { charts: document.querySelectorAll('#sections div.chart canvas').length };
+        else requestAnimationFrame(check);
+      };
+      requestAnimationFrame(check);
+    });
+    await p.page.reload({ waitUntil: 'load' });
+    await p.page.waitForFunction(() => (window as { __firstFrame?: unknown }).__firstFrame !== undefined, null, { timeout: 10_000 });
+    const firstFrame = await p.page.evaluate(() => (window as { __firstFrame: { charts: number } }).__firstFrame);
+    assert.ok(firstFrame.charts > 0, `charts with a canvas in the first frame with rows: ${firstFrame.charts}`);
+
+    // The last card is far below: no chart yet, but it keeps sampling its series off screen.
+    const last = p.page.locator('#sec-custom div.chart').last();
+    await p.page.waitForFunction(() => document.querySelectorAll('#sec-custom div.chart').length === 24, null, { timeout: 5000 });
+    for (let i = 1; i <= 3; i++) {
+      await sleep(1100);
+      await push(100 * i);
+    }
+    assert.equal(await last.locator('canvas').count(), 0);
+    await last.scrollIntoViewIfNeeded();
+    await last.locator('canvas').first().waitFor({ timeout: 5000 });
+    // Its line (the first palette colour, #2dd4bf) is on the canvas: it was drawn with the points
+    // sampled before it came into view.
+    const lit = () => last.evaluate((card: any) => {
+      const c = card.querySelector('canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 45) < 30 && Math.abs(d[i + 1] - 212) < 30 && Math.abs(d[i + 2] - 191) < 30) n++;
+      return n;
+    });
+    let pixels = await lit();
+    for (let i = 0; i < 10 && pixels === 0; i++) {
+      await sleep(50);
+      pixels = await lit();
+    }
+    assert.ok(pixels > 20, `line pixels on the card scrolled into view: ${pixels}`);
     assert.deepEqual(p.consoleErrors, []);
   });
 

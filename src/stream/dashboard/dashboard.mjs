@@ -136,6 +136,10 @@ export function unitOf(/** @type {string} */ name) {
   return '';
 }
 
+// Formatters made once, not looked up again for every number shown.
+const INT_FMT = new Intl.NumberFormat('en-US');
+const ONE_DECIMAL_FMT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
 const SI = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
 const IEC = [[2 ** 50, 'Pi'], [2 ** 40, 'Ti'], [2 ** 30, 'Gi'], [2 ** 20, 'Mi'], [2 ** 10, 'Ki']];
 
@@ -150,8 +154,8 @@ export function formatNumber(/** @type {number} */ v) {
   if (a >= 1e6) {
     for (const [f, s] of SI) if (a >= /** @type {number} */ (f)) return trim((v / /** @type {number} */ (f)).toFixed(2)) + s;
   }
-  if (Number.isInteger(v)) return v.toLocaleString('en-US');
-  if (a >= 1000) return v.toLocaleString('en-US', { maximumFractionDigits: 1 });
+  if (Number.isInteger(v)) return INT_FMT.format(v);
+  if (a >= 1000) return ONE_DECIMAL_FMT.format(v);
   if (a >= 1) return trim(v.toFixed(2));
   return trim(v.toPrecision(3));
 }
@@ -1126,7 +1130,7 @@ function start() {
 
     // Counts and the empty state.
     const total = entries.size;
-    setText(el.shown, filter.empty ? `${total.toLocaleString('en-US')} series` : `${view.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} series`);
+    setText(el.shown, filter.empty ? `${INT_FMT.format(total)} series` : `${INT_FMT.format(view.length)} of ${INT_FMT.format(total)} series`);
     el.empty.hidden = view.length > 0;
     if (view.length === 0) {
       const push = new URL('api/v1/metrics/simple', root).href;
@@ -1138,7 +1142,7 @@ function start() {
       else text = 'Waiting for metrics…';
       setText(el.empty, text);
     }
-    if (seriesLimitHit) setText(el.shown, `${el.shown.textContent} · more not shown: the page tracks at most ${MAX_SERIES.toLocaleString('en-US')} series (narrow it with ?name=)`);
+    if (seriesLimitHit) setText(el.shown, `${el.shown.textContent} · more not shown: the page tracks at most ${INT_FMT.format(MAX_SERIES)} series (narrow it with ?name=)`);
   };
 
   // ---- summary tiles
@@ -1339,7 +1343,7 @@ function start() {
       if (rebuilt && sectionsMarked) requestFrame();
       else tickSections();
     }
-    setText(el.statSeries, entries.size.toLocaleString('en-US'));
+    setText(el.statSeries, INT_FMT.format(entries.size));
   };
 
   // ---- once a second: ages, staleness, rate, retention sweep

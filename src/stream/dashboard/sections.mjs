@@ -69,6 +69,9 @@ export function unitFor(name, reported) {
 const IEC = /** @type {Array<[number, string]>} */ ([[2 ** 50, 'PiB'], [2 ** 40, 'TiB'], [2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']]);
 const SI = /** @type {Array<[number, string]>} */ ([[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']]);
 
+/** Made once, not looked up again for every tick label. */
+const INT_FMT = new Intl.NumberFormat('en-US');
+
 function trimNum(/** @type {number} */ v, digits = 2) {
   const s = v.toFixed(digits);
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
@@ -80,7 +83,7 @@ function compact(/** @type {number} */ v) {
   if (a === 0) return '0';
   if (a >= 1e15 || a < 1e-4) return v.toExponential(2);
   for (const [f, p] of SI) if (a >= f && a >= 1e6) return trimNum(v / f) + p;
-  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (a >= 1000) return INT_FMT.format(Math.round(v));
   if (a >= 100) return trimNum(v, 1);
   if (a >= 1) return trimNum(v, 2);
   return String(Number(v.toPrecision(3)));
