@@ -610,6 +610,7 @@ function start() {
     }
   };
   let sectionsMarked = false;
+  let sectionsDeferred = false;
 
   // ---- hash state: #q=…&sort=value&dir=desc (bookmarkable, stays on the client)
   const readHash = () => {
@@ -1338,8 +1339,18 @@ function start() {
     }
     // New series get their section at once, at most 4 times a second. Later rebuilds of the table
     // keep the frame short (the rows paint first, the charts a frame later); the first data paints
-    // its rows and the first screen's charts in one frame, with one layout.
-    if (sectionsDirty && t - sectionsAt > 250) {
+    // its rows and the first screen's charts in one frame, with one layout, however soon it comes
+    // after the empty page's own tick.
+    if (sectionsDirty && sectionsMarked && t - sectionsAt <= 250) {
+      if (!sectionsDeferred) {
+        // Not now, but as soon as allowed (not at the next once-a-second tick).
+        sectionsDeferred = true;
+        setTimeout(() => {
+          sectionsDeferred = false;
+          requestFrame();
+        }, 260 - (t - sectionsAt));
+      }
+    } else if (sectionsDirty) {
       if (rebuilt && sectionsMarked) requestFrame();
       else tickSections();
     }
