@@ -122,18 +122,20 @@ describe('TelegrafSource', () => {
   });
 
   it('applies a changed interval at the next scrape (the getter is read live)', async () => {
+    // Gaps between scrape starts: load can only lengthen them, so the slow phase is checked from
+    // below (never sooner than the new interval) and the fast one against the slow interval.
     let interval = 50;
-    source = h.source({ endpoint: standin.url, intervalMs: () => interval });
+    const counting = new CountingFetch();
+    source = h.source({ endpoint: standin.url, intervalMs: () => interval, fetch: counting.fn });
     source.start();
-    await sleep(500);
-    const fast = standin.scrapes();
-    assert.ok(fast >= 6, `${fast} scrapes in 500 ms at 50 ms`);
+    await waitUntil(() => counting.calls >= 6, '6 scrapes at 50 ms');
+    const fastGaps = gapsOf(counting.startedAt);
+    assert.ok(median(fastGaps) < 400, `gaps at a 50 ms interval: ${fastGaps.map(Math.round).join(', ')}`);
     interval = 400;
-    await sleep(100); // the scrape scheduled at 50 ms runs, then the new interval applies
-    const before = standin.scrapes();
-    await sleep(1000);
-    const slow = standin.scrapes() - before;
-    assert.ok(slow >= 2 && slow <= 4, `${slow} scrapes in 1000 ms at 400 ms`);
+    const switched = counting.calls + 1; // the scrape already scheduled at 50 ms still runs
+    await waitUntil(() => counting.calls >= switched + 3, '3 scrapes at 400 ms', 10_000);
+    const slowGaps = gapsOf(counting.startedAt.slice(switched - 1));
+    assert.ok(Math.min(...slowGaps) >= 380, `gaps after the change to 400 ms: ${slowGaps.map(Math.round).join(', ')}`);
   });
 
   it('removes a series from the store after the first scrape that no longer has it', async () => {
@@ -284,10 +286,11 @@ describe('TelegrafSource', () => {
       'warn telegraf is unreachable; retrying with backoff',
       'info telegraf is reachable again',
     ]);
-    // Back at the normal interval.
-    const n = standin.scrapes();
-    await sleep(300);
-    assert.ok(standin.scrapes() - n >= 4, `${standin.scrapes() - n} scrapes in 300 ms after recovery`);
+    // Back at the normal interval: the backoff (600–800 ms by now) is gone.
+    const from = counting.calls;
+    await waitUntil(() => counting.calls >= from + 4, '4 scrapes after recovery');
+    const after = gapsOf(counting.startedAt.slice(from));
+    assert.ok(median(after) < 400, `gaps after recovery: ${after.map(Math.round).join(', ')}`);
   });
 
   it('treats an HTTP error status and a timeout as failures', async () => {
@@ -377,3 +380,12 @@ describe('TelegrafSource', () => {
     assert.equal(standin.scrapes(), n);
   });
 });
+
+function gapsOf(times: number[]): number[] {
+  return times.slice(1).map((t, i) => t - times[i]);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
