@@ -21,16 +21,33 @@ export interface TokenAccessOptions {
   tokens: TokenStore;
 }
 
-const BEARER_RE = /^Bearer[ ]+([^\s]+)[ ]*$/i;
+const SCHEME_RE = /^(Bearer|Token|Basic)[ ]+([^\s]+)[ ]*$/i;
 
-/** The bearer token of an Authorization header, or the 401 decision for a missing or malformed one. */
+/**
+ * The token of an Authorization header, or the 401 decision for a missing or malformed one. Three
+ * schemes carry it: `Bearer <token>`; `Token <token>`, what InfluxDB 2.x clients and Telegraf's
+ * influxdb_v2 output send; and `Basic` with the token as the password (any user name), what
+ * InfluxDB 1.x clients and Telegraf's influxdb output send for `username`/`password`.
+ */
 export function bearerToken(authorization: string | undefined, scope: Scope): { token: string } | AccessDecision & { ok: false } {
   if (authorization === undefined || authorization === '') {
     return { ok: false, status: 401, reason: 'missing_credentials', message: `this endpoint needs a bearer token with the "${scope}" scope (Authorization: Bearer <token>)` };
   }
-  const m = BEARER_RE.exec(authorization);
-  if (m === null) return { ok: false, status: 401, reason: 'malformed_credentials', message: 'the Authorization header must be "Bearer <token>"' };
-  return { token: m[1] };
+  const malformed = { ok: false, status: 401, reason: 'malformed_credentials', message: 'the Authorization header must be "Bearer <token>", "Token <token>" or Basic with the token as the password' } as const;
+  const m = SCHEME_RE.exec(authorization);
+  if (m === null) return malformed;
+  if (m[1].toLowerCase() !== 'basic') return { token: m[2] };
+  const userPass = basicPassword(m[2]);
+  return userPass === undefined ? malformed : { token: userPass };
+}
+
+/** The password of Basic credentials (base64 of `user:password`), or undefined when it is not that or empty. */
+function basicPassword(b64: string): string | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return undefined;
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0 || colon === text.length - 1) return undefined;
+  return text.slice(colon + 1);
 }
 
 /** Token mode: a bearer token from the file with the route's scope. */

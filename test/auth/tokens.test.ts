@@ -114,11 +114,22 @@ describe('auth: token access decision', () => {
   it('answers 401 for a missing, malformed or unknown credential, naming the scope', () => {
     const missing = decideToken(undefined, 'write', opts);
     assert.deepEqual(missing, { ok: false, status: 401, reason: 'missing_credentials', message: 'this endpoint needs a bearer token with the "write" scope (Authorization: Bearer <token>)' });
-    const malformed = decideToken(`Basic ${W}`, 'write', opts);
-    assert.ok(!malformed.ok && malformed.status === 401 && malformed.reason === 'malformed_credentials');
+    for (const bad of [`Basic ${W}`, `Basic ${b64('user-without-password:')}`, `Basic ${b64('no colon')}`, `Digest ${W}`, 'Bearer', `Bearer ${W} extra`]) {
+      const malformed = decideToken(bad, 'write', opts);
+      assert.ok(!malformed.ok && malformed.status === 401 && malformed.reason === 'malformed_credentials', bad);
+    }
     const unknown = decideToken('Bearer not-a-known-token-at-all', 'write', opts);
     assert.ok(!unknown.ok && unknown.status === 401 && unknown.reason === 'invalid_token');
     assert.ok(!unknown.ok && !unknown.message.includes('not-a-known-token'), 'the token is never echoed');
+  });
+
+  it('takes the token from Bearer, Token (InfluxDB 2.x) and Basic with the token as the password (InfluxDB 1.x)', () => {
+    for (const header of [`Bearer ${W}`, `bearer ${W}`, `Token ${W}`, `Basic ${b64(`telegraf:${W}`)}`, `Basic ${b64(`:${W}`)}`]) {
+      const d = decideToken(header, 'write', opts);
+      assert.ok(d.ok && d.identity?.name === 'ns1/sa1', header);
+    }
+    const wrongPassword = decideToken(`Basic ${b64(`${W}:nope`)}`, 'write', opts);
+    assert.ok(!wrongPassword.ok && wrongPassword.reason === 'invalid_token', 'the user name is not the token');
   });
 
   it('answers 403 naming the missing scope, and returns the identity when allowed', () => {
@@ -133,3 +144,7 @@ describe('auth: token access decision', () => {
     assert.throws(() => parseRequire('write,admin'), /AUTH_REQUIRE: unknown scope "admin"/);
   });
 });
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64');
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { InfluxDB, Point } from '@influxdata/influxdb-client';
 import { Agent } from '../../src/agent';
 import { createAuthenticator } from '../../src/auth/create';
 import { loadConfig } from '../../src/config/load';
@@ -136,8 +137,22 @@ describe('http: authentication (AUTH_MODE=token)', function () {
       assert.equal(noToken.status, 401);
     });
 
+    it('InfluxDB clients push with their own schemes: Token (2.x client) and Basic with the token as password (1.x)', async () => {
+      const client = new InfluxDB({ url: a.url, token: WRITER });
+      const write = client.getWriteApi('org', 'bucket', 'ns', { maxRetries: 0, flushInterval: 0 });
+      write.writePoint(new Point('influx_v2_auth').floatField('value', 2));
+      await write.close();
+      const basic = (token: string) => ({ authorization: `Basic ${Buffer.from(`telegraf:${token}`).toString('base64')}` });
+      assert.equal((await postText(`${a.url}/write`, 'influx_v1_auth value=1\n', basic(WRITER))).status, 204);
+      assert.equal((await postText(`${a.url}/write`, 'influx_v1_auth value=1\n', basic('wrong-password-0123456789'))).status, 401);
+      const names = (await (await fetch(`${a.url}/api/v1/metrics/names`, { headers: bearer(READER) })).json()) as { names?: string[] } | string[];
+      const list = JSON.stringify(names);
+      assert.match(list, /influx_v2_auth/);
+      assert.match(list, /influx_v1_auth/);
+    });
+
     it('a malformed Authorization header is a 401 invalid_request', async () => {
-      const res = await fetch(`${a.url}/api/v1/metrics`, { headers: { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } });
+      const res = await fetch(`${a.url}/api/v1/metrics`, { headers: { authorization: `Digest ${READER}` } });
       assert.equal(res.status, 401);
       assert.match(String(res.headers.get('www-authenticate')), /error="invalid_request"/);
       assert.equal(((await res.json()) as { error: string }).error, 'malformed_credentials');
