@@ -269,13 +269,10 @@ watchNamespace only.
 - apiGroups: ["operator.victoriametrics.com"]
   resources: ["vmservicescrapes"]
   verbs: ["get", "list", "watch", "create", "update", "delete"]
-# Events on the configs (rejected specs, overlaps).
+# Events on the configs (rejected specs, overlaps): each is created once, never updated.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end -}}
 
 {{- define "metrics-manager.agentConfigRules" -}}
