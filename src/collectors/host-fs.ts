@@ -96,8 +96,10 @@ export class HostFs {
    * Synchronous twins of readText, list and readLink, for /proc pseudo-files the kernel renders
    * from memory (fdinfo, cgroup, fd links) and that a scan reads by the hundred each cycle: a
    * synchronous read costs about 15 µs of CPU, the promise API 100 µs or more (file handle, four
-   * thread-pool round trips). Never for sysfs attributes that talk to hardware (they may sleep) or
-   * regular files on disk. Same absent-file semantics as the async methods.
+   * thread-pool round trips). Not for sysfs attributes that talk to hardware (they may sleep),
+   * unless the caller knows the device is awake (the Intel GPU collector checks its
+   * power/runtime_status), nor for regular files on disk. Same absent-file semantics as the async
+   * methods.
    */
 
   readTextSync(root: Root, rel: string): string | undefined {

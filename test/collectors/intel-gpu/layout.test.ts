@@ -100,6 +100,59 @@ describe('intel-gpu: the cards’ sysfs structure is read once, the values every
   });
 });
 
+describe('intel-gpu: value attributes are read synchronously only while the device is awake', () => {
+  /** Counts the sysfs reads of each kind. */
+  class CountingFs extends PatchedFs {
+    asyncReads = 0;
+    syncReads = 0;
+    override async readText(root: 'proc' | 'sys', rel: string): Promise<string | undefined> {
+      if (root === 'sys') this.asyncReads++;
+      return super.readText(root, rel);
+    }
+    override readSmallSync(root: 'proc' | 'sys', rel: string): string | undefined {
+      if (root === 'sys') this.syncReads++;
+      return super.readSmallSync(root, rel);
+    }
+  }
+
+  it('power/runtime_status active: no thread-pool reads; suspended or absent: all off the event loop, same values', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mm-gpu-awake-'));
+    try {
+      cpSync(path.join(HOSTS, 'dgpu', 't0'), dir, { recursive: true, verbatimSymlinks: true });
+      const status = path.join(dir, 'sys', DEV, 'power/runtime_status');
+      assert.equal(readFileSync(status, 'utf8'), 'active\n', 'the fixture device is awake');
+      const fs = new CountingFs(new HostFs(path.join(dir, 'proc'), path.join(dir, 'sys')));
+      const env = testEnv(fs);
+      const c = new IntelGpuCollector(env, { scanProcesses: false });
+      await c.collect(); // reads the structure (asynchronously)
+
+      const collect = async () => {
+        fs.asyncReads = 0;
+        fs.syncReads = 0;
+        env.clock.ms += 1000;
+        return render((await c.collect()).samples);
+      };
+      const awake = await collect();
+      assert.equal(fs.asyncReads, 0, 'no asynchronous read while active');
+      assert.ok(fs.syncReads > 10, `values read synchronously (${fs.syncReads})`);
+
+      writeFileSync(status, 'suspended\n');
+      const asleep = await collect();
+      assert.ok(fs.asyncReads > 10, `values read off the event loop (${fs.asyncReads})`);
+      assert.equal(fs.syncReads, 1, 'only the status itself');
+
+      rmSync(status);
+      const unknown = await collect();
+      assert.ok(fs.asyncReads > 10);
+      // Same files, same values, except the rates, which the constant fixture gives as 0 either way.
+      assert.equal(asleep, awake);
+      assert.equal(unknown, awake);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('HostFs.readText', () => {
   it('reads files larger than one read, empty files, and /proc seq files whole', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mm-hostfs-'));
