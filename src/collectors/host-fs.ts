@@ -136,6 +136,39 @@ export class HostFs {
     return this.readTextSync(root, rel);
   }
 
+  /**
+   * readSmallSync through a file descriptor kept open in `held` for the next call. procfs and
+   * sysfs render a file afresh on every read from offset 0 (and /proc/<pid>/fdinfo/<fd> looks the
+   * fd up again each time, so a closed fd reads as absent, a reused one as its new file), so the
+   * open and close, a path walk each, are paid once instead of every cycle. When `held` is full the
+   * file is read the usual way and counted. A file that fails to read is closed and forgotten.
+   * Regular files (fixture trees) differ in one way: a held file deleted from the tree keeps its
+   * old text until the caller closes it.
+   */
+  readHeldSync(root: Root, rel: string, held: HeldFiles): string | undefined {
+    let fd = held.fds.get(rel);
+    if (fd === undefined) {
+      if (!held.budget.take()) return this.readSmallSync(root, rel);
+      try {
+        fd = openSync(this.resolve(root, rel), 'r');
+      } catch (e) {
+        held.budget.give();
+        if (absent(e)) return undefined;
+        throw e;
+      }
+      held.fds.set(rel, fd);
+    }
+    let n: number;
+    try {
+      n = readSync(fd, SMALL, 0, SMALL.length, 0);
+    } catch (e) {
+      held.close(rel);
+      if (absent(e) || (e as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+      throw e;
+    }
+    return n < SMALL.length ? SMALL.toString('latin1', 0, n) : this.readTextSync(root, rel);
+  }
+
   listSync(root: Root, rel: string): string[] {
     try {
       return readdirSync(this.resolve(root, rel));
@@ -152,6 +185,45 @@ export class HostFs {
       if (absent(e) || (e as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
       throw e;
     }
+  }
+}
+
+/** How many files all the HeldFiles sharing it may keep open, and how many reads found it spent. */
+export class HeldBudget {
+  open = 0;
+  /** Reads that could not keep their file open (budget spent): read with open/read/close instead. */
+  unheldReads = 0;
+  constructor(readonly maxOpen: number) {}
+  take(): boolean {
+    if (this.open >= this.maxOpen) {
+      this.unheldReads++;
+      return false;
+    }
+    this.open++;
+    return true;
+  }
+  give(): void {
+    this.open--;
+  }
+}
+
+/** Files kept open by HostFs.readHeldSync (path → fd); the owner closes them with close/closeAll. */
+export class HeldFiles {
+  readonly fds = new Map<string, number>();
+  constructor(readonly budget: HeldBudget) {}
+  close(rel: string): void {
+    const fd = this.fds.get(rel);
+    if (fd === undefined) return;
+    this.fds.delete(rel);
+    this.budget.give();
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed: nothing to release
+    }
+  }
+  closeAll(): void {
+    for (const rel of [...this.fds.keys()]) this.close(rel);
   }
 }
 

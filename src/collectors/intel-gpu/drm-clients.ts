@@ -20,7 +20,7 @@
  * vanished mid-scan) is skipped silently: that is normal on a busy node, not an error.
  */
 
-import type { HostFs } from '../host-fs';
+import { HeldBudget, HeldFiles, type HostFs } from '../host-fs';
 import { parseProcCgroup, type CgroupOwner } from './cgroup';
 import { parseDrmFdinfo, type DrmFdinfo } from './fdinfo';
 import { parseProcStartTime } from './proc-stat';
@@ -46,6 +46,11 @@ export interface DrmClientScannerOptions {
   concurrency?: number;
   /** Read /proc/<pid>/cgroup of processes with DRM fds (pod attribution). Default true. */
   owners?: boolean;
+  /**
+   * fdinfo files of DRM fds kept open between cycles (read again from offset 0, saving an open
+   * and a close each per cycle); reads beyond it open and close the file. Default 1024.
+   */
+  maxHeldFiles?: number;
 }
 
 interface PidState {
@@ -64,6 +69,8 @@ interface PidState {
   parsed?: Map<string, { text: string; info: DrmFdinfo }>;
   /** Start time (/proc/<pid>/stat field 22) of the process whose owner was read: pid + start name one process. */
   start?: string;
+  /** Its DRM fds' fdinfo files kept open; closed whenever the process is looked at again. */
+  held?: HeldFiles;
 }
 
 /** Every this many rescans a process's fd links are all read, even when its fd numbers did not change. */
@@ -76,9 +83,25 @@ export class DrmClientScanner {
   private readonly pids = new Map<string, PidState>();
   private readonly concurrency: number;
   private scans = 0;
+  private readonly budget: HeldBudget;
+  /** The HostFs the held files were opened through: another one (a test's next snapshot) closes them. */
+  private heldFs: HostFs | undefined;
 
   constructor(private readonly opts: DrmClientScannerOptions) {
     this.concurrency = Math.max(1, opts.concurrency ?? 32);
+    const maxHeld = opts.maxHeldFiles ?? 1024;
+    if (!Number.isInteger(maxHeld) || maxHeld < 0) throw new RangeError(`maxHeldFiles must be an integer >= 0, got ${maxHeld}`);
+    this.budget = new HeldBudget(maxHeld);
+  }
+
+  /** fdinfo files held open now, and reads that found the bound spent (a counter). */
+  heldFiles(): { open: number; unheldReadsTotal: number } {
+    return { open: this.budget.open, unheldReadsTotal: this.budget.unheldReads };
+  }
+
+  /** Closes every held file (agent shutdown). The scanner stays usable: the next scan reopens them. */
+  close(): void {
+    for (const state of this.pids.values()) state.held?.closeAll();
   }
 
   /** Every readable DRM client fd of a kept driver, ordered by pid then fd. */
@@ -91,7 +114,15 @@ export class DrmClientScanner {
     }
     const pids = entries.filter((e) => PID_RE.test(e));
     const live = new Set(pids);
-    for (const pid of this.pids.keys()) if (!live.has(pid)) this.pids.delete(pid);
+    if (this.heldFs !== fs) {
+      this.close();
+      this.heldFs = fs;
+    }
+    for (const [pid, state] of this.pids) {
+      if (live.has(pid)) continue;
+      state.held?.closeAll();
+      this.pids.delete(pid);
+    }
 
     const out: DrmClientRecord[] = [];
     // On the very first scan every process is "new" only to us, not born since a previous scan.
@@ -116,10 +147,14 @@ export class DrmClientScanner {
     let state = this.pids.get(pid);
     let newProcess = state === undefined && !firstScan;
     if (state?.stale && !this.sameProcess(fs, pid, state)) {
+      state.held?.closeAll();
       state = undefined;
       newProcess = true;
     }
     if (!state || state.stale || atMs - state.checkedAtMs >= this.opts.rescanMs) {
+      // Held files are reopened after each look: on a fixture tree (regular files) that is when a
+      // deleted fdinfo file stops reading; procfs needs no such help.
+      state?.held?.closeAll();
       state = this.look(fs, pid, atMs, state);
       this.pids.set(pid, state);
     }
@@ -132,7 +167,7 @@ export class DrmClientScanner {
     for (const [fd, node] of state.drmFds) {
       let text: string | undefined;
       try {
-        text = fs.readSmallSync('proc', `${pid}/fdinfo/${fd}`);
+        text = fs.readHeldSync('proc', `${pid}/fdinfo/${fd}`, (state.held ??= new HeldFiles(this.budget)));
       } catch {
         state.stale = true;
         continue; // EACCES, or the process is exiting
@@ -141,6 +176,7 @@ export class DrmClientScanner {
       const info = text === undefined ? undefined : last?.text === text ? last.info : parseDrmFdinfo(text);
       if (info && last && info.clientId !== last.info.clientId && !this.sameProcess(fs, pid, state)) {
         // Another process under the same pid, with a DRM client at the same fd number: start over.
+        state.held?.closeAll();
         this.pids.delete(pid);
         this.scanPid(fs, pid, atMs, out, false);
         return;

@@ -53,6 +53,7 @@ const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KiB: 1024, MiB: 1024 *
  * is not a non-negative integer with a known unit.
  */
 export function parseDrmSize(value: string): number | undefined {
+  if (value === '0') return 0; // most regions of most clients
   const m = /^(\d+)\s*([A-Za-z]*)$/.exec(value.trim());
   if (!m) return undefined;
   const mult = SIZE_UNITS[m[2]];
@@ -60,8 +61,12 @@ export function parseDrmSize(value: string): number | undefined {
   return Number(m[1]) * mult;
 }
 
+const WHITESPACE = /\s/;
+const DIGITS = /^\d+$/;
+
 /** An unsigned counter, optionally followed by `ns` (engine time); undefined otherwise. */
 function parseCounter(value: string, allowNs: boolean): bigint | undefined {
+  if (DIGITS.test(value)) return BigInt(value); // the common case, without a capture
   const m = /^(\d+)(?:\s*(ns))?$/.exec(value.trim());
   if (!m || (m[2] !== undefined && !allowNs)) return undefined;
   return BigInt(m[1]);
@@ -88,13 +93,16 @@ export function parseDrmFdinfo(text: string): DrmFdinfo | undefined {
   // driver printed no `drm-resident-<region>`.
   const legacy = new Map<string, number>();
 
-  for (const raw of text.split('\n')) {
-    if (!raw.startsWith('drm-')) continue;
-    const colon = raw.indexOf(':');
-    if (colon < 0) continue;
-    const key = raw.slice(0, colon);
-    if (/\s/.test(key)) continue;
-    const value = raw.slice(colon + 1).trim();
+  // Walks the lines by index: no array of lines, no string for the non-`drm-` ones.
+  for (let start = 0, end = 0; start < text.length; start = end + 1) {
+    end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (!text.startsWith('drm-', start)) continue;
+    const colon = text.indexOf(':', start);
+    if (colon < 0 || colon > end) continue;
+    const key = text.slice(start, colon);
+    if (WHITESPACE.test(key)) continue;
+    const value = text.slice(colon + 1, end).trim();
     if (value === '') continue;
 
     switch (key) {

@@ -201,6 +201,18 @@ export class IntelGpuCollector implements Collector {
     return cards;
   }
 
+  /** Releases the fdinfo files the client scan keeps open. */
+  stop(): void {
+    this.scanner?.close();
+  }
+
+  /** Under `intel_gpu` in health: the fdinfo files held open and reads that found their bound spent. */
+  details(): { drm_fdinfo_files_held: number; drm_fdinfo_unheld_reads_total: number } | undefined {
+    if (!this.scanner) return undefined;
+    const { open, unheldReadsTotal } = this.scanner.heldFiles();
+    return { drm_fdinfo_files_held: open, drm_fdinfo_unheld_reads_total: unheldReadsTotal };
+  }
+
   describe(): CollectorFindings {
     const devices = this.lastCards.map((c) => ({ kind: 'intel_gpu' as const, id: c.gpuId, card: c.card, pci_slot: c.pciSlot, driver: c.driver }));
     return devices.length > 0 ? { devices } : { devices, absentReason: 'no_device', detail: 'no DRM card bound to the i915 or xe driver under class/drm' };

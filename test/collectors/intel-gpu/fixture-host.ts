@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CollectorEnv, CommandRunner } from '../../../src/collectors/collector';
-import { HostFs, type Root } from '../../../src/collectors/host-fs';
+import { HostFs, type HeldFiles, type Root } from '../../../src/collectors/host-fs';
 import type { Labels, Sample } from '../../../src/model/sample';
 
 /** The directory holding package.json, found by walking up (works from src and compiled output). */
@@ -102,6 +102,14 @@ export class PatchedFs extends HostFs {
     if (o !== undefined) return o;
     if (this.opts.vanished?.test(`${root}:${rel}`)) return undefined;
     return super.readSmallSync(root, rel);
+  }
+
+  override readHeldSync(root: Root, rel: string, held: HeldFiles): string | undefined {
+    this.check(root, rel);
+    const o = this.opts.overrides?.[`${root}:${rel}`];
+    if (o !== undefined) return o;
+    if (this.opts.vanished?.test(`${root}:${rel}`)) return undefined;
+    return super.readHeldSync(root, rel, held);
   }
 
   override listSync(root: Root, rel: string): string[] {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, readSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HostFs } from '../../../src/collectors/host-fs';
+import { HeldBudget, HeldFiles, HostFs } from '../../../src/collectors/host-fs';
+import { DrmClientScanner } from '../../../src/collectors/intel-gpu/drm-clients';
 import { IntelGpuCollector } from '../../../src/collectors/intel-gpu';
-import { find, HOSTS, PatchedFs, render, testEnv, value } from './fixture-host';
+import { find, HOSTS, hostFs, PatchedFs, render, testEnv, value } from './fixture-host';
 
 const DEV = 'devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:03:00.0';
 
@@ -171,5 +172,50 @@ describe('HostFs.readText', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('HostFs.readHeldSync: fdinfo kept open between reads', () => {
+  it('on the real /proc: each read shows the fd as it is now, and a closed fd reads as absent', () => {
+    const fs = new HostFs('/proc', '/sys');
+    const held = new HeldFiles(new HeldBudget(4));
+    const file = openSync('/proc/self/status', 'r');
+    try {
+      const rel = `${process.pid}/fdinfo/${file}`;
+      assert.match(fs.readHeldSync('proc', rel, held) ?? '', /^pos:\s+0$/m);
+      assert.equal(held.fds.size, 1, 'kept open');
+      readSync(file, Buffer.alloc(10), 0, 10, null); // moves the file position
+      assert.match(fs.readHeldSync('proc', rel, held) ?? '', /^pos:\s+10$/m, 'rendered again, not the first text');
+      closeSync(file);
+      assert.equal(fs.readHeldSync('proc', rel, held), undefined, 'the fd is gone');
+      assert.equal(held.fds.size, 0, 'and its held file closed');
+      assert.equal(held.budget.open, 0);
+    } finally {
+      try {
+        closeSync(file);
+      } catch {
+        // closed above
+      }
+      held.closeAll();
+    }
+  });
+
+  it('the scanner holds one file per client, reads through them what it read before, closes them, and counts reads beyond its bound', async () => {
+    const scanner = new DrmClientScanner({ rescanMs: 10_000, drivers: new Set(['i915', 'xe']) });
+    const t0 = await scanner.scan(hostFs('k8s-dgpu', 't0'), 0);
+    const pids0 = new Set(t0.map((r) => r.pid));
+    assert.equal(scanner.heldFiles().open, t0.length, 'one held fdinfo file per client fd');
+    const again = await scanner.scan(hostFs('k8s-dgpu', 't0'), 1000);
+    assert.deepEqual(again.map((r) => r.info), t0.map((r) => r.info), 'held files read the same as opened ones');
+    scanner.close();
+    assert.equal(scanner.heldFiles().open, 0);
+
+    const small = new DrmClientScanner({ rescanMs: 10_000, drivers: new Set(['i915', 'xe']), maxHeldFiles: 1 });
+    const s0 = await small.scan(hostFs('k8s-dgpu', 't0'), 0);
+    assert.deepEqual(s0.map((r) => r.info), t0.map((r) => r.info), 'same clients with a bound of one');
+    assert.equal(small.heldFiles().open, 1);
+    assert.equal(small.heldFiles().unheldReadsTotal, t0.length - 1, 'the others read the usual way, counted');
+    assert.ok(pids0.size > 1);
+    assert.throws(() => new DrmClientScanner({ rescanMs: 1, drivers: new Set(), maxHeldFiles: -1 }), /maxHeldFiles/);
   });
 });
