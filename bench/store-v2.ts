@@ -12,7 +12,8 @@
  *     line protocol with explicit millisecond timestamps, as fast as it takes them. History is
  *     windowed by each series' own sample time, so the store ends up holding exactly what an hour
  *     of real time would leave. Target: RSS ≤ 128 MiB. `--container=256` (or 512) sizes the heap
- *     as the image's entry script would in a container of that limit.
+ *     as the image's entry script would in a container of that limit; `--step=1` sends one second
+ *     of all series per request (as a node pushing every second would) instead of 10.
  *
  * (c) `accounting`: whether the store's byte accounting matches memory, per input format. For each
  *     of line protocol (/write), JSON batch (/api/v1/metrics) and OTLP protobuf (/v1/metrics) a
@@ -35,7 +36,7 @@ import { freePort, Proc, rssBytes, runBench, sleep, waitReady, which } from './l
 import { baseEnv, ROOT } from './lib/targets';
 import { pushBatchJson, pushSeries } from './lib/bodies';
 import { startAgentProcess } from '../test/helpers/agent-process';
-import { oldSpaceMiB } from '../src/memory/heap-size';
+import { heapRestart } from '../src/memory/heap-size';
 
 const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
 const MiB = 1024 * 1024;
@@ -167,7 +168,8 @@ async function systemSeriesOfThisNode(): Promise<SeriesDef[]> {
 
 const HOUR_S = 3600;
 const CUSTOM_B = 10_000;
-const STEP_SECONDS_PER_REQUEST = 10;
+/** Seconds of all series per POST (`--step=N`; 1 is what a node pushing every second sends). */
+const STEP_SECONDS_PER_REQUEST = Number(process.argv.find((a) => a.startsWith('--step='))?.slice(7) ?? 10);
 
 async function hourScenario(): Promise<Record<string, unknown>> {
   const system = await systemSeriesOfThisNode();
@@ -180,7 +182,13 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   // --container=<MiB>: the heap sized as bin/metrics-manager sizes it in a container of that limit,
   // and the memory guard working from that limit (MEMORY_LIMIT_BYTES), as in the image.
   const containerMiB = Number(process.argv.find((a) => a.startsWith('--container='))?.slice(12) ?? 0);
-  const sized: { nodeArgs: string[]; env: Record<string, string> } = containerMiB > 0 ? { nodeArgs: [`--max-old-space-size=${oldSpaceMiB(containerMiB * MiB)}`], env: { MEMORY_LIMIT_BYTES: String(containerMiB * MiB) } } : { nodeArgs: [], env: {} };
+  const entryArgs = containerMiB > 0 ? heapRestart({ execArgv: [], limitBytes: containerMiB * MiB, limitSource: 'bench' })!.nodeArgs : [];
+  const sized: { nodeArgs: string[]; env: Record<string, string> } = { nodeArgs: entryArgs, env: containerMiB > 0 ? { MEMORY_LIMIT_BYTES: String(containerMiB * MiB) } : {} };
+  // --node-arg=X and --agent-env=K=V (repeatable) try other settings on top.
+  for (const a of process.argv) {
+    if (a.startsWith('--node-arg=')) sized.nodeArgs.push(a.slice(11));
+    if (a.startsWith('--agent-env=')) sized.env[a.slice(12, a.indexOf('=', 12))] = a.slice(a.indexOf('=', 12) + 1);
+  }
   const agent = await startAgent('agent', { MAX_STORE_BYTES: String(1024 * MiB), HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400', ...sized.env }, sized.nodeArgs);
   const base = rssBytes(agent.proc.pid);
   const t0 = Date.UTC(2026, 0, 1);
@@ -203,7 +211,7 @@ async function hourScenario(): Promise<Record<string, unknown>> {
       }
     }
     await post(`${agent.url}/write?precision=ms`, body);
-    if (s % 300 === 0) {
+    if (s % 300 < STEP_SECONDS_PER_REQUEST) {
       peak = Math.max(peak, rssBytes(agent.proc.pid));
       say(`fed ${s} s of 3600 (${Math.round((Date.now() - started) / 1000)} s wall), RSS ${(rssBytes(agent.proc.pid) / MiB).toFixed(1)} MiB`);
     }
@@ -223,7 +231,7 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   return {
     systemSeries: system.length, customSeries: CUSTOM_B, seconds: HOUR_S, samples: all.length * HOUR_S,
     baseRssMiB: base / MiB, peakDuringFeedMiB: Math.max(peak, rss.afterFeed) / MiB, afterFeedRssMiB: rss.afterFeed / MiB, settledRssMiB: rss.settled / MiB,
-    containerMiB: containerMiB || null, nodeArgs: sized.nodeArgs,
+    containerMiB: containerMiB || null, nodeArgs: sized.nodeArgs, agentEnv: sized.env, secondsPerRequest: STEP_SECONDS_PER_REQUEST,
     heapUsedMiB: mem.heap_used_bytes / MiB, heapTotalMiB: mem.heap_total_bytes / MiB, externalMiB: mem.external_bytes / MiB,
     storeBytesPerPoint: storeBytes / (all.length * HOUR_S), rssBytesPerPoint: rss.settled / (all.length * HOUR_S),
     storeBytesMiB: storeBytes / MiB, historyTrimmedForBudget: trimmedBudget[0] ?? 0, pointsReadBackForOneSeries: points, feedSeconds: feedS, totalMetrics: health.total_metrics,

@@ -207,7 +207,7 @@ describe('Dockerfile', function () {
   it('has one entry for agent and controller: tini, then bin/metrics-manager (node dist/main.js, heap sized), agent by default', function () {
     assert.deepEqual(JSON.parse(instr(final, 'ENTRYPOINT').at(-1)!.args), ['/usr/bin/tini', '--', '/app/bin/metrics-manager']);
     assert.ok(instr(final, 'COPY').some((c) => /^bin\s+\.\/bin$/.test(c.args.trim())), 'the runtime stage copies bin/');
-    assert.match(readFileSync(ENTRY_SCRIPT, 'utf8'), /exec node "\$flag" "\$dist\/main\.js" "\$@"/);
+    assert.match(readFileSync(ENTRY_SCRIPT, 'utf8'), /exec node \$flags "\$dist\/main\.js" "\$@"/);
     assert.ok(instr(final, 'RUN').some((r) => /apt-get install\b[^&]*\btini\b/.test(r.args)), 'the runtime stage installs Debian\'s tini');
     assert.deepEqual(JSON.parse(instr(final, 'CMD').at(-1)!.args), ['agent']);
     assert.equal(workdir(final), '/app');
