@@ -57,6 +57,35 @@ describe('node feature: health model (pure)', () => {
     assert.deepEqual(healthLabels(t.snapshot([collector('intel_gpu', false), collector('intel_npu', null)])), {});
   });
 
+  it('an NPU in runtime power-management error is unhealthy, with its own Event message; suspended is healthy', () => {
+    const t = new HealthTracker();
+    const rt = (active: number, error: number): Sample[] => [
+      { name: 'npu_runtime_active', labels: {}, value: active, type: 'gauge' },
+      { name: 'npu_runtime_error', labels: {}, value: error, type: 'gauge' },
+    ];
+    const collectors = [collector('intel_npu', true)];
+    t.observe(rt(0, 0)); // suspended
+    const ok = t.snapshot(collectors);
+    assert.deepEqual(ok.npu, { present: true, healthy: true });
+    t.observe(rt(0, 1));
+    const bad = t.snapshot(collectors);
+    assert.deepEqual(bad.npu, { present: true, healthy: false, runtimeError: true });
+    assert.equal(healthLabels(bad)[`${P}npu.healthy`], 'false');
+    const [ev] = transitions(ok, bad);
+    assert.equal(ev.reason, 'NpuUnhealthy');
+    assert.match(ev.message, /runtime power-management error/);
+    // A batch without the metric (another collector) changes nothing; the next NPU cycle does.
+    t.observe([{ name: 'cpu_usage_idle', labels: {}, value: 50, type: 'gauge' }]);
+    assert.equal(t.snapshot(collectors).npu.healthy, false);
+    t.observe(rt(1, 0));
+    const back = t.snapshot(collectors);
+    assert.deepEqual(back.npu, { present: true, healthy: true });
+    assert.deepEqual(transitions(bad, back).map((e) => e.reason), ['NpuHealthy']);
+    // Failing reads still make it unhealthy, with the reading message.
+    const failing = t.snapshot([collector('intel_npu', true, 3)]);
+    assert.match(transitions(back, failing)[0].message, /not readable/);
+  });
+
   it('label keys and values are valid Kubernetes labels outside kubernetes.io', () => {
     const labels = healthLabels(health({ throttled: true }, {}));
     for (const [k, v] of Object.entries(labels)) {

@@ -5,9 +5,9 @@
  *
  * Definitions (docs/kubernetes.md):
  * - present: the collector found its device (its last cycle said present);
- * - healthy: present and the collector's last cycle succeeded (the device's files were readable),
- *   (the NPU's runtime-PM state is not part of it: the collector exports only active vs not, and
- *   a suspended NPU is normal);
+ * - healthy: present and the collector's last cycle succeeded (the device's files were readable);
+ *   for the NPU also not in runtime power-management error (npu_runtime_error 1: a suspend or
+ *   resume failed, the device is unusable until reset). A suspended NPU is normal and healthy;
  * - throttled (GPU): some GT of the card reports its frequency limited now (gpu_throttle_active 1,
  *   i.e. any throttle reason active).
  */
@@ -28,7 +28,8 @@ export interface NodeHealth {
   /** False until every accelerator collector that runs has finished a cycle: nothing is published before. */
   known: boolean;
   gpu: { present: boolean; healthy: boolean; devices: GpuDeviceHealth[] };
-  npu: { present: boolean; healthy: boolean };
+  /** `runtimeError` only when set: the NPU's power/runtime_status read `error` in its last cycle. */
+  npu: { present: boolean; healthy: boolean; runtimeError?: true };
 }
 
 const GPU_COLLECTOR = 'intel_gpu';
@@ -40,10 +41,14 @@ const NPU_COLLECTOR = 'intel_npu';
  */
 export class HealthTracker {
   private gpuThrottle = new Map<string, boolean>();
+  /** What the last intel_npu cycle that read power/runtime_status said (npu_runtime_error). */
+  private npuRuntimeError = false;
 
   observe(samples: readonly Sample[]): void {
     let gpuCycle: Map<string, boolean> | undefined;
+    let npuError: boolean | undefined;
     for (const s of samples) {
+      if (s.name === 'npu_runtime_error') npuError = (npuError ?? false) || s.value !== 0;
       if (s.name === 'gpu_throttle_active') {
         gpuCycle ??= new Map();
         const id = s.labels.pci_slot ?? s.labels.card ?? '';
@@ -53,6 +58,7 @@ export class HealthTracker {
     // One batch is one collector's cycle: a cycle with throttle flags replaces the last one, so a
     // card that went away stops counting.
     if (gpuCycle) this.gpuThrottle = gpuCycle;
+    if (npuError !== undefined) this.npuRuntimeError = npuError;
   }
 
   snapshot(collectors: readonly CollectorHealth[]): NodeHealth {
@@ -67,7 +73,9 @@ export class HealthTracker {
         healthy: gpuPresent && gpu.consecutiveFailures === 0,
         devices: gpuPresent ? [...this.gpuThrottle].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, throttled]) => ({ id, throttled })) : [],
       },
-      npu: { present: npuPresent, healthy: npuPresent && npu.consecutiveFailures === 0 },
+      npu: npuPresent && this.npuRuntimeError
+        ? { present: true, healthy: false, runtimeError: true }
+        : { present: npuPresent, healthy: npuPresent && npu.consecutiveFailures === 0 },
     };
   }
 }
@@ -124,7 +132,9 @@ export function transitions(prev: NodeHealth | undefined, next: NodeHealth): Hea
   if (next.npu.present && wasNpuHealthy !== next.npu.healthy) {
     out.push(next.npu.healthy
       ? { type: 'Normal', reason: 'NpuHealthy', device: 'npu', message: 'Intel NPU readable again' }
-      : { type: 'Warning', reason: 'NpuUnhealthy', device: 'npu', message: 'Intel NPU collection failing: device files not readable' });
+      : next.npu.runtimeError
+        ? { type: 'Warning', reason: 'NpuUnhealthy', device: 'npu', message: 'Intel NPU in runtime power-management error (power/runtime_status: error): unusable until reset' }
+        : { type: 'Warning', reason: 'NpuUnhealthy', device: 'npu', message: 'Intel NPU collection failing: device files not readable' });
   }
   return out;
 }

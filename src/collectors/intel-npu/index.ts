@@ -189,6 +189,7 @@ export class IntelNpuCollector implements Collector {
     }
     if (runtime !== undefined && runtime !== '') {
       samples.push(sample('npu_runtime_active', 'gauge', runtime === 'active' ? 1 : 0, '', 'Whether the NPU is runtime-active (1) or suspended or in transition (0), from power/runtime_status.'));
+      samples.push(sample('npu_runtime_error', 'gauge', runtime === 'error' ? 1 : 0, '', 'Whether the kernel holds the NPU in runtime power-management error (1): a suspend or resume failed and the device stays unusable until it is reset or its driver rebound; from power/runtime_status.'));
     }
     if (memBytes !== undefined && memBytes >= 0) {
       samples.push(sample('npu_memory_used_bytes', 'gauge', memBytes, 'bytes', 'Memory of resident NPU buffer objects (npu_memory_utilization).'));

@@ -291,6 +291,7 @@ describe('intel-npu: collector on fixture hosts', () => {
     // Runtime-suspended: the driver reads 0 MHz; runtime_active explains it.
     assert.equal(value(b, 'npu_frequency_current_hertz'), 0);
     assert.equal(value(b, 'npu_runtime_active'), 0);
+    assert.equal(value(b, 'npu_runtime_error'), 0, 'suspended is not an error');
     assert.equal(value(b, 'npu_frequency_max_hertz'), 1.95e9);
     assert.equal(value(b, 'npu_workpoint_frequency_hertz'), 0);
     assert.equal(value(b, 'npu_temperature'), 42);
@@ -329,6 +330,16 @@ describe('intel-npu: collector on fixture hosts', () => {
     const st = c.status();
     assert.equal(st.telemetry, 'unknown-guid');
     assert.match(st.detail ?? '', /0x12345678/);
+  });
+
+  it('runtime power-management error: npu_runtime_error 1, runtime_active 0, the rest still read', async () => {
+    const host = copy('mtl-npu');
+    fs.writeFileSync(path.join(host, 't1', 'sys/devices/pci0000:00/0000:00:0b.0/power/runtime_status'), 'error\n');
+    const { a, b } = await twoCycles('mtl-npu', path.join(host, 't0/sys'), path.join(host, 't1/sys'));
+    assert.equal(value(a, 'npu_runtime_error'), 0);
+    assert.equal(value(b, 'npu_runtime_error'), 1);
+    assert.equal(value(b, 'npu_runtime_active'), 0);
+    close(value(b, 'npu_utilization'), 25, 1e-12, 'utilization');
   });
 
   it('unreadable telem (an unprivileged agent): PMT metrics absent, no exception', async () => {
