@@ -41,8 +41,8 @@ import { heapRestart } from '../src/memory/heap-size';
 const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
 const MiB = 1024 * 1024;
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-/** V8 flags for the agent (`--node-args="--max-semi-space-size=1 ..."`), to measure one before it goes into bin/metrics-manager. */
-const nodeArgs = (process.argv.find((a) => a.startsWith('--node-args='))?.slice(12) ?? '').split(' ').filter(Boolean);
+/** Node flags for the agent of the `pushgateway` scenario (`--node-args="--max-semi-space-size=1 ..."`), to measure one. */
+const agentNodeArgs = (process.argv.find((a) => a.startsWith('--node-args='))?.slice(12) ?? '').split(' ').filter(Boolean);
 
 function say(msg: string): void {
   process.stderr.write(`store-v2: ${msg}\n`);
@@ -91,7 +91,7 @@ const name = (i: number) => `m_${i % 100}`;
 async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   const pgBin = which('prometheus-pushgateway', ['/usr/bin/prometheus-pushgateway']);
   if (!pgBin) throw new Error('prometheus-pushgateway is missing (scripts/setup-test-deps.sh installs it)');
-  const agent = await startAgent('agent', {});
+  const agent = await startAgent('agent', {}, agentNodeArgs);
   await sleep(2000);
   const agentBase = rssBytes(agent.proc.pid);
   const agentIdle = await memoryView(agent.url);
@@ -106,7 +106,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
     const agentRss = await settledRss(agent.proc.pid);
     const loaded = await memoryView(agent.url);
     await agent.proc.stop();
-    return { series: SERIES_A, agent: { nodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
+    return { series: SERIES_A, agent: { nodeArgs: agentNodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
   }
   const agentRss = await settledRss(agent.proc.pid);
   // Read after the RSS (the answers take memory of their own).
@@ -139,7 +139,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   await pg.stop();
   return {
     series: SERIES_A,
-    agent: { nodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
+    agent: { nodeArgs: agentNodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
     pushgateway: { baseRssMiB: pgBase / MiB, afterFeedRssMiB: pgRss.afterFeed / MiB, settledRssMiB: pgRss.settled / MiB, feedSeconds: pgFeedS, seriesScraped: scraped },
     ratio: agentRss.settled / pgRss.settled,
     ratioOfGrowth: (agentRss.settled - agentBase) / (pgRss.settled - pgBase),
