@@ -34,7 +34,9 @@ export function row(target: string, r: RunResult | Error): string {
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const execs = positiveInt(option(args, 'execs'), 1_000_000, '--execs');
-  const seed = Number(option(args, 'seed') ?? Date.now() % 2 ** 31);
+  const seedText = option(args, 'seed');
+  const seed = seedText === undefined ? Date.now() % 2 ** 31 : Number(seedText);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got "${seedText}"`);
   const maxLen = positiveInt(option(args, 'max-len'), DEFAULT_MAX_LEN, '--max-len');
   const jobs = positiveInt(option(args, 'jobs'), 1, '--jobs');
   const until = option(args, 'until');

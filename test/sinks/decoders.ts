@@ -88,16 +88,22 @@ class Reader {
     return this.buf.toString('utf8', r.pos, r.end);
   }
   fixed64double(): number {
+    this.need(8);
     const v = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return v;
   }
   skip(wire: number): void {
     if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
+    else if (wire === 1) this.pos += this.need(8);
     else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
+    else if (wire === 5) this.pos += this.need(4);
     else throw new Error(`protobuf: wire type ${wire}`);
+  }
+  /** A fixed-width field must end within its message (not read past it into the next one). */
+  private need(n: number): number {
+    if (this.pos + n > this.end) throw new Error(`protobuf: ${n}-byte field overruns its message`);
+    return n;
   }
 }
 
