@@ -10,6 +10,7 @@
 import type { CollectorFindings, DeviceInfo } from '../collectors/collector';
 import type { CollectorHealth } from '../collectors/scheduler';
 import type { Config } from '../config/schema';
+import { telegrafForwardReason } from '../sinks';
 import type { TelegrafSourceState } from '../sources/telegraf';
 
 /**
@@ -166,7 +167,7 @@ export function buildCapabilities(input: CapabilityInputs): Capabilities {
   const sinks: SinkCapability[] = [];
   const running = new Map(input.sinks.map((s) => [s.name, s]));
   const sinkWhy: Record<string, string> = {
-    telegraf: `TELEGRAF_FORWARD=${c.telegrafForward}${c.telegrafForward === 'auto' ? ` and SYSTEM_METRICS_SOURCE=${c.systemMetricsSource}` : ''}`,
+    telegraf: telegrafForwardReason(c), // the start log's words, so both say the same
     'influx-v1': 'FORWARD_INFLUX_URL is not set',
     'influx-v2': 'FORWARD_INFLUX_V2_URL is not set',
     'remote-write': 'FORWARD_REMOTE_WRITE_URL is not set',

@@ -104,7 +104,7 @@ describe('GET /api/v1/capabilities', function () {
   });
 
   it('says not_installed when nvidia-smi does not exist, and disabled (naming the variable) for what config turned off', async () => {
-    const c = await settled(await onHost('desktop', { NVIDIA_SMI_PATH: path.join(tmp, 'no-such-nvidia-smi'), COLLECTOR_TEMP_ENABLED: 'false', FORWARD_REMOTE_WRITE_URL: 'http://127.0.0.1:9/api/v1/write' }));
+    const c = await settled(await onHost('desktop', { NVIDIA_SMI_PATH: path.join(tmp, 'no-such-nvidia-smi'), COLLECTOR_TEMP_ENABLED: 'false', FORWARD_REMOTE_WRITE_URL: 'http://127.0.0.1:9/api/v1/write', TELEGRAF_FORWARD: 'auto' }));
     assert.equal(c.accelerators.nvidia_gpu.reason, 'not_installed');
     assert.deepEqual(col(c, 'temp'), { name: 'temp', covers: 'system', active: false, reason: 'disabled', detail: 'COLLECTOR_TEMP_ENABLED=false' });
     assert.deepEqual(col(c, 'scripts').detail, 'COLLECTOR_SCRIPTS_ENABLED=false');
@@ -113,6 +113,7 @@ describe('GET /api/v1/capabilities', function () {
     assert.equal(rw.url, 'http://127.0.0.1:9/api/v1/write');
     assert.deepEqual(c.sinks.find((s) => s.name === 'influx-v1'), { name: 'influx-v1', active: false, reason: 'disabled', detail: 'FORWARD_INFLUX_URL is not set' });
     assert.equal(c.sources.find((s) => s.name === 'telegraf')?.reason, 'disabled');
+    assert.equal(c.sinks.find((s) => s.name === 'telegraf')?.detail, 'TELEGRAF_FORWARD=auto and SYSTEM_METRICS_SOURCE=builtin (no Telegraf assumed)');
   });
 
   it('SYSTEM_METRICS_SOURCE=none: every collector disabled, naming the setting; other methods get 405', async () => {
