@@ -50,6 +50,31 @@ function basicPassword(b64: string): string | undefined {
   return text.slice(colon + 1);
 }
 
+/** The cookie the dashboard sets for a read token (see readCredential). */
+export const TOKEN_COOKIE = 'mm_token';
+
+/**
+ * The credential of a request for a route of `scope`: the Authorization header, or for `read`
+ * only the dashboard's token cookie (`EventSource` cannot send a header; the page sets the cookie
+ * with SameSite=Strict when the stream asks for a token). A cookie never authorises a write or a
+ * delete: a browser attaches cookies to requests other sites make it send.
+ */
+export function readCredential(authorization: string | undefined, cookie: string | undefined, scope: Scope): string | undefined {
+  if (authorization !== undefined && authorization !== '') return authorization;
+  if (scope !== 'read' || cookie === undefined) return authorization;
+  for (const part of cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
+    try {
+      const token = decodeURIComponent(part.slice(eq + 1).trim());
+      return token === '' ? authorization : `Bearer ${token}`;
+    } catch {
+      return 'Bearer'; // not percent-encoded as the page writes it: a malformed credential
+    }
+  }
+  return authorization;
+}
+
 /** Token mode: a bearer token from the file with the route's scope. */
 export function decideToken(authorization: string | undefined, scope: Scope, opts: TokenAccessOptions): AccessDecision {
   if (!opts.require.has(scope)) return { ok: true };

@@ -7,7 +7,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { Authenticator } from '../auth/authenticator';
-import type { AccessDecision, DenyReason } from '../auth/access';
+import { readCredential, type AccessDecision, type DenyReason } from '../auth/access';
 import type { Identity } from '../auth/tokens';
 import { authDenied } from './errors';
 import type { Route, RouteTable } from './routes-table';
@@ -59,7 +59,7 @@ export function checkAccess(
   };
   let d: AccessDecision | Promise<AccessDecision>;
   try {
-    d = auth.check(req.headers.authorization, scope);
+    d = auth.check(readCredential(req.headers.authorization, req.headers.cookie, scope), scope);
   } catch (err) {
     req.resume();
     return done(err);

@@ -35,7 +35,10 @@ export interface Route {
   /** Path template: literal segments, or `:name` for one variable segment. */
   readonly path: string;
   readonly method: Method;
-  /** `none`: never needs a credential whatever AUTH_REQUIRE says (liveness and readiness probes). */
+  /**
+   * `none`: never needs a credential whatever AUTH_REQUIRE says: liveness and readiness probes, and
+   * the dashboard's page and assets (static code, no data; the page asks for a read token itself).
+   */
   readonly scope: Scope | 'none';
   readonly format: RouteFormat;
   readonly rateLimit: RateLimitPolicy;
@@ -79,8 +82,8 @@ export const ROUTES: readonly Route[] = [
   { ...get('/metrics/stream', 'page'), eventStream: true },
   get('/api/v1/config'),
   get('/api/v1/capabilities'),
-  get('/dashboard', 'page'),
-  get('/dashboard/assets/:file', 'page'),
+  { ...get('/dashboard', 'page'), scope: 'none' },
+  { ...get('/dashboard/assets/:file', 'page'), scope: 'none' },
 ];
 
 /** The label for requests whose path is not in the table. */

@@ -3,7 +3,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { dashboardHarness, prefixProxy, pushLines, pushSimple, sleep } from './browser';
 
@@ -46,6 +47,38 @@ describe('dashboard (real browser)', function () {
     await page.page.click('#pause');
     await page.page.waitForFunction(() => document.querySelector('#rows tr[data-test-marker] td.value .v')?.textContent === '40', null, { timeout: 1000 });
     assert.deepEqual(page.consoleErrors, []);
+  });
+
+  it('with read in AUTH_REQUIRE asks for a token, keeps it in a SameSite=Strict session cookie and shows the data', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mm-dash-auth-'));
+    const reader = 'dashboard-reader-0123456789abcdef';
+    writeFileSync(path.join(dir, 'tokens'), `${reader} read viewer\n`);
+    try {
+      const a = await agent({ AUTH_MODE: 'token', AUTH_TOKENS_FILE: path.join(dir, 'tokens'), AUTH_REQUIRE: 'read' });
+      await pushSimple(a.url, 'token_probe', 7); // writes stay open here
+      const page = await open(`${a.url}/dashboard`);
+      // The page and its assets load without a token (static code); the stream asks for one.
+      await page.page.locator('#token-form').waitFor({ state: 'visible' });
+      assert.equal(await page.state(), 'error');
+      assert.match((await page.page.locator('#conn-detail').textContent()) ?? '', /HTTP 401/);
+      assert.equal(await page.row('token_probe').count(), 0);
+
+      await page.page.fill('#token-input', 'not-the-token-0123456789');
+      await Promise.all([page.page.waitForEvent('load'), page.page.click('#token-form button')]);
+      await page.page.locator('#token-form').waitFor({ state: 'visible' }); // a wrong token asks again
+
+      await page.page.fill('#token-input', reader);
+      await Promise.all([page.page.waitForEvent('load'), page.page.click('#token-form button')]);
+      await page.waitForState('live');
+      await page.row('token_probe').waitFor({ timeout: 5000 });
+      assert.equal(await page.page.locator('#token-form').isHidden(), true);
+      const cookie = (await page.page.context().cookies()).find((c) => c.name === 'mm_token');
+      assert.equal(cookie?.value, reader);
+      assert.equal(cookie?.sameSite, 'Strict');
+      assert.equal(cookie?.expires, -1, 'a session cookie');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('shows stale when events stop arriving at their usual pace, and live again when they resume', async () => {

@@ -151,6 +151,18 @@ describe('http: authentication (AUTH_MODE=token)', function () {
       assert.match(list, /influx_v1_auth/);
     });
 
+    it('the dashboard\'s token cookie authorises reads only, never a write or a delete', async () => {
+      const cookie = (t: string) => ({ cookie: `other=1; mm_token=${encodeURIComponent(t)}` });
+      assert.equal((await fetch(`${a.url}/api/v1/metrics/names`, { headers: cookie(READER) })).status, 200);
+      assert.equal((await fetch(`${a.url}/api/v1/metrics/names`, { headers: cookie('wrong-token-0123456789') })).status, 401);
+      assert.equal((await fetch(`${a.url}/api/v1/metrics`, { method: 'DELETE', headers: cookie(ADMIN) })).status, 401);
+      assert.equal((await postText(`${a.url}/write`, 'cookie_write value=1\n', cookie(ADMIN))).status, 401);
+      // An Authorization header wins over the cookie.
+      assert.equal((await fetch(`${a.url}/api/v1/metrics/names`, { headers: { ...cookie(READER), authorization: 'Bearer wrong-token-0123456789' } })).status, 401);
+      // The page and its assets are static code: open without a credential.
+      assert.equal((await fetch(`${a.url}/dashboard`)).status, 200);
+    });
+
     it('a malformed Authorization header is a 401 invalid_request', async () => {
       const res = await fetch(`${a.url}/api/v1/metrics`, { headers: { authorization: `Digest ${READER}` } });
       assert.equal(res.status, 401);

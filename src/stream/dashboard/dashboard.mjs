@@ -801,6 +801,27 @@ function start() {
     };
   };
 
+  /**
+   * With `read` in AUTH_REQUIRE the stream answers 401: ask for a token and keep it in a session
+   * cookie (EventSource cannot send an Authorization header; the agent reads this cookie for reads
+   * only), then load the page again so every request carries it.
+   */
+  const askForToken = (/** @type {string} */ detail) => {
+    setState('error', detail);
+    const form = /** @type {HTMLFormElement} */ (byId('token-form'));
+    const input = /** @type {HTMLInputElement} */ (byId('token-input'));
+    form.hidden = false;
+    input.focus();
+    form.onsubmit = (ev) => {
+      ev.preventDefault();
+      const token = input.value.trim();
+      if (token === '') return;
+      const secure = location.protocol === 'https:' ? '; Secure' : '';
+      document.cookie = `mm_token=${encodeURIComponent(token)}; Path=${root.pathname}; SameSite=Strict${secure}`;
+      location.reload();
+    };
+  };
+
   const explainAndRetry = async () => {
     let detail = '';
     let retry = true;
@@ -818,6 +839,11 @@ function start() {
           message = '';
         }
         detail = `HTTP ${res.status}${message ? ': ' + message : ''}`;
+        if (res.status === 401 || res.status === 403) {
+          ctl.abort();
+          askForToken(detail);
+          return;
+        }
         // A bad filter will not get better by retrying; everything else (429, 5xx, restarts) may.
         retry = res.status >= 500 || res.status === 429 || res.status === 404;
       }
