@@ -158,9 +158,11 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
 }
 
 /**
- * Characters of line protocol per parse step: the first step is small (the parser may still be
- * cold), later ones are sized to take about SLICE_MS (src/http/line-slices.ts SliceSizer).
+ * Characters of line protocol per parse step. A body up to LP_WHOLE_BODY_CHARS (the usual push:
+ * a few ms of parsing) is parsed in one step, as one string; a larger one in slices, the first of
+ * LP_FIRST_SLICE_CHARS, later ones sized to take about SLICE_MS (src/http/line-slices.ts).
  */
+const LP_WHOLE_BODY_CHARS = 128 * 1024;
 const LP_FIRST_SLICE_CHARS = 16 * 1024;
 const LP_MIN_SLICE_CHARS = 4 * 1024;
 const LP_MAX_SLICE_CHARS = 256 * 1024;
@@ -178,7 +180,8 @@ async function parseInSteps(ctx: AppContext, parts: readonly string[], precision
   let points = 0;
   let linesBefore = 0;
   const slicer = new LineSlicer(parts);
-  const sizer = new SliceSizer(LP_FIRST_SLICE_CHARS, SLICE_MS, LP_MIN_SLICE_CHARS, LP_MAX_SLICE_CHARS);
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const sizer = new SliceSizer(total <= LP_WHOLE_BODY_CHARS ? Math.max(total, 1) : LP_FIRST_SLICE_CHARS, SLICE_MS, LP_MIN_SLICE_CHARS, LP_MAX_SLICE_CHARS);
   for (let slice = slicer.take(sizer.size); slice !== undefined; ) {
     const started = performance.now();
     const r = ctx.lineProtocol.parse(slice, opts);
