@@ -1341,7 +1341,8 @@ function start() {
     let rebuilt = false;
     if (!paused) {
       // New series show at once (at most 5 rebuilds a second); a value-sorted order settles once a second.
-      if (structureDirty && t - lastRebuild > 200) rebuilt = (rebuildView(), true);
+      // The first series to show never wait out the limit (an empty table was just built).
+      if (structureDirty && (t - lastRebuild > 200 || view.length === 0)) rebuilt = (rebuildView(), true);
       else if (orderDirty && t - lastRebuild > 1000) rebuilt = (rebuildView(), true);
       else if ((structureDirty || orderDirty) && !rebuildDeferred) {
         rebuildDeferred = true;
