@@ -222,7 +222,7 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   const trimmedBudget = self.split('\n').filter((l) => l.startsWith('metrics_manager_events_history_chunks_trimmed_total{reason="max_bytes"}')).map((l) => Number(l.split(' ').pop()));
   const storeBytes = Number(/^metrics_manager_events_store_bytes (\S+)/m.exec(self)?.[1]);
   const rss = await settledRss(agent.proc.pid);
-  const mem = ((await (await fetch(`${agent.url}/api/health`)).json()) as { memory: { heap_used_bytes: number; heap_total_bytes: number; external_bytes: number; rss_bytes: number } }).memory;
+  const mem = ((await (await fetch(`${agent.url}/api/health?gc=1`)).json()) as { memory: { heap_used_bytes: number; heap_total_bytes: number; external_bytes: number; rss_bytes: number } }).memory;
   // One series read back over the hour (after the RSS reading: the answer itself takes memory).
   const match = encodeURIComponent('app_1{id="c1"}');
   const probe = (await (await fetch(`${agent.url}/api/v1/query_range?match=${match}&start=${t0 / 1000}&end=${(t0 + HOUR_S * 1000) / 1000}`)).json()) as { data: { result: Array<{ values: unknown[] }> } };
@@ -317,7 +317,7 @@ async function readMem(url: string): Promise<MemReading> {
   let h: { metrics_store: { total_metrics: number; bytes: number }; memory: { after_gc: boolean; heap_used_bytes: number; external_bytes: number; rss_bytes: number; parser_cache_bytes: number } } | undefined;
   for (let k = 0; k < 2; k++) {
     if (k > 0) await sleep(500);
-    h = (await (await fetch(`${url}/api/health`)).json()) as typeof h;
+    h = (await (await fetch(`${url}/api/health?gc=1`)).json()) as typeof h;
   }
   if (!h!.memory.after_gc) throw new Error('the agent did not collect garbage before reading memory (started without --expose-gc?)');
   return { heapUsed: h!.memory.heap_used_bytes, external: h!.memory.external_bytes, rss: h!.memory.rss_bytes, storeBytes: h!.metrics_store.bytes, parserCacheBytes: h!.memory.parser_cache_bytes, customSeries: h!.metrics_store.total_metrics };

@@ -16,7 +16,7 @@ interface MemoryHealth {
 }
 
 async function memoryOf(a: AgentProcess): Promise<{ memory: MemoryHealth; bytes: number }> {
-  const h = (await (await fetch(`${a.url}/api/health`)).json()) as { memory: MemoryHealth; metrics_store: { bytes: number } };
+  const h = (await (await fetch(`${a.url}/api/health?gc=1`)).json()) as { memory: MemoryHealth; metrics_store: { bytes: number } };
   return { memory: h.memory, bytes: h.metrics_store.bytes };
 }
 
@@ -27,7 +27,7 @@ describe('/api/health memory figures (agent process)', function () {
     for (const a of agents) await a.stop();
   });
 
-  it('reports heap used, heap reserved and external memory; collects garbage first only under --expose-gc', async () => {
+  it('reports heap used, heap reserved and external memory; collects garbage first only when asked (?gc=1) under --expose-gc', async () => {
     const plain = await startAgentProcess({ env: { RATE_LIMIT_ENABLED: 'false' } });
     agents.push(plain);
     const gc = await startAgentProcess({ nodeArgs: ['--expose-gc'], env: { RATE_LIMIT_ENABLED: 'false' } });
@@ -39,6 +39,8 @@ describe('/api/health memory figures (agent process)', function () {
     // 20,000 new series: the heap in use after a collection grows by at least what the store says it holds, less 15 %.
     const before = await memoryOf(gc);
     assert.equal(before.memory.after_gc, true);
+    const unasked = (await (await fetch(`${gc.url}/api/health`)).json()) as { memory: MemoryHealth };
+    assert.equal(unasked.memory.after_gc, false, 'a plain probe never forces a collection');
     for (let from = 0; from < 20_000; from += 1000) {
       let body = '';
       for (let i = from; i < from + 1000; i++) body += `health_mem_${i % 10},id=s${i} value=${i}\n`;

@@ -6,12 +6,13 @@ import type { AppContext } from '../context';
 /** Names listed in /api/health are capped: the endpoint must stay small on a busy node. */
 const MAX_NAMES_IN_HEALTH = 1000;
 
-function memoryHealth(ctx: AppContext): Record<string, unknown> {
+function memoryHealth(ctx: AppContext, collect: boolean): Record<string, unknown> {
   const p = ctx.memoryPlan;
   const g = ctx.memoryGuard;
-  // Started with --expose-gc (the store-accounting bench does), the figures are taken after a full
-  // collection, so heap in use is live memory that can be set against the store's own accounting.
-  const gc = (globalThis as { gc?: () => void }).gc;
+  // Asked with ?gc=1 of an agent started with --expose-gc (the store-accounting bench), the figures
+  // are taken after a full collection, so heap in use is live memory that can be set against the
+  // store's own accounting. Only when asked: this is a probe route, exempt from rate limiting.
+  const gc = collect ? (globalThis as { gc?: () => void }).gc : undefined;
   if (typeof gc === 'function') gc();
   const mem = process.memoryUsage();
   return {
@@ -64,7 +65,7 @@ export function healthRouter(ctx: AppContext): Router {
     res.json(basic());
   });
 
-  r.get('/api/health', (_req, res) => {
+  r.get('/api/health', (req, res) => {
     const cfg = ctx.config.get();
     ctx.store.expire();
     // As in the reference, whose store holds only pushed metrics: these mean custom series.
@@ -87,7 +88,7 @@ export function healthRouter(ctx: AppContext): Router {
         history_chunks_trimmed: ctx.store.historyTrims,
         telegraf_endpoint: cfg.telegrafHttpEndpoint,
       },
-      memory: memoryHealth(ctx),
+      memory: memoryHealth(ctx, req.query.gc === '1'),
       sse_subscribers: ctx.streamSubscribers?.() ?? 0,
       ...(ctx.pipelineHealth?.() ?? {}),
     });
