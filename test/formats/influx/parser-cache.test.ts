@@ -149,17 +149,24 @@ describe('influx LineProtocolParser (cache across calls)', () => {
     ];
     for (const [what, line] of shapes) {
       const body = Buffer.from(Array.from({ length: 20_000 }, (_, k) => line(k)).join('\n')).toString();
-      const p = new LineProtocolParser({ maxCachedSeries: 1e6, maxCachedBytes: 1 << 30 });
-      p.parse(body);
-      // What the cache holds besides the store's share: the samples of the last call keep the
-      // same key strings and labels objects alive only as long as the caller holds them.
-      gc();
-      const before = process.memoryUsage().heapUsed;
-      p.parse(body);
-      gc();
-      const measured = process.memoryUsage().heapUsed - before;
-      const ratio = p.cachedBytes / measured;
-      assert.ok(ratio > 0.75 && ratio < 1.25, `${what}: estimate ${p.cachedBytes}, measured ${measured} (${ratio.toFixed(2)})`);
+      // The heap is shared with whatever else this process did: memory that other work frees or
+      // allocates between the two readings moves one measurement, so the median of three is judged.
+      const runs: Array<{ estimate: number; measured: number }> = [];
+      for (let run = 0; run < 3; run++) {
+        const p = new LineProtocolParser({ maxCachedSeries: 1e6, maxCachedBytes: 1 << 30 });
+        p.parse(body);
+        // What the cache holds besides the store's share: the samples of the last call keep the
+        // same key strings and labels objects alive only as long as the caller holds them.
+        gc();
+        const before = process.memoryUsage().heapUsed;
+        p.parse(body);
+        gc();
+        runs.push({ estimate: p.cachedBytes, measured: process.memoryUsage().heapUsed - before });
+      }
+      runs.sort((a, b) => a.estimate / a.measured - b.estimate / b.measured);
+      const { estimate, measured } = runs[1];
+      const ratio = estimate / measured;
+      assert.ok(ratio > 0.75 && ratio < 1.25, `${what}: estimate ${estimate}, measured ${measured} (${ratio.toFixed(2)}; runs ${runs.map((r) => (r.estimate / r.measured).toFixed(2)).join(', ')})`);
     }
   });
 
