@@ -36,6 +36,7 @@ import { freePort, Proc, rssBytes, runBench, sleep, waitReady, which } from './l
 import { baseEnv, ROOT } from './lib/targets';
 import { pushBatchJson, pushSeries } from './lib/bodies';
 import { startAgentProcess } from '../test/helpers/agent-process';
+import { double, fixed64, keyValue, len, str } from '../test/helpers/otlp-body';
 import { heapRestart } from '../src/memory/heap-size';
 
 const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
@@ -240,24 +241,6 @@ async function hourScenario(): Promise<Record<string, unknown>> {
 
 type Format = 'lp' | 'json' | 'otlp';
 
-function pbVarint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-const pbLen = (field: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([...pbVarint((field << 3) | 2), ...pbVarint(payload.length)]), payload]);
-const pbStr = (field: number, v: string): Buffer => pbLen(field, Buffer.from(v, 'utf8'));
-const pbKv = (k: string, v: string): Buffer => Buffer.concat([pbStr(1, k), pbLen(2, pbStr(1, v))]);
-function pbFixed(field: number, write: (b: Buffer) => void): Buffer {
-  const b = Buffer.alloc(9);
-  b[0] = (field << 3) | 1;
-  write(b);
-  return b;
-}
 
 /**
  * ExportMetricsServiceRequest for series [from, to) of bodies.ts' pushSeries: one resource (as an
@@ -269,16 +252,16 @@ function otlpBody(from: number, to: number, timeMs: number): Buffer {
   const t = BigInt(timeMs) * 1_000_000n;
   for (let i = from; i < to; i++) {
     const s = pushSeries(i);
-    const attrs = Object.entries(s.tags).map(([k, v]) => pbLen(7, pbKv(k, v)));
-    const point = Buffer.concat([...attrs, pbFixed(3, (b) => b.writeBigUInt64LE(t, 1)), pbFixed(4, (b) => b.writeDoubleLE((i % 977) / 10, 1))]);
+    const attrs = Object.entries(s.tags).map(([k, v]) => len(7, keyValue(k, v)));
+    const point = Buffer.concat([...attrs, fixed64(3, t), double(4, (i % 977) / 10)]);
     const list = byName.get(s.name) ?? [];
-    list.push(pbLen(1, point));
+    list.push(len(1, point));
     byName.set(s.name, list);
   }
-  const metrics = [...byName].map(([n, points]) => pbLen(2, Buffer.concat([pbStr(1, n), pbLen(5, Buffer.concat(points))])));
-  const resource = Buffer.concat([pbLen(1, pbKv('service.name', 'bench-pipeline')), pbLen(1, pbKv('host.name', 'node-a'))]);
-  const scope = Buffer.concat([pbLen(1, pbStr(1, 'bench')), ...metrics]);
-  return pbLen(1, Buffer.concat([pbLen(1, resource), pbLen(2, scope)]));
+  const metrics = [...byName].map(([n, points]) => len(2, Buffer.concat([str(1, n), len(5, Buffer.concat(points))])));
+  const resource = Buffer.concat([len(1, keyValue('service.name', 'bench-pipeline')), len(1, keyValue('host.name', 'node-a'))]);
+  const scope = Buffer.concat([len(1, str(1, 'bench')), ...metrics]);
+  return len(1, Buffer.concat([len(1, resource), len(2, scope)]));
 }
 
 /** Series [from, to) in the given format, 1,000 per request. */

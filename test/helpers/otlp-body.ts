@@ -17,23 +17,25 @@ function varint(n: number): number[] {
   return out;
 }
 
-const len = (field: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([...varint((field << 3) | 2), ...varint(payload.length)]), payload]);
-const str = (field: number, s: string): Buffer => len(field, Buffer.from(s, 'utf8'));
+/** Protobuf wire helpers, shared with bench/store-v2.ts: a length-delimited field, a string, a varint, fixed64, double. */
+export const len = (field: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([...varint((field << 3) | 2), ...varint(payload.length)]), payload]);
+export const str = (field: number, s: string): Buffer => len(field, Buffer.from(s, 'utf8'));
 const u64 = (field: number, v: number): Buffer => Buffer.from([...varint(field << 3), ...varint(v)]);
-function fixed64(field: number, v: bigint): Buffer {
+export function fixed64(field: number, v: bigint): Buffer {
   const b = Buffer.alloc(9);
   b[0] = (field << 3) | 1;
   b.writeBigUInt64LE(v, 1);
   return b;
 }
-function double(field: number, v: number): Buffer {
+export function double(field: number, v: number): Buffer {
   const b = Buffer.alloc(9);
   b[0] = (field << 3) | 1;
   b.writeDoubleLE(v, 1);
   return b;
 }
 
-const keyValue = (k: string, v: string): Buffer => Buffer.concat([str(1, k), len(2, str(1, v))]);
+/** An OTLP KeyValue with a string value. */
+export const keyValue = (k: string, v: string): Buffer => Buffer.concat([str(1, k), len(2, str(1, v))]);
 
 /** One resourceMetrics; `variant` changes the resource's instance id (a new set of series per variant). */
 export function resourceMetrics(variant = 0, timeMs = Date.now()): Buffer {
