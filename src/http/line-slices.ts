@@ -14,20 +14,27 @@ export class LineSlicer {
    * after a '\n' or at the end of the text; undefined once everything was handed out.
    */
   take(size: number): string | undefined {
-    let buf = this.carry;
+    // The cut is looked for in one part at a time and the pieces are joined once: appending parts
+    // to a string and searching it again would copy it per part (quadratic in a hostile body's
+    // one long line).
+    const pieces: string[] = [];
+    let before = 0; // characters in `pieces`
+    let piece = this.carry;
     this.carry = '';
-    let scanned = Math.max(0, size - 1); // a cut before this would make the slice too short
     for (;;) {
-      if (buf.length > scanned) {
-        const nl = buf.indexOf('\n', scanned);
-        if (nl >= 0) {
-          this.carry = buf.slice(nl + 1);
-          return nl + 1 === buf.length ? buf : buf.slice(0, nl + 1);
-        }
-        scanned = buf.length; // a line longer than the parts seen so far: look on in the next part only
+      const from = Math.max(0, size - 1 - before); // a cut before this would make the slice too short
+      const nl = from < piece.length ? piece.indexOf('\n', from) : -1;
+      if (nl >= 0) {
+        this.carry = piece.slice(nl + 1);
+        pieces.push(nl + 1 === piece.length ? piece : piece.slice(0, nl + 1));
+        return pieces.length === 1 ? pieces[0] : pieces.join('');
       }
-      if (this.next_ >= this.parts.length) return buf === '' ? undefined : buf;
-      buf += this.parts[this.next_++];
+      if (piece !== '') {
+        pieces.push(piece);
+        before += piece.length;
+      }
+      if (this.next_ >= this.parts.length) return pieces.length === 0 ? undefined : pieces.length === 1 ? pieces[0] : pieces.join('');
+      piece = this.parts[this.next_++];
     }
   }
 }
