@@ -27,6 +27,7 @@ import { createAuthenticator } from './auth/create';
 import { NamespaceStats } from './auth/stamp';
 import { createKubeApi, defaultKubeConfig, type KubeConfig } from './kube/client';
 import { buildApp } from './http/app';
+import { graceful, type GracefulServer } from './http/graceful-close';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
@@ -85,6 +86,7 @@ export class Agent {
   /** Sinks first, then sources: started in this order, stopped in reverse. */
   private readonly components: Component[] = [];
   private servers: http.Server[] = [];
+  private closers: GracefulServer[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   /**
@@ -320,6 +322,7 @@ export class Agent {
         });
       });
       this.servers.push(server);
+      this.closers.push(graceful(server));
     }
     const mp = this.memoryPlan;
     this.logger.info('memory plan', {
@@ -348,7 +351,7 @@ export class Agent {
     this.rateLimitShutdown?.();
     this.drainResponses?.();
     const deadline = this.config.get().shutdownTimeoutMs;
-    const closing = this.servers.map((s) => closeServer(s, deadline));
+    const closing = this.closers.map((s) => s.close(deadline));
     // Open streams never finish on their own: end them now, or they hold the shutdown until its deadline.
     this.stream.closeClients();
     await Promise.all(closing);
@@ -383,14 +386,6 @@ function previousRunHealth(p: PreviousRun): Record<string, unknown> {
   return { clean: p.clean, pid: p.pid, as_of: new Date(p.asOf).toISOString(), unsent_samples: p.unsent, lost_samples: p.clean ? 0 : unsent };
 }
 
-async function closeServer(server: http.Server, deadlineMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
-  timer.unref();
-  await closed;
-  clearTimeout(timer);
-}
 
 /** Namespaces with a label value of their own in the per-namespace self-metrics; the rest count as `other`. */
 const MAX_NAMESPACE_LABELS = 200;
