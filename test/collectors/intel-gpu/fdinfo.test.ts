@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { engineDisplayName, isVramRegion, parseDrmFdinfo, parseDrmSize } from '../../../src/collectors/intel-gpu/fdinfo';
+import { referenceParseDrmFdinfo, referenceParseDrmSize } from './fdinfo-reference';
 
 // The xe example from Documentation/gpu/xe/xe-drm-usage-stats.rst (shortened), with the tab
 // and space alignment the kernel prints.
@@ -150,5 +152,62 @@ describe('intel-gpu: DRM fdinfo parsing', () => {
   it('knows which regions are VRAM', () => {
     for (const r of ['vram0', 'vram1', 'local0']) assert.equal(isVramRegion(r), true, r);
     for (const r of ['system', 'system0', 'gtt', 'stolen', 'stolen-local0', 'vram']) assert.equal(isVramRegion(r), false, r);
+  });
+
+  describe('agrees with the earlier regex-based parser', () => {
+    // Whitespace of every kind `\s` and trim() know, and some they do not (U+0085, U+200B).
+    const space = fc.constantFrom(' ', '\t', '\r', '\v', '\f', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u0085', '\u200b');
+    const spaces = fc.array(space, { maxLength: 3 }).map((a) => a.join(''));
+    const name = fc.oneof(
+      fc.constantFrom('', 'rcs', 'bcs', 'vcs', 'vecs', 'ccs', 'render', 'video-enhance', 'capacity-', 'cycles-', 'vram0', 'system0', 'stolen-system0', 'gtt', '-'),
+      fc.string({ unit: fc.constantFrom('a', 'Z', '0', '-', ' ', ':', '\t', 'é'), maxLength: 6 }),
+    );
+    const key = fc.oneof(
+      fc.constantFrom('drm-driver', 'drm-client-id', 'drm-pdev', 'drm-client-name', 'drm-engine-capacity-', 'drm-total-cycles-', 'drm-engine-', 'drm-cycles-', 'drm-memory-', 'drm-', 'drm', 'pos', 'flags'),
+      fc.tuple(fc.constantFrom('drm-engine-capacity-', 'drm-engine-', 'drm-total-cycles-', 'drm-cycles-', 'drm-memory-', 'drm-total-', 'drm-shared-', 'drm-resident-', 'drm-active-', 'drm-purgeable-', 'drm-totals-', 'drm-maxfreq-'), name).map(([p, n]) => p + n),
+    );
+    const digits = fc.oneof(fc.constantFrom('0', '1', '2', '007', '18446744073709551615', '9007199254740993', '123456789012345', '1234567890123456'), fc.string({ unit: fc.constantFrom('0', '1', '9'), maxLength: 22 }));
+    const unit = fc.constantFrom('', 'B', 'KiB', 'MiB', 'GiB', 'ns', 'kiB', 'KB', 'toString', 'constructor', 'n', 'nsx', '1e3', 'x');
+    const value = fc.oneof(
+      fc.tuple(spaces, digits, spaces, unit, spaces).map((p) => p.join('')),
+      fc.constantFrom('xe', 'i915', '0000:03:00.0', '0000:0A:00.0', '2.0', '1e1', '0x10', '-1', ' ', '', 'Infinity'),
+      fc.string({ maxLength: 8 }),
+    );
+    const line = fc.oneof(
+      { weight: 8, arbitrary: fc.tuple(key, fc.constantFrom(':', ': ', ':\t', '::'), value).map(([k, sep, v]) => k + sep + v) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+    );
+    const text = fc.tuple(fc.boolean(), fc.array(line, { maxLength: 30 }), fc.boolean()).map(([withDriver, lines, nl]) => (withDriver ? ['drm-driver:\txe', ...lines] : lines).join('\n') + (nl ? '\n' : ''));
+
+    it('on generated fdinfo texts', () => {
+      fc.assert(
+        fc.property(text, (t) => {
+          assert.deepStrictEqual(parseDrmFdinfo(t), referenceParseDrmFdinfo(t));
+        }),
+        { numRuns: 3000 },
+      );
+    });
+
+    it('on the kernel examples with lines dropped, repeated or cut', () => {
+      const lines = [...XE.split('\n'), ...I915.split('\n')];
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.nat(lines.length - 1), fc.nat(40)), { maxLength: 40 }), (picks) => {
+          const t = picks.map(([i, cut]) => (cut > 35 ? lines[i].slice(0, cut - 30) : lines[i])).join('\n');
+          assert.deepStrictEqual(parseDrmFdinfo(t), referenceParseDrmFdinfo(t));
+        }),
+      );
+      assert.deepStrictEqual(parseDrmFdinfo(XE), referenceParseDrmFdinfo(XE));
+      assert.deepStrictEqual(parseDrmFdinfo(I915), referenceParseDrmFdinfo(I915));
+    });
+
+    it('on sizes', () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.tuple(spaces, digits, spaces, unit, spaces).map((p) => p.join('')), fc.string({ maxLength: 10 })), (v) => {
+          assert.deepStrictEqual(parseDrmSize(v), referenceParseDrmSize(v));
+        }),
+        { numRuns: 2000 },
+      );
+      assert.equal(parseDrmSize('5 toString'), undefined, 'a unit is one of the known ones, not any property name');
+    });
   });
 });
