@@ -9,7 +9,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startAgent, type RunningAgent } from '../helpers/agent';
 import { matchesSelector, parseSelector } from '../../src/query/selector';
-import { DASHBOARD_CSP, dashboardDir, packageRoot } from '../../src/stream/dashboard/router';
+import { createHash } from 'node:crypto';
+import { DASHBOARD_CSP, dashboardCsp, dashboardDir, inlineScriptHashes, packageRoot } from '../../src/stream/dashboard/router';
 
 const DIR = dashboardDir();
 
@@ -60,14 +61,23 @@ describe('dashboard assets and routes', () => {
       const res = await fetch(a.url + mount, { headers: { accept } });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
-      assert.equal(res.headers.get('content-security-policy'), DASHBOARD_CSP);
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
       assert.equal(res.headers.get('cache-control'), 'no-cache');
       const html = await res.text();
-      // No absolute URL and no inline script, style or handler anywhere.
+      // One inline script (it opens the stream early), allowed by its own hash and nothing wider.
+      const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+      assert.equal(inline.length, 1);
+      assert.equal([...html.matchAll(/<script(?![^>]*\bsrc=)/g)].length, 1, 'every other script has a src');
+      const hash = createHash('sha256').update(inline[0], 'utf8').digest('base64');
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.deepEqual(inlineScriptHashes(html), [hash]);
+      assert.equal(csp, dashboardCsp([hash]));
+      assert.equal(csp, DASHBOARD_CSP.replace("script-src 'self'", `script-src 'self' 'sha256-${hash}'`));
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|unsafe-hashes/);
+      assert.match(inline[0], new RegExp(`new URL\\('${mount === '/dashboard' ? '\\./' : '\\.\\./'}metrics/stream'`));
+      // No absolute URL and no inline style or handler anywhere.
       assert.doesNotMatch(html, /(?:src|href)="\//);
-      assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)/);
       assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
       // Each asset resolves back to /dashboard/assets/ from the page's own location.
       const refs = [...html.matchAll(/(?:src|href)="([^"]+\/assets\/[^"]+)"/g)].map((m) => m[1]);

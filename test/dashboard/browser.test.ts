@@ -163,12 +163,13 @@ describe('dashboard (real browser)', function () {
     assert.deepEqual(page.dialogs, []);
   });
 
-  it('works behind a path prefix, at /prefix/dashboard and /prefix/metrics/stream', async () => {
+  it('works behind a path prefix, at /prefix/dashboard and /prefix/metrics/stream, with one stream', async () => {
     const a = await agent();
     const proxy = await prefixProxy('/prefix', a.url);
     try {
       for (const mount of ['dashboard', 'metrics/stream']) {
-        const page = await open(`${proxy.url}/${mount}`);
+        const at = `${proxy.url}/${mount}?name=prefix_*&x=1`;
+        const page = await open(at);
         assert.equal(page.response?.status(), 200);
         await page.waitForState('live');
         const name = `prefix_probe_${mount.replace('/', '_')}`;
@@ -177,7 +178,10 @@ describe('dashboard (real browser)', function () {
         // Every request the page made stayed under the prefix.
         const outside = page.requests.filter((u) => !new URL(u).pathname.startsWith('/prefix/') && !u.startsWith('data:'));
         assert.deepEqual(outside, [], `requests outside the prefix from ${mount}`);
-        assert.ok(page.requests.some((u) => new URL(u).pathname === '/prefix/metrics/stream'), 'no stream request');
+        // One connection: the page's inline script opens it, with the page's own filter, and the
+        // module takes it over (a mismatch would show as a second request).
+        const streams = page.requests.filter((u) => u !== at && new URL(u).pathname === '/prefix/metrics/stream');
+        assert.deepEqual(streams.map((u) => new URL(u).search), ['?name=prefix_*&delta=1']);
         assert.ok(page.requests.some((u) => new URL(u).pathname === '/prefix/dashboard/assets/dashboard.mjs'), 'no module request');
         assert.deepEqual(page.consoleErrors, []);
         await page.close();

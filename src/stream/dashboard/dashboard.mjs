@@ -22,7 +22,7 @@
  * The helpers above `start()` are pure and exported for unit tests.
  */
 
-import { createSections, formatUnit, formatWhen, unitFor } from './sections.mjs';
+import { createSections, formatUnit, formatWhen, unitFor, whenIdle } from './sections.mjs';
 
 /** Points kept per series for its sparkline. */
 export const SPARK_POINTS = 60;
@@ -534,6 +534,26 @@ const ROW_SPARK_H = 22;
 const TILE_SPARK_W = 200;
 const TILE_SPARK_H = 40;
 
+/**
+ * The stream the page's inline script opened, with the events that came before this module ran;
+ * taken once. Undefined when there is none, it is closed, or its URL is not `href` (then it is
+ * closed, so the page keeps one connection).
+ * @param {string} href
+ * @returns {{ source: EventSource, events: Event[] } | undefined}
+ */
+function takeEarlyStream(href) {
+  const w = /** @type {any} */ (window);
+  const early = w.mmEarlyStream;
+  w.mmEarlyStream = undefined;
+  if (!early || !(early.source instanceof EventSource) || !Array.isArray(early.events)) return undefined;
+  if (early.source.url !== href || early.source.readyState === EventSource.CLOSED) {
+    early.source.close();
+    return undefined;
+  }
+  early.source.onopen = early.source.onmessage = early.source.onerror = null;
+  return { source: early.source, events: early.events };
+}
+
 /** A User Timing mark (shows in traces and performance.getEntriesByType('mark')); for the bench. */
 const mark = (/** @type {string} */ name) => {
   if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(name);
@@ -779,7 +799,10 @@ function start() {
   const connect = () => {
     clearTimeout(retryTimer);
     es?.close();
-    const source = new EventSource(streamHref);
+    // The page's inline script opened the stream before this module was loaded: take it over with
+    // the events it kept (the snapshot, usually), unless it is not the stream this page wants.
+    const early = takeEarlyStream(streamHref.href);
+    const source = early?.source ?? new EventSource(streamHref);
     es = source;
     source.onopen = () => {
       mark('mm:open');
@@ -799,6 +822,13 @@ function start() {
         setState('reconnecting', lastEventAt ? `last event ${formatAge(Date.now() - lastEventAt)} ago` : '');
       }
     };
+    if (early) {
+      for (const ev of early.events) {
+        if (ev.type === 'open') source.onopen(ev);
+        else if (ev.type === 'message') source.onmessage(/** @type {MessageEvent} */ (ev));
+        else source.onerror(ev);
+      }
+    }
   };
 
   /**
@@ -1493,14 +1523,16 @@ function start() {
     requestFrame();
   });
 
-  // The agent's retention, so rows of series it dropped leave the table too.
-  fetch(new URL('api/health', root), { headers: { Accept: 'application/json' }, cache: 'no-store' })
-    .then((r) => (r.ok ? r.json() : undefined))
-    .then((b) => {
-      const s = Number(b?.metrics_store?.retention_seconds);
-      if (s > 0) retentionMs = s * 1000;
-    })
-    .catch(() => {});
+  // The agent's retention, so rows of series it dropped leave the table too (first swept after 10 s).
+  whenIdle(() => {
+    fetch(new URL('api/health', root), { headers: { Accept: 'application/json' }, cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : undefined))
+      .then((b) => {
+        const s = Number(b?.metrics_store?.retention_seconds);
+        if (s > 0) retentionMs = s * 1000;
+      })
+      .catch(() => {});
+  });
 
   setText(el.host, location.hostname);
   connect();

@@ -10,8 +10,9 @@
  * its own URL (`import.meta.url`).
  *
  * Security: metric names and labels are attacker-controlled, so the page renders them only with
- * DOM text APIs; the page carries a strict Content-Security-Policy (no inline script or style) with
- * Trusted Types enforced, so an innerHTML sink would throw even if one slipped in.
+ * DOM text APIs; the page carries a strict Content-Security-Policy (no inline style; one inline
+ * script, allowed by its hash alone) with Trusted Types enforced, so an innerHTML sink would throw
+ * even if one slipped in.
  */
 
 import { createHash } from 'node:crypto';
@@ -20,6 +21,7 @@ import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import { wantsHtml } from '../negotiate';
 
+/** The policy without inline-script hashes (see dashboardCsp). */
 export const DASHBOARD_CSP = [
   "default-src 'self'",
   "script-src 'self'",
@@ -35,6 +37,14 @@ export const DASHBOARD_CSP = [
   "trusted-types 'none'",
 ].join('; ');
 
+/**
+ * The page's Content-Security-Policy. Scripts: same-origin files, plus the page's inline scripts by
+ * their SHA-256 (the one that opens the stream early): never 'unsafe-inline'.
+ */
+export function dashboardCsp(inlineScriptHashes: readonly string[] = []): string {
+  return DASHBOARD_CSP.replace("script-src 'self'", ["script-src 'self'", ...inlineScriptHashes.map((h) => `'sha256-${h}'`)].join(' '));
+}
+
 /** Folder of the assets inside the package. */
 const ASSET_FOLDER = path.join('src', 'stream', 'dashboard');
 
@@ -43,6 +53,11 @@ interface Asset {
   type: string;
   /** Short content hash: the `?v=` cache buster and the ETag. */
   hash: string;
+}
+
+interface Page extends Asset {
+  /** Its Content-Security-Policy, with the hashes of its inline scripts. */
+  csp: string;
 }
 
 const ASSETS: Record<string, string> = {
@@ -98,7 +113,7 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
   // The page, rendered for each mount point: `{{root}}` is the relative path to the mount root,
   // `{{v:name}}` the asset's content hash.
   const template = readFileSync(path.join(dir, 'index.html'), 'utf8');
-  const render = (root: string): Asset => {
+  const render = (root: string): Page => {
     const html = template
       .replaceAll('{{root}}', root)
       .replace(/\{\{v:([A-Za-z.]+)\}\}/g, (_m, name: string) => {
@@ -106,7 +121,7 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
         if (!a) throw new Error(`index.html refers to unknown asset ${name}`);
         return a.hash;
       });
-    return asset(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8');
+    return { ...asset(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8'), csp: dashboardCsp(inlineScriptHashes(html)) };
   };
   const pageAtDashboard = render('./');
   const pageAtStream = render('../');
@@ -129,8 +144,8 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
     res.status(200).send(a.body);
   };
 
-  const sendPage = (req: Request, res: Response, page: Asset) => {
-    res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
+  const sendPage = (req: Request, res: Response, page: Page) => {
+    res.setHeader('Content-Security-Policy', page.csp);
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     // The page is tiny and names hashed assets: always revalidate it so an upgrade shows at once.
@@ -165,6 +180,14 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
   });
 
   return r;
+}
+
+/**
+ * The base64 SHA-256 of each inline script's text, as CSP hash sources take it. Only plain
+ * `<script>` tags count (the page's others all have a `src`).
+ */
+export function inlineScriptHashes(html: string): string[] {
+  return [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => createHash('sha256').update(m[1], 'utf8').digest('base64'));
 }
 
 /** Rewrites `from './x.mjs'` to `from './x.mjs?v=<hash>'` for the modules among `assets`. */

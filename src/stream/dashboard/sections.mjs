@@ -29,6 +29,16 @@ const IO_MARGIN_PX = 200;
 /** Time spent making new uPlots in one go (at least one is made), ms. */
 const MAKE_BUDGET_MS = 12;
 
+/**
+ * Runs `fn` when the page is idle (at most `timeoutMs` later): requests nobody waits for stay off
+ * the path to the first data on screen (a page's first fetch() alone costs a few ms to set up).
+ * @param {() => void} fn
+ */
+export function whenIdle(fn, timeoutMs = 1000) {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(() => fn(), { timeout: timeoutMs });
+  else setTimeout(fn, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Units
 
@@ -285,14 +295,17 @@ export function createSections(deps) {
   let caps;
 
   // A `_total` name is a counter by convention even when it arrived untyped (line protocol, JSON).
-  const typeOf = (/** @type {string} */ name) => (/_total$/.test(name) ? 'counter' : meta.get(name)?.type ?? (/_bucket$/.test(name) ? 'histogram' : 'gauge'));
+  const typeOf = (/** @type {string} */ name) => (name.endsWith('_total') ? 'counter' : meta.get(name)?.type ?? (/_bucket$/.test(name) ? 'histogram' : 'gauge'));
   const unitOfName = (/** @type {string} */ name) => unitFor(name, meta.get(name)?.unit);
 
   const wantMeta = (/** @type {string} */ name) => {
     if (meta.has(name)) return;
     meta.set(name, null);
     metaQueue.push(name);
-    if (!metaBusy) void pumpMeta();
+    if (!metaBusy) {
+      metaBusy = true;
+      whenIdle(() => void pumpMeta());
+    }
   };
   const pumpMeta = async () => {
     metaBusy = true;
@@ -322,7 +335,7 @@ export function createSections(deps) {
 
   /** Called for each updated series (from the dashboard's intake). */
   const observe = (/** @type {Entry} */ e) => {
-    if (typeOf(e.name) === 'counter' || /_total$/.test(e.name)) {
+    if (typeOf(e.name) === 'counter') {
       const r = rates.get(e.key);
       if (!r) rates.set(e.key, { v: e.value, t: e.ts, rate: NaN });
       else if (e.ts > r.t) {
@@ -1047,7 +1060,7 @@ export function createSections(deps) {
       })
       .catch(() => {});
   };
-  loadCaps();
+  whenIdle(loadCaps);
   // Devices come and go rarely; the reasons may change (a collector's first cycle).
   setInterval(loadCaps, 30_000);
 
