@@ -5,11 +5,15 @@
  *
  * Cost control: a full pass over every fd of every process each second would be the most
  * expensive thing the agent does (async file operations cost tens of µs of CPU each). So the fd
- * links of a process are read when the process is new and otherwise at most once per `rescanMs`;
+ * directory of a process is listed when the process is new and otherwise once per `rescanMs`;
  * between those, only the fdinfo of the DRM fds found last time is read (one read per client per
- * cycle). A known fd that stops reading as a DRM client (closed, reused) makes the process's links
- * be read again on the next cycle; a GPU fd opened later by a known process is found at its next
- * rescan.
+ * cycle). A process whose fd numbers were the same at the last look is looked at less and less
+ * often (the period doubles per unchanged look, up to `idleRescanMs`): most processes of a node
+ * keep their fds for hours, and listing them is most of a scan's cost. A changed fd set brings the
+ * period back to `rescanMs`. A known fd that stops reading as a DRM client (closed, reused) makes
+ * the process be looked at again on the next cycle; a GPU fd opened later by a known process is
+ * found at its next look: within `rescanMs` of the last change to its fds, within `idleRescanMs`
+ * for a process whose fds had not changed for a while.
  *
  * The reads are synchronous (HostFs.*Sync): these /proc files are rendered from kernel memory,
  * and a few hundred promise-based reads per second would cost more CPU than everything else the
@@ -38,8 +42,14 @@ export interface DrmClientRecord {
 }
 
 export interface DrmClientScannerOptions {
-  /** A process last seen without DRM fds has its fds looked at again after this long (ms). */
+  /** A known process has its fd directory listed again after this long (ms). */
   rescanMs: number;
+  /**
+   * Longest period between two looks at a process whose fd numbers stay the same (ms); also how
+   * often all its links are read even when the numbers did not change. Default 60 000 (at least
+   * `rescanMs`).
+   */
+  idleRescanMs?: number;
   /** `drm-driver` values whose clients are kept (e.g. i915, xe). */
   drivers: ReadonlySet<string>;
   /** Processes read between two yields to the event loop. */
@@ -59,8 +69,10 @@ interface PidState {
   checkedAtMs: number;
   /** The fd numbers at the last look, joined: an unchanged set is not read link by link again. */
   fdSet?: string;
-  /** Rescans since the links were last all read. */
-  quickRescans?: number;
+  /** When all its links were last read. */
+  linksReadAtMs?: number;
+  /** Looks in a row that found the same fd numbers: the next look waits rescanMs × 2^idleLooks (capped). */
+  idleLooks?: number;
   /** Its pod and container, read once when it first shows DRM fds (null: a host process). */
   owner?: CgroupOwner | null;
   /** A known DRM fd no longer reads as one: list the links again next cycle. */
@@ -73,8 +85,6 @@ interface PidState {
   held?: HeldFiles;
 }
 
-/** Every this many rescans a process's fd links are all read, even when its fd numbers did not change. */
-const FULL_RESCAN_EVERY = 6;
 /** The link text of a DRM fd ends in `dri/renderD128` or `dri/card0`. */
 const DRM_NODE_RE = /(?:^|\/)dri\/(renderD\d+|card\d+)$/;
 const PID_RE = /^\d+$/;
@@ -82,6 +92,7 @@ const PID_RE = /^\d+$/;
 export class DrmClientScanner {
   private readonly pids = new Map<string, PidState>();
   private readonly concurrency: number;
+  private readonly idleRescanMs: number;
   private scans = 0;
   private readonly budget: HeldBudget;
   /** The HostFs the held files were opened through: another one (a test's next snapshot) closes them. */
@@ -89,6 +100,9 @@ export class DrmClientScanner {
 
   constructor(private readonly opts: DrmClientScannerOptions) {
     this.concurrency = Math.max(1, opts.concurrency ?? 32);
+    const idle = opts.idleRescanMs ?? 60_000;
+    if (!Number.isFinite(idle) || idle < 0) throw new RangeError(`idleRescanMs must be >= 0, got ${idle}`);
+    this.idleRescanMs = Math.max(opts.rescanMs, idle);
     const maxHeld = opts.maxHeldFiles ?? 1024;
     if (!Number.isInteger(maxHeld) || maxHeld < 0) throw new RangeError(`maxHeldFiles must be an integer >= 0, got ${maxHeld}`);
     this.budget = new HeldBudget(maxHeld);
@@ -151,7 +165,7 @@ export class DrmClientScanner {
       state = undefined;
       newProcess = true;
     }
-    if (!state || state.stale || atMs - state.checkedAtMs >= this.opts.rescanMs) {
+    if (!state || state.stale || atMs - state.checkedAtMs >= this.period(state)) {
       // Held files are reopened after each look: on a fixture tree (regular files) that is when a
       // deleted fdinfo file stops reading; procfs needs no such help.
       state?.held?.closeAll();
@@ -191,6 +205,12 @@ export class DrmClientScanner {
     for (const r of found) out.push(r);
   }
 
+  /** Time between two looks at a known process: doubles with each look that found the same fd numbers. */
+  private period(state: PidState): number {
+    const idle = state.idleLooks ?? 0;
+    return idle === 0 ? this.opts.rescanMs : Math.min(this.opts.rescanMs * 2 ** Math.min(idle, 30), this.idleRescanMs);
+  }
+
   /** Whether the pid still names the process whose owner was read (true when no owner was read yet). */
   private sameProcess(fs: HostFs, pid: string, state: PidState): boolean {
     return state.owner === undefined || this.startTime(fs, pid) === state.start;
@@ -216,9 +236,10 @@ export class DrmClientScanner {
   }
 
   /**
-   * Lists the process's fds. A periodic rescan whose fd numbers are exactly those of the last look
-   * keeps the links it knew (no readlink per fd), except every FULL_RESCAN_EVERY-th rescan, which
-   * reads them all (an fd closed and reopened under the same number as a GPU node is found then).
+   * Lists the process's fds. A look whose fd numbers are exactly those of the last one keeps the
+   * links it knew (no readlink per fd) unless idleRescanMs passed since they were all read (an fd
+   * closed and reopened under the same number as a GPU node is found then), and lengthens the
+   * period to the next look; other numbers mean all links are read and the period starts over.
    */
   private look(fs: HostFs, pid: string, atMs: number, prev: PidState | undefined): PidState {
     let fds: string[];
@@ -228,10 +249,12 @@ export class DrmClientScanner {
       return { drmFds: new Map(), checkedAtMs: atMs, owner: prev?.owner, start: prev?.start, parsed: prev?.parsed }; // not ours to read; looked at again after rescanMs
     }
     const fdSet = fds.join(',');
-    if (prev && !prev.stale && prev.fdSet === fdSet && (prev.quickRescans ?? 0) + 1 < FULL_RESCAN_EVERY) {
-      return { ...prev, checkedAtMs: atMs, fdSet, quickRescans: (prev.quickRescans ?? 0) + 1 };
+    const same = prev !== undefined && !prev.stale && prev.fdSet === fdSet;
+    const idleLooks = same ? (prev.idleLooks ?? 0) + 1 : 0;
+    if (same && prev.linksReadAtMs !== undefined && atMs - prev.linksReadAtMs < this.idleRescanMs) {
+      return { ...prev, checkedAtMs: atMs, idleLooks };
     }
-    return { drmFds: this.drmFds(fs, pid, fds), checkedAtMs: atMs, owner: prev?.owner, start: prev?.start, parsed: prev?.parsed, fdSet, quickRescans: 0 };
+    return { drmFds: this.drmFds(fs, pid, fds), checkedAtMs: atMs, owner: prev?.owner, start: prev?.start, parsed: prev?.parsed, fdSet, linksReadAtMs: atMs, idleLooks };
   }
 
   private drmFds(fs: HostFs, pid: string, fds: string[]): Map<string, string> {

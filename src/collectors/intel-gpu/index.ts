@@ -15,6 +15,7 @@ export const intelGpuCollector = defineCollector({
     collectorIntelGpuIntervalMs: intervalSetting('COLLECTOR_INTEL_GPU_INTERVAL_MS', 1000),
     intelGpuScanProcesses: ['COLLECTOR_INTEL_GPU_SCAN_PROCESSES', bool.default(true)],
     intelGpuProcessRescanMs: ['COLLECTOR_INTEL_GPU_PROCESS_RESCAN_MS', int(0, 3_600_000).default(10_000)],
+    intelGpuProcessIdleRescanMs: ['COLLECTOR_INTEL_GPU_PROCESS_IDLE_RESCAN_MS', int(0, 3_600_000).default(60_000)],
     intelGpuPerPod: ['COLLECTOR_INTEL_GPU_PER_POD', bool.default(true)],
   },
   enabledKey: 'collectorIntelGpuEnabled',
@@ -22,7 +23,7 @@ export const intelGpuCollector = defineCollector({
   // Telegraf has no Intel GPU input: the agent reads it in both modes.
   sources: ['builtin', 'telegraf'],
   create: (s, { env, pods }) => new IntelGpuCollector(env, {
-    scanProcesses: s.intelGpuScanProcesses, processRescanMs: s.intelGpuProcessRescanMs, perPod: s.intelGpuPerPod,
+    scanProcesses: s.intelGpuScanProcesses, processRescanMs: s.intelGpuProcessRescanMs, processIdleRescanMs: s.intelGpuProcessIdleRescanMs, perPod: s.intelGpuPerPod,
     podLabels: pods ? (o) => pods.ownerLabels(o.podUid, o.containerId) : undefined,
   }),
 });

@@ -19,8 +19,13 @@ import { intelGpuSample, type IntelGpuMetric } from './metrics';
 export interface IntelGpuCollectorOptions {
   /** Read DRM fdinfo of the processes under HOST_PROC (engine utilisation, VRAM use). Default true. */
   scanProcesses?: boolean;
-  /** A process seen without GPU fds is looked at again after this long (ms). Default 10 000. */
+  /** A known process has its fds looked at again after this long (ms). Default 10 000. */
   processRescanMs?: number;
+  /**
+   * A process whose fds stay the same is looked at less often, up to this long between looks (ms);
+   * also how often all its fd links are read. Default 60 000.
+   */
+  processIdleRescanMs?: number;
   /**
    * Per-pod series (gpu_pod_*): each DRM client is attributed to its process's pod and container
    * (from /proc/<pid>/cgroup), or to the host. Needs scanProcesses. Default true.
@@ -107,7 +112,9 @@ export class IntelGpuCollector implements Collector {
     if (!Number.isFinite(rescanMs) || rescanMs < 0) throw new RangeError(`processRescanMs must be >= 0, got ${rescanMs}`);
     this.perPod = opts.scanProcesses !== false && opts.perPod !== false;
     this.podLabels = opts.podLabels;
-    this.scanner = opts.scanProcesses === false ? undefined : new DrmClientScanner({ rescanMs, drivers: new Set(['i915', 'xe']), owners: this.perPod });
+    const idleRescanMs = opts.processIdleRescanMs ?? 60_000;
+    if (!Number.isFinite(idleRescanMs) || idleRescanMs < 0) throw new RangeError(`processIdleRescanMs must be >= 0, got ${idleRescanMs}`);
+    this.scanner = opts.scanProcesses === false ? undefined : new DrmClientScanner({ rescanMs, idleRescanMs, drivers: new Set(['i915', 'xe']), owners: this.perPod });
   }
 
   async collect(): Promise<Collection> {

@@ -109,7 +109,7 @@ describe('intel-gpu: DRM client scan', () => {
     assert.deepEqual(fdLists(c), ['proc:1/fd', 'proc:2345/fd', 'proc:3456/fd', 'proc:4567/fd'], 'looked at again after rescanMs');
   });
 
-  it('a rescan whose fd numbers did not change reads no links, except every sixth, which reads them all', async () => {
+  it('a look whose fd numbers did not change reads no links until idleRescanMs passed since they were all read', async () => {
     class CountingFs extends PatchedFs {
       links = 0;
       override readLinkSync(root: 'proc' | 'sys', rel: string): string | undefined {
@@ -117,20 +117,21 @@ describe('intel-gpu: DRM client scan', () => {
         return super.readLinkSync(root, rel);
       }
     }
-    const scanner = new DrmClientScanner({ rescanMs: 10_000, drivers });
+    const scanner = new DrmClientScanner({ rescanMs: 10_000, idleRescanMs: 60_000, drivers });
     const first = new CountingFs(hostFs('desktop', 't0'));
     await scanner.scan(first, 0);
     assert.ok(first.links > 0);
-    // Rescans 1–5 find the same fd numbers: listed, not read link by link; the GPU fds still found.
-    for (let i = 1; i <= 5; i++) {
+    // Looks at 10 s and 30 s (the period doubling) find the same fd numbers: listed, not read link by link.
+    for (const at of [10_000, 30_000]) {
       const fs = new CountingFs(hostFs('desktop', 't1'));
-      const found = await scanner.scan(fs, i * 10_000);
-      assert.equal(fs.links, 0, `rescan ${i}`);
+      const found = await scanner.scan(fs, at);
+      assert.ok(fs.listed.includes('proc:1/fd'), `looked at ${at}`);
+      assert.equal(fs.links, 0, `look at ${at}`);
       assert.equal(found.length, 5);
     }
-    const sixth = new CountingFs(hostFs('desktop', 't1'));
-    await scanner.scan(sixth, 60_000);
-    assert.equal(sixth.links, first.links, 'the sixth rescan reads every link again');
+    const later = new CountingFs(hostFs('desktop', 't1'));
+    await scanner.scan(later, 70_000);
+    assert.equal(later.links, first.links, 'the look 60 s after the last full read reads every link again');
   });
 
   it('lists a process again on the next cycle when a known GPU fd stops reading as one', async () => {

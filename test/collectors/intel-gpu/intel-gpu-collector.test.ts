@@ -30,6 +30,7 @@ describe('intel-gpu collector', () => {
     assert.equal(c.name, 'intel_gpu');
     assert.equal(c.defaultIntervalMs, 1000);
     assert.throws(() => new IntelGpuCollector(testEnv(hostFs('vm', 't0')), { processRescanMs: -1 }), /processRescanMs/);
+    assert.throws(() => new IntelGpuCollector(testEnv(hostFs('vm', 't0')), { processIdleRescanMs: -1 }), /processIdleRescanMs/);
   });
 
   it('reports absent hardware on the VM, without samples', async () => {
