@@ -14,6 +14,9 @@
  *     of real time would leave. Target: RSS ≤ 128 MiB. `--container=256` (or 512) sizes the heap
  *     as the image's entry script would in a container of that limit; `--step=1` sends one second
  *     of all series per request (as a node pushing every second would) instead of 10.
+ *     `--cgroup=512` instead runs the agent as the image does: through bin/metrics-manager inside a
+ *     real memory cgroup of that limit (root; the pushgateway scenario's agent too), and reports
+ *     the group's charge and OOM kills beside RSS.
  *
  * (c) `accounting`: whether the store's byte accounting matches memory, per input format. For each
  *     of line protocol (/write), JSON batch (/api/v1/metrics) and OTLP protobuf (/v1/metrics) a
@@ -38,8 +41,11 @@ import { pushBatchJson, pushSeries } from './lib/bodies';
 import { startAgentProcess } from '../test/helpers/agent-process';
 import { double, fixed64, keyValue, len, str } from '../test/helpers/otlp-body';
 import { heapRestart } from '../src/memory/heap-size';
+import { MemoryCgroup, memoryCgroupSupport } from '../test/helpers/memory-cgroup';
 
 const MAIN_JS = path.join(ROOT, 'build', 'src', 'main.js');
+/** The image's entry script; with METRICS_MANAGER_DIST=build/src it sizes V8 from the cgroup it runs in. */
+const ENTRY = path.join(ROOT, 'bin', 'metrics-manager');
 const MiB = 1024 * 1024;
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 /** Node flags for the agent of the `pushgateway` scenario (`--node-args="--max-semi-space-size=1 ..."`), to measure one. */
@@ -49,15 +55,59 @@ function say(msg: string): void {
   process.stderr.write(`store-v2: ${msg}\n`);
 }
 
-async function startAgent(label: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ proc: Proc; url: string }> {
+/**
+ * `--cgroup=<MiB>`: the agent runs as in the image, through bin/metrics-manager inside a real memory
+ * cgroup of that limit (v1 or v2, needs root), so the entry script sizes V8 from the limit it reads
+ * itself and the agent derives its store budget and memory guard from it. Node flags given to the
+ * scenario are then passed in NODE_OPTIONS (which the entry script leaves alone unless they size
+ * the old space).
+ */
+const cgroupMiB = Number(process.argv.find((a) => a.startsWith('--cgroup='))?.slice(9) ?? 0);
+
+interface Agent { proc: Proc; url: string; cgroup?: MemoryCgroup }
+
+async function startAgent(label: string, env: Record<string, string>, nodeArgs: string[] = [], inCgroup = false): Promise<Agent> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = new Proc({
-    name: label, cmd: process.execPath, args: [...nodeArgs, MAIN_JS, 'agent'], cwd: ROOT,
-    env: { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', TELEGRAF_FORWARD: 'false', SYSTEM_METRICS_SOURCE: 'none', ...env },
-  });
-  await waitReady(proc, `${url}/health`, 60_000);
-  return { proc, url };
+  const fullEnv: NodeJS.ProcessEnv = { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', TELEGRAF_FORWARD: 'false', SYSTEM_METRICS_SOURCE: 'none', ...env };
+  let proc: Proc;
+  let cgroup: MemoryCgroup | undefined;
+  if (inCgroup && cgroupMiB > 0) {
+    const support = memoryCgroupSupport();
+    if (!support.ok) throw new Error(`--cgroup: memory cgroups unavailable: ${support.why}`);
+    cgroup = MemoryCgroup.create('store-v2-bench', cgroupMiB * MiB);
+    if (nodeArgs.length > 0) fullEnv.NODE_OPTIONS = nodeArgs.join(' ');
+    // The shell joins the group, then execs the entry script, which execs Node: one pid throughout.
+    proc = new Proc({
+      name: label, cmd: '/bin/sh', args: ['-c', 'echo $$ > "$0" && exec "$@"', path.join(cgroup.dir, 'cgroup.procs'), ENTRY, 'agent'], cwd: ROOT,
+      env: { ...fullEnv, METRICS_MANAGER_DIST: path.join(ROOT, 'build', 'src') },
+    });
+  } else {
+    proc = new Proc({ name: label, cmd: process.execPath, args: [...nodeArgs, MAIN_JS, 'agent'], cwd: ROOT, env: fullEnv });
+  }
+  try {
+    await waitReady(proc, `${url}/health`, 60_000);
+  } catch (err) {
+    await proc.stop();
+    cgroup?.remove();
+    throw err;
+  }
+  return { proc, url, cgroup };
+}
+
+/** Stops the agent; with a cgroup, reports what the group was charged (its peak includes page cache) and removes it. */
+async function stopAgent(agent: Agent): Promise<Record<string, unknown> | undefined> {
+  const cg = agent.cgroup;
+  const seen = cg ? { limitMiB: cgroupMiB, usageMiB: cg.usageBytes() / MiB, peakMiB: (cg.peakBytes() ?? NaN) / MiB, oomKills: cg.oomKills() } : undefined;
+  await agent.proc.stop();
+  cg?.remove();
+  return seen;
+}
+
+/** The heap sizing the agent reports (/api/v1/config), to show what the entry script chose. */
+async function heapSizingOf(url: string): Promise<unknown> {
+  const cfg = (await (await fetch(`${url}/api/v1/config`)).json()) as Record<string, unknown>;
+  return (cfg.memory as Record<string, unknown> | undefined) ?? cfg;
 }
 
 async function post(url: string, body: string, type = 'text/plain'): Promise<void> {
@@ -92,7 +142,8 @@ const name = (i: number) => `m_${i % 100}`;
 async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   const pgBin = which('prometheus-pushgateway', ['/usr/bin/prometheus-pushgateway']);
   if (!pgBin) throw new Error('prometheus-pushgateway is missing (scripts/setup-test-deps.sh installs it)');
-  const agent = await startAgent('agent', {}, agentNodeArgs);
+  const agent = await startAgent('agent', {}, agentNodeArgs, true);
+  const sizing = agent.cgroup ? await heapSizingOf(agent.url) : undefined;
   await sleep(2000);
   const agentBase = rssBytes(agent.proc.pid);
   const agentIdle = await memoryView(agent.url);
@@ -106,13 +157,13 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   if (process.argv.includes('--agent-only')) {
     const agentRss = await settledRss(agent.proc.pid);
     const loaded = await memoryView(agent.url);
-    await agent.proc.stop();
-    return { series: SERIES_A, agent: { nodeArgs: agentNodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
+    const cgroup = await stopAgent(agent);
+    return { series: SERIES_A, agent: { nodeArgs: agentNodeArgs, cgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
   }
   const agentRss = await settledRss(agent.proc.pid);
   // Read after the RSS (the answers take memory of their own).
   const agentLoaded = await memoryView(agent.url);
-  await agent.proc.stop();
+  const agentCgroup = await stopAgent(agent);
 
   const port = await freePort();
   const pgUrl = `http://127.0.0.1:${port}`;
@@ -140,7 +191,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   await pg.stop();
   return {
     series: SERIES_A,
-    agent: { nodeArgs: agentNodeArgs, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
+    agent: { nodeArgs: agentNodeArgs, cgroup: agentCgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
     pushgateway: { baseRssMiB: pgBase / MiB, afterFeedRssMiB: pgRss.afterFeed / MiB, settledRssMiB: pgRss.settled / MiB, feedSeconds: pgFeedS, seriesScraped: scraped },
     ratio: agentRss.settled / pgRss.settled,
     ratioOfGrowth: (agentRss.settled - agentBase) / (pgRss.settled - pgBase),
@@ -179,18 +230,22 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   const kinds: SeriesDef['kind'][] = ['wander', 'counter', 'constant'];
   for (let i = 0; i < CUSTOM_B; i++) custom.push({ line: `app_${i % 40},pod=p${i % 500},id=c${i}`, kind: kinds[i % 3] });
   const all = [...system, ...custom];
-  // MAX_STORE_BYTES high, so no history is trimmed for the budget: the hour must be held in full.
+  // MAX_STORE_BYTES high (without --cgroup), so no history is trimmed for the budget: the hour must be held in full.
   // --container=<MiB>: the heap sized as bin/metrics-manager sizes it in a container of that limit,
   // and the memory guard working from that limit (MEMORY_LIMIT_BYTES), as in the image.
   const containerMiB = Number(process.argv.find((a) => a.startsWith('--container='))?.slice(12) ?? 0);
-  const entryArgs = containerMiB > 0 ? heapRestart({ execArgv: [], limitBytes: containerMiB * MiB, limitSource: 'bench' })!.nodeArgs : [];
-  const sized: { nodeArgs: string[]; env: Record<string, string> } = { nodeArgs: entryArgs, env: containerMiB > 0 ? { MEMORY_LIMIT_BYTES: String(containerMiB * MiB) } : {} };
+  const entryArgs = containerMiB > 0 && cgroupMiB === 0 ? heapRestart({ execArgv: [], limitBytes: containerMiB * MiB, limitSource: 'bench' })!.nodeArgs : [];
+  const sized: { nodeArgs: string[]; env: Record<string, string> } = { nodeArgs: entryArgs, env: containerMiB > 0 && cgroupMiB === 0 ? { MEMORY_LIMIT_BYTES: String(containerMiB * MiB) } : {} };
   // --node-arg=X and --agent-env=K=V (repeatable) try other settings on top.
   for (const a of process.argv) {
     if (a.startsWith('--node-arg=')) sized.nodeArgs.push(a.slice(11));
     if (a.startsWith('--agent-env=')) sized.env[a.slice(12, a.indexOf('=', 12))] = a.slice(a.indexOf('=', 12) + 1);
   }
-  const agent = await startAgent('agent', { MAX_STORE_BYTES: String(1024 * MiB), HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400', ...sized.env }, sized.nodeArgs);
+  // In a real cgroup the budget is the one the agent derives from the limit, as in the image (the
+  // hour must then fit it: historyTrimmedForBudget says whether it did).
+  const budget: Record<string, string> = cgroupMiB > 0 ? {} : { MAX_STORE_BYTES: String(1024 * MiB) };
+  const agent = await startAgent('agent', { ...budget, HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400', ...sized.env }, sized.nodeArgs, true);
+  const sizing = agent.cgroup ? await heapSizingOf(agent.url) : undefined;
   const base = rssBytes(agent.proc.pid);
   const t0 = Date.UTC(2026, 0, 1);
   const state = all.map((_, i) => ({ v: (i % 97) + 0.5, c: i * 10 }));
@@ -228,8 +283,9 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   const match = encodeURIComponent('app_1{id="c1"}');
   const probe = (await (await fetch(`${agent.url}/api/v1/query_range?match=${match}&start=${t0 / 1000}&end=${(t0 + HOUR_S * 1000) / 1000}`)).json()) as { data: { result: Array<{ values: unknown[] }> } };
   const points = probe.data.result[0]?.values.length ?? 0;
-  await agent.proc.stop();
+  const cgroup = await stopAgent(agent);
   return {
+    cgroup, sizing,
     systemSeries: system.length, customSeries: CUSTOM_B, seconds: HOUR_S, samples: all.length * HOUR_S,
     baseRssMiB: base / MiB, peakDuringFeedMiB: Math.max(peak, rss.afterFeed) / MiB, afterFeedRssMiB: rss.afterFeed / MiB, settledRssMiB: rss.settled / MiB,
     containerMiB: containerMiB || null, nodeArgs: sized.nodeArgs, agentEnv: sized.env, secondsPerRequest: STEP_SECONDS_PER_REQUEST,

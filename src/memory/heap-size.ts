@@ -16,7 +16,7 @@ const MiB = 1024 * 1024;
 export const OLD_SPACE_SHARE = 0.7;
 export const FIXED_HEADROOM_MIB = 32;
 export const MIN_OLD_SPACE_MIB = 32;
-export const MIN_SEMI_SPACE_MIB = 2;
+export const MIN_SEMI_SPACE_MIB = 1;
 export const MAX_SEMI_SPACE_MIB = 16;
 
 /** Set in the restarted process's environment: how its heap was sized (also guards against a loop). */
@@ -28,12 +28,16 @@ export function oldSpaceMiB(limitBytes: number): number {
 }
 
 /**
- * Largest semi-space in MiB for a memory limit: 1/64 of it, 2 to 16 MiB (256 MiB → 4, 512 MiB → 8).
- * V8 grows its young generation to three semi-spaces of 16 MiB under a steady stream of pushes
- * whatever the old space's size, 48 MiB that stay resident: a fifth of a 256 MiB container.
+ * Largest semi-space in MiB for a memory limit: 1/256 of it, 1 to 16 MiB (256 MiB → 1, 512 MiB → 2,
+ * 1 GiB → 4). V8 grows its young generation to three semi-spaces of 16 MiB under a steady stream
+ * of pushes whatever the old space's size, 48 MiB that stay resident: a fifth of a 256 MiB
+ * container. With the old space bounded as well (it always is here), a small young generation
+ * costs no measurable CPU and lowers RSS (bench/RESULTS.md, issue 9); without that bound it does
+ * the opposite (short-lived samples promoted into an old space that grows freely), so the two
+ * are only ever set together.
  */
 export function semiSpaceMiB(limitBytes: number): number {
-  return Math.min(MAX_SEMI_SPACE_MIB, Math.max(MIN_SEMI_SPACE_MIB, Math.floor(limitBytes / MiB / 64)));
+  return Math.min(MAX_SEMI_SPACE_MIB, Math.max(MIN_SEMI_SPACE_MIB, Math.floor(limitBytes / MiB / 256)));
 }
 
 /** Whether the heap size was chosen by whoever started us (node flags or NODE_OPTIONS). */

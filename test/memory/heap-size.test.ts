@@ -29,11 +29,13 @@ describe('heap sized from the container limit', () => {
       assert.equal(oldSpaceMiB(64 * MiB), 32);
     });
 
-    it('bounds the semi-space to 1/64 of the limit, 2 to 16 MiB', () => {
-      assert.equal(semiSpaceMiB(256 * MiB), 4);
-      assert.equal(semiSpaceMiB(512 * MiB), 8);
-      assert.equal(semiSpaceMiB(64 * MiB), 2);
+    it('bounds the semi-space to 1/256 of the limit, 1 to 16 MiB', () => {
+      assert.equal(semiSpaceMiB(256 * MiB), 1);
+      assert.equal(semiSpaceMiB(512 * MiB), 2);
+      assert.equal(semiSpaceMiB(1024 * MiB), 4);
+      assert.equal(semiSpaceMiB(64 * MiB), 1);
       assert.equal(semiSpaceMiB(4096 * MiB), 16);
+      assert.equal(semiSpaceMiB(64 * 1024 * MiB), 16);
     });
 
     it('leaves a size given in node flags or NODE_OPTIONS alone, and never restarts twice', () => {
@@ -42,8 +44,8 @@ describe('heap sized from the container limit', () => {
       assert.equal(heapSizeGiven(['--max-semi-space-size=16'], '--inspect'), false);
       const base = { execArgv: [], limitBytes: 256 * MiB, limitSource: 'cgroup v2 /sys/fs/cgroup/x/memory.max' };
       assert.deepEqual(heapRestart(base), {
-        nodeArgs: ['--max-old-space-size=147', '--max-semi-space-size=4'],
-        note: '--max-old-space-size=147 --max-semi-space-size=4 from a memory limit of 256 MiB (cgroup v2 /sys/fs/cgroup/x/memory.max)',
+        nodeArgs: ['--max-old-space-size=147', '--max-semi-space-size=1'],
+        note: '--max-old-space-size=147 --max-semi-space-size=1 from a memory limit of 256 MiB (cgroup v2 /sys/fs/cgroup/x/memory.max)',
       });
       assert.equal(heapRestart({ ...base, nodeOptions: '--max-old-space-size=50' }), undefined);
       assert.equal(heapRestart({ ...base, alreadySized: 'x' }), undefined);
@@ -105,10 +107,10 @@ describe('heap sized from the container limit', () => {
       const small = await runIn(256);
       const large = await runIn(512);
       assert.equal(small.limit_bytes, 256 * MiB);
-      assert.match(small.heap_sizing, /^--max-old-space-size=147 --max-semi-space-size=4 from a memory limit of 256 MiB \(cgroup v[12] /);
-      assert.match(large.heap_sizing, /^--max-old-space-size=326 --max-semi-space-size=8 from a memory limit of 512 MiB/);
+      assert.match(small.heap_sizing, /^--max-old-space-size=147 --max-semi-space-size=1 from a memory limit of 256 MiB \(cgroup v[12] /);
+      assert.match(large.heap_sizing, /^--max-old-space-size=326 --max-semi-space-size=2 from a memory limit of 512 MiB/);
       // heap_size_limit = old space + the young generation (three semi-spaces on Node 20's V8; Node's default here would add 48 MiB).
-      for (const [m, old, semi] of [[small, 147, 4], [large, 326, 8]] as const) {
+      for (const [m, old, semi] of [[small, 147, 1], [large, 326, 2]] as const) {
         assert.ok(m.heap_limit_bytes >= (old + 2 * semi) * MiB && m.heap_limit_bytes <= (old + 3 * semi) * MiB, `heap limit ${m.heap_limit_bytes / MiB} MiB for old space ${old} MiB, semi-space ${semi} MiB`);
       }
       assert.ok(small.heap_limit_bytes < 256 * MiB && nodeDefault > 512 * MiB, `sized ${small.heap_limit_bytes / MiB} MiB vs Node's default ${nodeDefault / MiB} MiB here`);
@@ -123,8 +125,8 @@ describe('heap sized from the container limit', () => {
       assert.ok(start.startsWith(BUILD_STEP), start);
       // The rest of the script, run as npm runs it (sh -c, from the package root), on the test build.
       const m = await runIn(256, {}, ['/bin/sh', ['-c', start.slice(BUILD_STEP.length)]]);
-      assert.match(m.heap_sizing, /^--max-old-space-size=147 --max-semi-space-size=4 from a memory limit of 256 MiB/);
-      assert.ok(m.heap_limit_bytes >= (147 + 2 * 4) * MiB && m.heap_limit_bytes <= (147 + 3 * 4) * MiB, String(m.heap_limit_bytes / MiB));
+      assert.match(m.heap_sizing, /^--max-old-space-size=147 --max-semi-space-size=1 from a memory limit of 256 MiB/);
+      assert.ok(m.heap_limit_bytes >= (147 + 2 * 1) * MiB && m.heap_limit_bytes <= (147 + 3 * 1) * MiB, String(m.heap_limit_bytes / MiB));
     });
   });
 });
