@@ -45,6 +45,7 @@ export function stampIdentity(samples: Sample[], id: Identity, policy: IdentityL
     }
     s.labels = next;
     s.key = undefined;
+    s.slot = undefined;
   }
   return samples;
 }

@@ -165,7 +165,7 @@ export class CollectorScheduler {
         labels = { ...own, host: this.host };
         cache.set(own, labels);
       }
-      return { ...s, labels, key: undefined };
+      return { ...s, labels, key: undefined, slot: undefined };
     });
   }
 }

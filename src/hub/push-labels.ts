@@ -83,7 +83,7 @@ export function stampSamples(samples: Sample[], stamp: Labels, pusherWins: boole
       labels = pusherWins ? { ...stamp, ...s.labels } : { ...s.labels, ...stamp };
       cache.set(s.labels, labels);
     }
-    out[i] = { ...s, labels, key: undefined };
+    out[i] = { ...s, labels, key: undefined, slot: undefined };
   }
   return out;
 }

@@ -34,6 +34,26 @@ export interface Sample {
    * reuses its hash instead of building and hashing a new string per sample.
    */
   key?: string;
+  /**
+   * Where the store remembers which of its series `key` names, so later samples with the same slot
+   * skip the store's map lookup. Set only together with `key` (slot.key is that string); whoever
+   * changes a sample's labels or name clears both.
+   */
+  slot?: SeriesSlot;
+}
+
+/**
+ * A format that caches parsed series (the line-protocol parser) hands one slot object out with
+ * every sample of a series, request after request. The store alone writes `series` and `epoch` and
+ * trusts them only while its epoch is unchanged (see SeriesStore.write), so a stale or foreign slot
+ * costs a map lookup, never a wrong series.
+ */
+export interface SeriesSlot {
+  readonly key: string;
+  /** The store's series for `key`, opaque to everyone else. */
+  series: object | null;
+  /** The store's epoch when `series` was written; 0 = never. */
+  epoch: number;
 }
 
 /** A problem with one item of a request (line of line protocol, point of OTLP, …). */

@@ -42,6 +42,8 @@ export type TrimReason = 'window' | 'max_bytes';
 const SERIES_OVERHEAD_BYTES = 216;
 
 const MAX_TICK = 2 ** 30;
+/** Epochs are unique across stores, so a slot one store filled is never trusted by another. */
+let nextEpoch = 1;
 /** After a rebase the newest write sits here, leaving the retention window (≤ 1 day) below it. */
 const REBASED_TICK = 2 ** 28;
 
@@ -155,6 +157,11 @@ export class SeriesStore {
   private readonly removed: Record<RemovalReason, number> = { expired: 0, max_series: 0, max_bytes: 0, deleted: 0 };
   private readonly trims: Record<TrimReason, number> = { window: 0, max_bytes: 0 };
   private readonly arena = new HistoryArena();
+  /**
+   * Changes whenever a series is removed. A sample's slot (Sample.slot) filled under this epoch
+   * names a live series of this store; one filled earlier is looked up by key again.
+   */
+  private epoch = nextEpoch++;
 
   /** Ticks count ms from here; rebased before they outgrow V8's small integers (every ~12 days). */
   private epochMs: number;
@@ -259,7 +266,10 @@ export class SeriesStore {
         key = seriesKeyFromParts(s.name, lastLabelsKey);
       }
       const t = s.timestampMs ?? now;
-      let series = this.byKey.get(key);
+      // A known series from its slot: no hash lookup (in the line-protocol path that lookup was a
+      // quarter of the agent's CPU). A slot for another key (labels stamped since) is ignored.
+      const slot = s.slot !== undefined && s.slot.key === key ? s.slot : undefined;
+      let series = slot !== undefined && slot.epoch === this.epoch ? (slot.series as Series) : this.byKey.get(key);
       if (series === undefined) {
         if (tenant !== undefined && tenant.maxSeries > 0 && (this.tenants.get(tenant.name) ?? 0) >= tenant.maxSeries) {
           // At its cap a tenant's new series are refused; evicting its own or another's would let one push starve others.
@@ -289,6 +299,10 @@ export class SeriesStore {
       }
       series.updatedTick = tick;
       result.stored++;
+      if (slot !== undefined && slot.epoch !== this.epoch) {
+        slot.series = series;
+        slot.epoch = this.epoch;
+      }
     }
     this.enforceBytes(limits, this.part(origin), now);
     return result;
@@ -539,6 +553,9 @@ export class SeriesStore {
     if (--f.size === 0) this.families.delete(f.name);
     p.bytes -= s.bytes;
     s.history?.releaseAll();
+    // A slot may still point here until it is next used: keep what it holds alive small.
+    s.history = null;
+    this.epoch = nextEpoch++;
     if (s.tenant !== undefined) {
       const n = (this.tenants.get(s.tenant) ?? 1) - 1;
       if (n > 0) this.tenants.set(s.tenant, n);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Sample } from '../../src/model/sample';
+import type { Sample, SeriesSlot } from '../../src/model/sample';
 import { SeriesStore, type StoreLimits } from '../../src/store/series-store';
 
 function clock(start = 1_700_000_000_000) {
@@ -288,5 +288,69 @@ describe('SeriesStore', () => {
     const { store } = makeStore({}, c);
     store.write([g('m', {}, 1)], 'custom');
     assert.equal(store.get('m')!.timestampMs, c.now());
+  });
+
+  describe('slots (Sample.slot)', () => {
+    const slotted = (slot: SeriesSlot, value: number, timestampMs: number, labels: Record<string, string> = { a: '1' }): Sample => ({ ...g('m', labels, value, timestampMs), key: slot.key, slot });
+    const newSlot = (key = 'm{a="1"}'): SeriesSlot => ({ key, series: null, epoch: 0 });
+    const t0 = 1_700_000_000_000;
+
+    it('remembers the series of a slot and writes through it', () => {
+      const { store } = makeStore();
+      const slot = newSlot();
+      store.write([slotted(slot, 1, t0)], 'custom');
+      const series = store.get('m{a="1"}')!;
+      assert.equal(slot.series, series);
+      store.write([slotted(slot, 2, t0 + 1000), slotted(slot, 3, t0 + 2000)], 'custom');
+      assert.equal(store.get('m{a="1"}'), series);
+      assert.deepEqual(series.points(), [[t0, 1], [t0 + 1000, 2], [t0 + 2000, 3]]);
+      assert.equal(store.size, 1);
+    });
+
+    it('looks a series up again after any removal: a deleted or evicted series is never written through a slot', () => {
+      const { store } = makeStore({ maxSeries: 2 });
+      const slot = newSlot();
+      store.write([slotted(slot, 1, t0)], 'custom');
+      const first = store.get('m{a="1"}')!;
+      assert.equal(store.deleteWhere((s) => s.key === 'm{a="1"}'), 1);
+      const res = store.write([slotted(slot, 2, t0 + 1000)], 'custom');
+      assert.equal(res.stored, 1);
+      const second = store.get('m{a="1"}')!;
+      assert.notEqual(second, first);
+      assert.deepEqual(second.points(), [[t0 + 1000, 2]]);
+      assert.equal(slot.series, second);
+      // Evicted by two newer series at the bound, then written again through the old slot.
+      store.write([g('n', {}, 1, t0 + 2000), g('o', {}, 1, t0 + 2000)], 'custom');
+      assert.equal(store.get('m{a="1"}'), undefined);
+      store.write([slotted(slot, 4, t0 + 3000)], 'custom');
+      assert.deepEqual(store.get('m{a="1"}')!.points(), [[t0 + 3000, 4]]);
+      assert.notEqual(store.get('m{a="1"}'), second);
+      assert.equal(store.size, 2);
+    });
+
+    it('ignores a slot another store filled', () => {
+      const a = makeStore().store;
+      const b = makeStore().store;
+      const slot = newSlot();
+      a.write([slotted(slot, 1, t0)], 'custom');
+      b.write([slotted(slot, 2, t0 + 1000)], 'custom');
+      assert.deepEqual(a.get('m{a="1"}')!.points(), [[t0, 1]]);
+      assert.deepEqual(b.get('m{a="1"}')!.points(), [[t0 + 1000, 2]]);
+      a.write([slotted(slot, 3, t0 + 2000)], 'custom');
+      assert.deepEqual(a.get('m{a="1"}')!.points(), [[t0, 1], [t0 + 2000, 3]]);
+      assert.equal(b.get('m{a="1"}')!.points().length, 1);
+    });
+
+    it('ignores a slot of another key (labels changed after parsing)', () => {
+      const { store } = makeStore();
+      const slot = newSlot();
+      store.write([slotted(slot, 1, t0)], 'custom');
+      // The sample's labels were stamped since: its key is built from them, the slot is not used.
+      const stamped: Sample = { ...g('m', { a: '1', namespace: 'x' }, 2, t0 + 1000), slot };
+      store.write([stamped], 'custom');
+      assert.deepEqual(store.get('m{a="1"}')!.points(), [[t0, 1]]);
+      assert.deepEqual(store.get('m{a="1",namespace="x"}')!.points(), [[t0 + 1000, 2]]);
+      assert.equal(slot.series, store.get('m{a="1"}'));
+    });
   });
 });

@@ -16,7 +16,7 @@
  */
 
 import { checkLabel, fieldSeriesName, LIMITS, sanitizeLabelName, ValidationError } from '../../model/names';
-import type { ItemError, Labels, ParseResult, Sample } from '../../model/sample';
+import type { ItemError, Labels, ParseResult, Sample, SeriesSlot } from '../../model/sample';
 import { labelsKey, seriesKeyFromParts } from '../../model/series-key';
 import { autoMillis, type Precision, toMillis } from '../../model/time';
 
@@ -86,7 +86,7 @@ const DEFAULT_MAX_CACHED_BYTES = 16 * 1024 * 1024;
  */
 const SERIES_ENTRY_BYTES = 150;
 const LABEL_BYTES = 32;
-const FIELD_ENTRY_BYTES = 160;
+const FIELD_ENTRY_BYTES = 176;
 /** A series with more field keys than this gets a hash index of them (else they are searched in a list). */
 const FIELDS_WITHOUT_INDEX = 16;
 /**
@@ -126,8 +126,8 @@ interface SeriesEntry {
   cached: boolean;
 }
 
-/** One field key of one series. */
-interface FieldEntry {
+/** One field key of one series; also the store's slot for its series (Sample.slot). */
+interface FieldEntry extends SeriesSlot {
   /** The key as written (escaped). */
   raw: string;
   /** The sample name: fieldSeriesName(measurement, key). */
@@ -145,6 +145,9 @@ interface FieldEntry {
   after: FieldEntry | null;
   /** The next entry of the series' index whose key has the same hash. */
   next: FieldEntry | null;
+  /** Written by the store (SeriesSlot). */
+  series: object | null;
+  epoch: number;
 }
 
 /** What a LineProtocolParser keeps between calls. */
@@ -231,7 +234,8 @@ export class LineProtocolParser {
    * their `name` and `key` strings are the parser's cached ones: every sample of one series text
    * gets the same objects, in this call and in later ones (until a cache reset). The labels objects
    * are frozen. No returned string keeps a reference to `text`. Every sample has `key` set to
-   * seriesKey(name, labels), and every sample has the same shape (`timestampMs` is present, possibly
+   * seriesKey(name, labels) and `slot` to the cache entry of its field key (the store's slot,
+   * shared the same way), and every sample has the same shape (`timestampMs` is present, possibly
    * undefined).
    */
   parse(text: string, opts?: LineProtocolOptions): ParseResult {
@@ -487,7 +491,7 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   const samples = ctx.samples;
   for (let k = 0; k < count; k++) {
     const f = fields[k];
-    samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key });
+    samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key, slot: f });
   }
   return null;
 }
@@ -729,6 +733,8 @@ function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: nu
     sibling: entry.fields,
     after: null,
     next: null,
+    series: null,
+    epoch: 0,
   };
   entry.fields = found;
   entry.fieldCount++;

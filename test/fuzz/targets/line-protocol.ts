@@ -70,6 +70,11 @@ function sameSample(x: Sample, y: Sample): boolean {
     if (!Object.prototype.hasOwnProperty.call(a, k)) continue;
     n++;
     if (k === 'labels') continue;
+    // The slot is the parser's own cache entry (another object per parser): only its key must agree.
+    if (k === 'slot') {
+      if (x.slot?.key !== x.key || y.slot?.key !== y.key) return false;
+      continue;
+    }
     if (!Object.prototype.hasOwnProperty.call(b, k) || !Object.is(a[k], b[k])) return false;
   }
   for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) n--;
