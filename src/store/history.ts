@@ -133,18 +133,27 @@ export class SeriesHistory {
     return this.n > 0 ? this.table[this.head * 2 + 1] : Infinity;
   }
 
-  /** Appends a point newer than every point held (the caller checks `t > lastTime`). */
-  append(t: number, v: number): void {
+  /**
+   * Appends a point newer than every point held (the caller checks `t > lastTime`). Returns how
+   * much `bytes` grew, so a caller keeping a sum need not read it before and after (on the ingest
+   * path those reads were a cache miss each on the open chunk's buffer and the chunk table).
+   */
+  append(t: number, v: number): number {
     const w = this.open;
+    let grown = 0;
     if (w.count === CHUNK_POINTS) {
-      this.pushChunk(this.arena.put(w.buf, w.byteLength), w.lastT);
+      grown = this.pushChunk(this.arena.put(w.buf, w.byteLength), w.lastT);
       w.reset();
     }
+    const len = w.buf.length;
     w.append(t, v);
+    return grown + w.buf.length - len;
   }
 
-  private pushChunk(ref: number, lastT: number): void {
+  /** Adds a completed chunk to the table; returns how much `bytes` grew (the table's growth). */
+  private pushChunk(ref: number, lastT: number): number {
     let end = (this.head + this.n) * 2;
+    let grown = 0;
     if (end === this.table.length) {
       // Full: slide the live pairs down if half of it is dropped chunks, else double.
       const live = this.table.subarray(this.head * 2, end);
@@ -153,6 +162,7 @@ export class SeriesHistory {
       } else {
         const next = new Float64Array(Math.max(TABLE_MIN_CHUNKS * 2, this.table.length * 2));
         next.set(live);
+        grown = (next.length - this.table.length) * 8 + (this.table.length === 0 ? TYPED_ARRAY_BYTES : 0);
         this.table = next;
       }
       this.head = 0;
@@ -161,6 +171,7 @@ export class SeriesHistory {
     this.table[end] = ref;
     this.table[end + 1] = lastT;
     this.n++;
+    return grown;
   }
 
   /** Drops completed chunks whose points all lie before `cutoff`; returns how many. */

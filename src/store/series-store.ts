@@ -380,10 +380,9 @@ export class SeriesStore {
       h = series.history = new SeriesHistory(this.arena);
       p.bytes += h.bytes;
     }
-    const before = h.bytes;
-    h.append(t, v);
+    p.bytes += h.append(t, v);
+    // Dropping chunks leaves the history's own bytes as they are (its table keeps its capacity).
     if (h.oldestChunkEnd < cutoff) this.trimmed('window', h.dropChunksBefore(cutoff));
-    p.bytes += h.bytes - before;
   }
 
   private dropHistory(series: Series): void {

@@ -19,13 +19,17 @@ describe('store: series history (chunk table and arena)', () => {
         const h = new SeriesHistory(arena);
         const all: Array<[number, number]> = [];
         let minBytes = Infinity;
+        // The store keeps its sum from what append says it grew by: it must track `bytes` exactly.
+        let sum = h.bytes;
         for (let i = 0; i < n; i++) {
           const t = 1_700_000_000_000 + i * 1000;
           const v = i % 3 === 0 ? i / 10 : i % 3 === 1 ? i * 17 : Math.sin(i);
-          h.append(t, v);
+          sum += h.append(t, v);
+          assert.equal(sum, h.bytes, `after point ${i}`);
           all.push([t, v]);
           // Drop chunks that ended more than windowChunks chunks ago, as the store's window does.
           h.dropChunksBefore(t - windowChunks * CHUNK_POINTS * 1000);
+          assert.equal(sum, h.bytes, `after dropping at point ${i}`);
           minBytes = Math.min(minBytes, h.bytes);
         }
         const got = pointsOf(h);
