@@ -262,6 +262,8 @@ describe('dashboard sections (real browser)', function () {
     // A bad ?match=: the error replaces the waiting text.
     const bad = await open(`${a.url}/dashboard?match=${encodeURIComponent('{env="prod"')}`);
     await bad.waitForState('error', 5000);
+    // The state shows at once, the text with the next frame (which a loaded machine may delay).
+    await bad.page.waitForFunction(() => /refused this view/.test(document.getElementById('empty')?.textContent ?? ''), null, { timeout: 2000 }).catch(() => {});
     const emptyText = (await bad.page.locator('#empty').textContent()) ?? '';
     assert.match(emptyText, /refused this view: HTTP 400: invalid match selector/);
     assert.doesNotMatch(emptyText, /Waiting/);

@@ -349,8 +349,12 @@ export function createSections(deps) {
   // ---- indexes rebuilt when the set of series changes
   /** @type {Map<string, Entry[]>} */
   let byName = new Map();
+  /** The labels that tell a custom name's lines apart, per name: kept until the series change. */
+  /** @type {Map<string, string[]>} */
+  const varyingOf = new Map();
   const reindex = () => {
     byName = new Map();
+    varyingOf.clear();
     // The custom names are cached for a second; new series (the first snapshot, say) must show now.
     customCache = { at: -1, list: [] };
     pods = [];
@@ -725,7 +729,8 @@ export function createSections(deps) {
     explain: () => '',
     specs: () => customNames().slice(0, MAX_CUSTOM_CARDS).map(({ name, es, hist }) => {
       wantMeta(hist ? name + '_bucket' : name);
-      const varying = varyingLabels(es.length > 500 ? es.slice(0, 500) : es);
+      const varying = varyingOf.get(name) ?? varyingLabels(es.length > 500 ? es.slice(0, 500) : es);
+      varyingOf.set(name, varying);
       const label = (/** @type {Entry} */ e) => varying.map((k) => `${k}=${e.labels[k]}`).join(', ') || name;
       if (hist) return histogramSpec(name, varying);
       const counter = typeOf(name) === 'counter';
