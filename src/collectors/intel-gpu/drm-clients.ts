@@ -52,8 +52,8 @@ export interface DrmClientScannerOptions {
   idleRescanMs?: number;
   /** `drm-driver` values whose clients are kept (e.g. i915, xe). */
   drivers: ReadonlySet<string>;
-  /** Processes read between two yields to the event loop. */
-  concurrency?: number;
+  /** Longest run of synchronous reads between two yields to the event loop (ms). Default 2. */
+  sliceMs?: number;
   /** Read /proc/<pid>/cgroup of processes with DRM fds (pod attribution). Default true. */
   owners?: boolean;
   /**
@@ -87,11 +87,20 @@ interface PidState {
 
 /** The link text of a DRM fd ends in `dri/renderD128` or `dri/card0`. */
 const DRM_NODE_RE = /(?:^|\/)dri\/(renderD\d+|card\d+)$/;
-const PID_RE = /^\d+$/;
+
+/** A /proc entry that names a process: digits only. */
+function isPid(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 export class DrmClientScanner {
   private readonly pids = new Map<string, PidState>();
-  private readonly concurrency: number;
+  private readonly sliceMs: number;
   private readonly idleRescanMs: number;
   private scans = 0;
   private readonly budget: HeldBudget;
@@ -99,7 +108,7 @@ export class DrmClientScanner {
   private heldFs: HostFs | undefined;
 
   constructor(private readonly opts: DrmClientScannerOptions) {
-    this.concurrency = Math.max(1, opts.concurrency ?? 32);
+    this.sliceMs = Math.max(0, opts.sliceMs ?? 2);
     const idle = opts.idleRescanMs ?? 60_000;
     if (!Number.isFinite(idle) || idle < 0) throw new RangeError(`idleRescanMs must be >= 0, got ${idle}`);
     this.idleRescanMs = Math.max(opts.rescanMs, idle);
@@ -126,8 +135,8 @@ export class DrmClientScanner {
     } catch {
       return [];
     }
-    const pids = entries.filter((e) => PID_RE.test(e));
-    const live = new Set(pids);
+    const live = new Set<string>();
+    for (const e of entries) if (isPid(e)) live.add(e);
     if (this.heldFs !== fs) {
       this.close();
       this.heldFs = fs;
@@ -141,10 +150,16 @@ export class DrmClientScanner {
     const out: DrmClientRecord[] = [];
     // On the very first scan every process is "new" only to us, not born since a previous scan.
     const firstScan = this.scans++ === 0;
-    for (let i = 0; i < pids.length; i += this.concurrency) {
-      for (const pid of pids.slice(i, i + this.concurrency)) this.scanPid(fs, pid, atMs, out, firstScan);
-      // Let other work run between batches: a rescan of a busy node reads thousands of links.
-      if (i + this.concurrency < pids.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    // Let other work run once a stretch of reads took sliceMs (a rescan of a busy node reads
+    // thousands of links); a cycle that only reads the known clients' fdinfo seldom needs to.
+    let sliceStart = performance.now();
+    let n = 0;
+    for (const pid of live) {
+      this.scanPid(fs, pid, atMs, out, firstScan);
+      if ((++n & 15) === 0 && performance.now() - sliceStart >= this.sliceMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
     }
     return out.sort((a, b) => a.pid - b.pid || Number(a.fd) - Number(b.fd));
   }

@@ -71,10 +71,19 @@ export function advanceU64(prev: bigint, cur: bigint): { delta: bigint; keep: bi
   return { delta: 0n, keep: prev };
 }
 
+/** advanceU64's `delta` alone (no result object: this runs per client and engine every second). */
+function deltaU64(prev: bigint, cur: bigint): bigint {
+  if (cur >= prev) return cur - prev;
+  if (prev - cur > HALF_U64) return cur + U64 - prev;
+  return 0n;
+}
+
+/** advanceU64's `keep`, for counters either side may lack. */
 function remember(prev: bigint | undefined, cur: bigint | undefined): bigint | undefined {
   if (prev === undefined) return cur;
   if (cur === undefined) return prev;
-  return advanceU64(prev, cur).keep;
+  if (cur >= prev || prev - cur > HALF_U64) return cur;
+  return prev;
 }
 
 export class EngineUsageTracker {
@@ -118,24 +127,31 @@ export class EngineUsageTracker {
       if (seen.has(client.key)) continue; // the caller dedupes; be safe anyway
       seen.add(client.key);
       if (client.id !== undefined && (maxId === undefined || client.id > maxId)) maxId = client.id;
-      const prev = card.clients.get(client.key);
-      const next: PrevClient = { atMs, engines: new Map() };
+      // The client's remembered counters are updated in place: no new objects per client and second.
+      let prev = card.clients.get(client.key);
+      const known = prev !== undefined;
+      if (!prev) card.clients.set(client.key, (prev = { atMs, engines: new Map() }));
+      const elapsed = atMs - prev.atMs;
       for (const [cls, cur] of client.engines) {
         const cap = cur.capacity ?? 1;
         if ((card.capacity.get(cls) ?? 0) < cap) card.capacity.set(cls, cap);
-        const p = prev?.engines.get(cls);
-        if (p && prev) {
-          const fraction = this.fraction(p, cur, atMs - prev.atMs, cls, intervalTicks);
+        const p = prev.engines.get(cls);
+        if (!p) {
+          prev.engines.set(cls, { busyNs: cur.busyNs, cycles: cur.cycles, totalCycles: cur.totalCycles });
+          continue;
+        }
+        if (known) {
+          const fraction = this.fraction(p, cur, elapsed, cls, intervalTicks);
           if (fraction !== undefined) add(client.key, cls, fraction);
         }
-        next.engines.set(cls, {
-          busyNs: remember(p?.busyNs, cur.busyNs),
-          cycles: remember(p?.cycles, cur.cycles),
-          totalCycles: remember(p?.totalCycles, cur.totalCycles),
-        });
+        p.busyNs = remember(p.busyNs, cur.busyNs);
+        p.cycles = remember(p.cycles, cur.cycles);
+        p.totalCycles = remember(p.totalCycles, cur.totalCycles);
       }
-      if (!prev && client.newProcess && client.id !== undefined && card.maxId !== undefined && client.id > card.maxId) fresh.push(client);
-      card.clients.set(client.key, next);
+      // A class the client no longer shows is forgotten (its counters would span a gap otherwise).
+      if (prev.engines.size !== client.engines.size) for (const cls of prev.engines.keys()) if (!client.engines.has(cls)) prev.engines.delete(cls);
+      prev.atMs = atMs;
+      if (!known && client.newProcess && client.id !== undefined && card.maxId !== undefined && client.id > card.maxId) fresh.push(client);
     }
     // Clients created within the interval: their counters count from zero.
     if (last !== undefined && elapsedMs > 0) {
@@ -178,14 +194,14 @@ export class EngineUsageTracker {
 
   private fraction(prev: PrevEngine, cur: DrmEngineStats, elapsedMs: number, cls: string, intervalTicks: Map<string, bigint>): number | undefined {
     if (cur.cycles !== undefined && cur.totalCycles !== undefined && prev.cycles !== undefined && prev.totalCycles !== undefined) {
-      const dt = advanceU64(prev.totalCycles, cur.totalCycles).delta;
+      const dt = deltaU64(prev.totalCycles, cur.totalCycles);
       if (dt <= 0n) return undefined; // GPU timestamp went back (reset) or stood still: no value this time
       if (!intervalTicks.has(cls)) intervalTicks.set(cls, dt);
-      return Number(advanceU64(prev.cycles, cur.cycles).delta) / Number(dt);
+      return Number(deltaU64(prev.cycles, cur.cycles)) / Number(dt);
     }
     if (cur.busyNs !== undefined && prev.busyNs !== undefined) {
       if (elapsedMs <= 0) return undefined;
-      return Number(advanceU64(prev.busyNs, cur.busyNs).delta) / (elapsedMs * 1e6);
+      return Number(deltaU64(prev.busyNs, cur.busyNs)) / (elapsedMs * 1e6);
     }
     return undefined;
   }

@@ -301,5 +301,12 @@ export function engineDisplayName(driver: string, cls: string): string {
 
 /** Regions that are device-local memory (VRAM): xe `vram<N>`, i915 `local<N>`. */
 export function isVramRegion(region: string): boolean {
-  return /^(?:vram|local)\d+$/.test(region);
+  let v = vramRegions.get(region);
+  if (v === undefined) {
+    v = /^(?:vram|local)\d+$/.test(region);
+    if (vramRegions.size < 256) vramRegions.set(region, v); // a handful of names per driver; bounded anyway
+  }
+  return v;
 }
+
+const vramRegions = new Map<string, boolean>();

@@ -103,6 +103,10 @@ export class IntelGpuCollector implements Collector {
   private layoutStale = false;
   private readonly perPod: boolean;
   private readonly podLabels: ((owner: CgroupOwner) => Labels | undefined) | undefined;
+  /** Label objects of the per-owner series by `<pci slot>|<owner key>`; dropped once unused for a collection. */
+  private readonly ownerSeries = new Map<string, OwnerSeries>();
+  private readonly ownerKeys = new WeakMap<CgroupOwner, string>();
+  private collections = 0;
 
   constructor(
     private readonly env: CollectorEnv,
@@ -125,10 +129,12 @@ export class IntelGpuCollector implements Collector {
     if (cards.length === 0) {
       this.counters.retain(new Set());
       this.engines.retain(new Set());
+      this.ownerSeries.clear();
       return { samples: [], present: false };
     }
 
     const atMs = this.env.monotonic();
+    this.collections++;
     const out: Sample[] = [];
     const keys = new Set<string>();
     const emit = (name: IntelGpuMetric, labels: Labels, value: number) => out.push(intelGpuSample(name, labels, value));
@@ -156,6 +162,7 @@ export class IntelGpuCollector implements Collector {
 
     this.counters.retain(keys);
     this.engines.retain(new Set(cards.map((c) => c.pciSlot)));
+    for (const [k, s] of this.ownerSeries) if (s.usedAt !== this.collections) this.ownerSeries.delete(k);
     return { samples: out, present: true };
   }
 
@@ -236,17 +243,18 @@ export class IntelGpuCollector implements Collector {
     fractions: Map<string, Map<string, number>> | undefined,
     emit: (name: IntelGpuMetric, labels: Labels, value: number) => void,
   ): void {
-    const owners = new Map<string, { owner?: CgroupOwner; clients: ClientInfo[] }>();
+    const owners = new Map<string, { key: string; owner?: CgroupOwner; clients: ClientInfo[] }>();
     for (const c of group.clients) {
-      const k = c.owner ? `${c.owner.podUid}|${c.owner.containerId ?? ''}` : '';
+      const k = c.owner ? this.ownerKey(c.owner) : '';
       let o = owners.get(k);
-      if (!o) owners.set(k, (o = { owner: c.owner, clients: [] }));
+      if (!o) owners.set(k, (o = { key: k, owner: c.owner, clients: [] }));
       o.clients.push(c);
     }
     const caps = this.engines.capacities(card.pciSlot);
-    for (const { owner, clients } of [...owners.values()].sort(byOwner)) {
-      const labels = { ...card.labels, ...this.ownerLabels(owner) };
-      emit('gpu_pod_drm_clients', labels, clients.length);
+    // Host ('' sorts first), then by pod UID and container id: a stable emission order.
+    for (const { key, owner, clients } of [...owners.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+      const series = this.ownerSeriesFor(card, key, owner);
+      emit('gpu_pod_drm_clients', series.labels, clients.length);
       for (const memory of ['local', 'system'] as const) {
         let resident: number | undefined;
         let total: number | undefined;
@@ -255,23 +263,49 @@ export class IntelGpuCollector implements Collector {
           if (m.resident !== undefined) resident = (resident ?? 0) + m.resident;
           if (m.total !== undefined) total = (total ?? 0) + m.total;
         }
-        if (resident !== undefined) emit('gpu_pod_memory_resident_bytes', { ...labels, memory }, resident);
-        if (total !== undefined) emit('gpu_pod_memory_total_bytes', { ...labels, memory }, total);
+        if (resident !== undefined) emit('gpu_pod_memory_resident_bytes', series.memory[memory], resident);
+        if (total !== undefined) emit('gpu_pod_memory_total_bytes', series.memory[memory], total);
       }
       if (!fractions || !clients.some((c) => fractions.has(c.sample.key))) continue;
       for (const [engine, cap] of caps) {
         let sum = 0;
         for (const c of clients) sum += fractions.get(c.sample.key)?.get(engine) ?? 0;
-        emit('gpu_pod_engine_busy_ratio', { ...labels, engine }, clamp(sum / cap, 0, 1));
+        let labels = series.engines.get(engine);
+        if (!labels) series.engines.set(engine, (labels = { ...series.labels, engine }));
+        emit('gpu_pod_engine_busy_ratio', labels, clamp(sum / cap, 0, 1));
       }
     }
   }
 
+  /** `<pod uid>|<container id>` of an owner, made once per owner object (a process keeps its owner). */
+  private ownerKey(owner: CgroupOwner): string {
+    let k = this.ownerKeys.get(owner);
+    if (k === undefined) this.ownerKeys.set(owner, (k = `${owner.podUid}|${owner.containerId ?? ''}`));
+    return k;
+  }
+
+  /**
+   * The label objects of one owner's series on a card, kept between collections: the same objects
+   * each second instead of ~10 new ones per owner (the store keeps them and never changes them).
+   * Made again when the card's labels or what the pod cache says about the owner change.
+   */
+  private ownerSeriesFor(card: IntelGpuCard, key: string, owner: CgroupOwner | undefined): OwnerSeries {
+    const known = owner ? this.podLabels?.(owner) : undefined;
+    const slotKey = `${card.pciSlot}|${key}`;
+    let s = this.ownerSeries.get(slotKey);
+    if (!s || s.known !== known || !sameLabels(s.cardLabels, card.labels)) {
+      const labels = { ...card.labels, ...this.ownerLabels(owner, known) };
+      s = { cardLabels: card.labels, known, labels, memory: { local: { ...labels, memory: 'local' }, system: { ...labels, memory: 'system' } }, engines: new Map(), usedAt: 0 };
+      this.ownerSeries.set(slotKey, s);
+    }
+    s.usedAt = this.collections;
+    return s;
+  }
+
   /** `pod_uid` and `container_id` from the cgroup path, plus `namespace`, `pod`, `container` when the pod cache knows them. */
-  private ownerLabels(owner: CgroupOwner | undefined): Labels {
+  private ownerLabels(owner: CgroupOwner | undefined, known: Labels | undefined): Labels {
     if (!owner) return {};
     const ids: Labels = owner.containerId !== undefined ? { pod_uid: owner.podUid, container_id: owner.containerId } : { pod_uid: owner.podUid };
-    const known = this.podLabels?.(owner);
     return known ? { ...ids, ...known } : ids;
   }
 
@@ -433,6 +467,17 @@ export class IntelGpuCollector implements Collector {
   }
 }
 
+/** The label objects of one owner's gpu_pod_* series on one card, and what they were made from. */
+interface OwnerSeries {
+  cardLabels: Labels;
+  known: Labels | undefined;
+  labels: Labels;
+  memory: { local: Labels; system: Labels };
+  engines: Map<string, Labels>;
+  /** The collection that last emitted them. */
+  usedAt: number;
+}
+
 interface RegionSums {
   resident?: number;
   total?: number;
@@ -478,8 +523,12 @@ export function groupClients(cards: IntelGpuCard[], records: DrmClientRecord[]):
       continue;
     }
     const group = out.get(card)!;
-    const engines = new Map<string, DrmEngineStats>();
-    for (const [cls, stats] of r.info.engines) engines.set(engineDisplayName(r.info.driver, cls), stats);
+    // xe names its classes rcs, bcs, …: renamed; i915's are already the display names.
+    let engines = r.info.engines;
+    if (r.info.driver === 'xe') {
+      engines = new Map<string, DrmEngineStats>();
+      for (const [cls, stats] of r.info.engines) engines.set(engineDisplayName(r.info.driver, cls), stats);
+    }
     const sample: EngineClientSample = { key, engines, newProcess: r.newProcess };
     if (r.info.clientId !== undefined) sample.id = BigInt(r.info.clientId);
     seen.set(key, sample);
@@ -497,11 +546,13 @@ export function groupClients(cards: IntelGpuCard[], records: DrmClientRecord[]):
   return out;
 }
 
-/** Host first, then by pod UID and container id: a stable emission order. */
-function byOwner(a: { owner?: CgroupOwner }, b: { owner?: CgroupOwner }): number {
-  const ka = a.owner ? `1${a.owner.podUid}|${a.owner.containerId ?? ''}` : '0';
-  const kb = b.owner ? `1${b.owner.podUid}|${b.owner.containerId ?? ''}` : '0';
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** Same names and values (the card's labels are made again when its layout is read again). */
+function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 function freqPaths(path: (t: FreqType) => string): Record<FreqType, string> {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { EngineUsageTracker, type EngineClientSample } from '../../../src/collectors/intel-gpu/engine-usage';
 import type { DrmEngineStats } from '../../../src/collectors/intel-gpu/fdinfo';
+import { ReferenceEngineUsageTracker } from './engine-usage-reference';
 import { close } from './fixture-host';
 
 function client(key: string, engines: Record<string, DrmEngineStats>): EngineClientSample {
@@ -92,5 +94,49 @@ describe('intel-gpu: engine utilisation from client counters', () => {
     assert.equal(t.update('c1', [], 1000), undefined, 'first scan of another card');
     t.retain(new Set(['c1']));
     assert.equal(t.update('c0', [], 2000), undefined, 'a forgotten card starts over');
+  });
+
+  it('forgets a class a client stopped showing: when it shows it again, that scan is its new baseline', () => {
+    const t = new EngineUsageTracker();
+    t.update('c', [client('a', { render: { busyNs: 0n }, copy: { busyNs: 0n } })], 0);
+    t.update('c', [client('a', { render: { busyNs: ms(100) } })], 1000);
+    const back = t.update('c', [client('a', { render: { busyNs: ms(200) }, copy: { busyNs: ms(1900) } })], 2000)!;
+    close(back.get('render')!, 10);
+    assert.equal(back.get('copy'), 0, 'no share from a counter last seen two scans ago');
+    const next = t.update('c', [client('a', { render: { busyNs: ms(200) }, copy: { busyNs: ms(2400) } })], 3000)!;
+    close(next.get('copy')!, 50);
+  });
+
+  it('agrees with the tracker that made new objects per scan, on generated scans (dips, wraps, new and vanished clients)', () => {
+    const u64 = fc.oneof(fc.bigInt({ min: 0n, max: 3000n }), fc.bigInt({ min: (1n << 64n) - 3000n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+    const stats = fc.oneof(
+      fc.record({ busyNs: u64 }, { requiredKeys: [] }),
+      fc.record({ cycles: u64, totalCycles: u64 }, { requiredKeys: [] }),
+      fc.record({ cycles: u64, totalCycles: u64, capacity: fc.integer({ min: 1, max: 3 }) }, { requiredKeys: ['cycles', 'totalCycles'] }),
+    );
+    const engines = fc.dictionary(fc.constantFrom('render', 'copy', 'video'), stats, { maxKeys: 3 });
+    const oneClient = fc.record({ key: fc.constantFrom('a', 'b', 'c', 'd'), engines, id: fc.option(fc.bigInt({ min: 0n, max: 20n }), { nil: undefined }), newProcess: fc.boolean() });
+    const scan = fc.record({ card: fc.constantFrom('c0', 'c1'), stepMs: fc.constantFrom(0, 500, 1000, 1500), clients: fc.array(oneClient, { maxLength: 5 }), retain: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(scan, { minLength: 1, maxLength: 12 }), (scans) => {
+        const mine = new EngineUsageTracker();
+        const ref = new ReferenceEngineUsageTracker();
+        let at = 0;
+        for (const sc of scans) {
+          at += sc.stepMs;
+          const input = () => sc.clients.map((c) => ({ key: c.key, engines: new Map(Object.entries(c.engines)), id: c.id, newProcess: c.newProcess }));
+          const f1 = new Map<string, Map<string, number>>();
+          const f2 = new Map<string, Map<string, number>>();
+          assert.deepStrictEqual(mine.update(sc.card, input(), at, ['render'], f1), ref.update(sc.card, input(), at, ['render'], f2));
+          assert.deepStrictEqual(f1, f2);
+          assert.deepStrictEqual(mine.capacities(sc.card), ref.capacities(sc.card));
+          if (sc.retain) {
+            mine.retain(new Set([sc.card]));
+            ref.retain(new Set([sc.card]));
+          }
+        }
+      }),
+      { numRuns: 1500 },
+    );
   });
 });

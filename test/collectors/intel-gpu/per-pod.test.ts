@@ -139,6 +139,43 @@ describe('intel-gpu: per-pod use on k8s-igpu (i915, cgroup v1, cgroupfs driver)'
     assert.equal(find(second, 'gpu_pod_drm_clients', { pod_uid: POD_C.pod_uid, namespace: 'vision' }).length, 0);
     assert.equal(find(second, 'gpu_pod_drm_clients', { pod_uid: POD_C.pod_uid }).length, 1, 'an unknown pod keeps its cgroup ids');
   });
+
+  it('hands out the same label objects each collection, and new ones once the pod cache learns the pod', async () => {
+    let known: Record<string, string> | undefined;
+    const env = testEnv(hostFs('k8s-igpu', 't0'));
+    const c = new IntelGpuCollector(env, { podLabels: (o) => (o.podUid === POD_A.pod_uid ? known : undefined) });
+    const collect = async (snap: 't0' | 't1') => {
+      env.clock.ms += 1000;
+      env.fs = hostFs('k8s-igpu', snap);
+      return (await c.collect()).samples;
+    };
+    const one = await collect('t0');
+    const two = await collect('t1');
+    const three = await collect('t1');
+    const labelsOf = (samples: Sample[], name: string, match: Record<string, string>) => {
+      const found = find(samples, name, match);
+      assert.equal(found.length, 1, `${name} ${JSON.stringify(match)}`);
+      return found[0].labels;
+    };
+    for (const [name, match] of [
+      ['gpu_pod_drm_clients', POD_A],
+      ['gpu_pod_memory_resident_bytes', { ...POD_A, memory: 'system' }],
+      ['gpu_pod_memory_total_bytes', { ...POD_C, memory: 'system' }],
+    ] as const) {
+      assert.equal(labelsOf(two, name, match), labelsOf(one, name, match), `${name}: the same object`);
+    }
+    assert.equal(labelsOf(three, 'gpu_pod_engine_busy_ratio', { ...POD_A, engine: 'render' }), labelsOf(two, 'gpu_pod_engine_busy_ratio', { ...POD_A, engine: 'render' }));
+    const before = labelsOf(three, 'gpu_pod_drm_clients', POD_A);
+    assert.equal(before.pod, undefined);
+
+    known = { namespace: 'vision', pod: 'detector-0', container: 'infer' };
+    const four = await collect('t1');
+    const after = labelsOf(four, 'gpu_pod_drm_clients', POD_A);
+    assert.notEqual(after, before);
+    assert.equal(after.pod, 'detector-0', 'the names the cache learned');
+    assert.equal(labelsOf(four, 'gpu_pod_engine_busy_ratio', { ...POD_A, engine: 'render' }).pod, 'detector-0');
+    assert.equal(labelsOf(four, 'gpu_pod_drm_clients', POD_C), labelsOf(three, 'gpu_pod_drm_clients', POD_C), 'other owners keep theirs');
+  });
 });
 
 const POD_D = { pod_uid: 'd4e5f607-1829-4a3b-9c4d-5e6f708192a3', container_id: 'd'.repeat(8) + '00112233445566778899aabbccddeeff' + 'd'.repeat(24) };
