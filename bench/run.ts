@@ -5,7 +5,8 @@
  *   node build/bench/run.js [--no-profile] [--profile-out=FILE] [--quick] [--only=LIST]
  *   (or npm run bench -- --no-profile …)
  *
- * --only=lp,small,memory,fixtures,machine,forward,profile runs just those parts (comma-separated)
+ * --only=lp,small,memory,fixtures,machine,forward,profile,targets runs just those parts (comma-separated;
+ * `targets` runs the issue targets' own scripts: gpu-per-pod, store-v2 --only=pushgateway, dashboard)
  * and prints their sections without touching bench/RESULTS.md (for working on one scenario).
  *
  * Builds nothing: `npm run bench` has built dist/ (the agent) and build/ (this harness) already.
@@ -24,6 +25,7 @@ import { mb, num, passFail, rate, ratio, table } from './lib/format';
 import { cpuSeconds, killAllSync, Proc, rssBytes, sleep, StepError, stopAll, which } from './lib/procs';
 import { baseEnv, checkAlive, counterSum, debVersion, describeError, getText, log, ROOT, startTarget, versionOf, type Started, type TargetName } from './lib/targets';
 import { failureSummary, runWrk, type WrkResult } from './lib/wrk';
+import { issueTargets } from './lib/issue-targets';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
 /** 1-minute load average when the harness started: others' work on the machine shows up here. */
@@ -33,7 +35,7 @@ const QUICK = argv.includes('--quick');
 const PROFILE = !argv.includes('--no-profile') && process.env.BENCH_PROFILE !== '0';
 /** `--profile-out=FILE`: keep the agent's .cpuprofile (open it in Chrome DevTools or speedscope). */
 const PROFILE_OUT = argv.find((a) => a.startsWith('--profile-out='))?.slice('--profile-out='.length);
-const PARTS = ['lp', 'small', 'memory', 'fixtures', 'machine', 'forward', 'profile'] as const;
+const PARTS = ['lp', 'small', 'memory', 'fixtures', 'machine', 'forward', 'profile', 'targets'] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
 for (const p of ONLY ?? []) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (parts: ${PARTS.join(', ')})`);
@@ -521,8 +523,10 @@ async function main(): Promise<number> {
     });
 
     const prof = runs('profile') ? await profileAgent(wrkBin, tmp, manifests.lp) : undefined;
+    // Last, each alone on the machine: the issue targets that have bench scripts of their own.
+    const issue = runs('targets') ? issueTargets(__dirname, log) : '';
 
-    const section = report(targets, mem, node, prof, wrkVersion, (Date.now() - started) / 1000);
+    const section = `${report(targets, mem, node, prof, wrkVersion, (Date.now() - started) / 1000)}\n${issue}`;
     process.stdout.write(`\n${section}\n`);
     const agentErr = targets.find((t) => t.name === 'agent')?.error;
     if (agentErr) {
