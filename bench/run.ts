@@ -449,7 +449,11 @@ function writeResults(section: string): void {
   try {
     const old = fs.readFileSync(RESULTS_FILE, 'utf8');
     const i = old.indexOf('## Latest run');
-    if (i > 0) header = old.slice(0, i).trimEnd() + '\n';
+    if (i > 0) {
+      // Sections written after the latest run (by other bench scripts or by hand) are kept, above it.
+      const j = old.indexOf('\n## ', i);
+      header = old.slice(0, i).trimEnd() + '\n' + (j > 0 ? `\n${old.slice(j + 1).trimEnd()}\n` : '');
+    }
   } catch {
     // First run: default header.
   }
