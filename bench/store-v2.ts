@@ -28,7 +28,8 @@
  *     `--formats=lp,json,otlp` picks formats, `--series=N` the count.
  *
  * The agent is build/src/main.js (the test build), with SYSTEM_METRICS_SOURCE=none unless said.
- * RSS is VmRSS after the feed, then after 10 s idle (the lower of the two reported as "settled").
+ * RSS is VmRSS after the feed, then after 10 s idle (`--settle=<s>` for longer; the lower of the two
+ * reported as "settled").
  * Prints a summary and one `BENCH_RESULT {json}` line.
  */
 
@@ -127,8 +128,11 @@ async function memoryView(url: string): Promise<Record<string, number>> {
   };
 }
 
+/** `--settle=<s>`: how long the target idles after its feed before the settled reading (default 10). */
+const SETTLE_S = Number(process.argv.find((a) => a.startsWith('--settle='))?.slice(9) ?? 10);
+
 /** RSS now, and after `idleS` seconds of nothing (the lower one is the settled figure). */
-async function settledRss(pid: number, idleS = 10): Promise<{ afterFeed: number; settled: number }> {
+async function settledRss(pid: number, idleS = SETTLE_S): Promise<{ afterFeed: number; settled: number }> {
   const afterFeed = rssBytes(pid);
   await sleep(idleS * 1000);
   return { afterFeed, settled: Math.min(afterFeed, rssBytes(pid)) };
