@@ -30,6 +30,7 @@ import { createKubeApi, errorText, httpStatus, NAMESPACES, NODES, PODS, type Kub
 import { LeaderElector, type LeaderElectionTimings } from '../kube/leader-election';
 import { watchResource, type ChangeType, type ListWatch, type ListWatchTimings } from '../kube/list-watch';
 import { objectName } from '../kube/names';
+import { sameLabels } from '../model/sample';
 import { WorkQueue } from '../kube/work-queue';
 import { scraperOf, selects, type MonitorKindName, type RegisteredMonitor, type Scraper } from './selected';
 import { desiredMonitor, MONITOR_KINDS, monitorName, monitorResource, monitorUpToDate, ownershipSelector, type AgentService, type MonitorKind } from './monitors';
@@ -101,12 +102,6 @@ interface ChartMonitor { namespace: string; name: string; labels: Record<string,
 function listNames(names: string[]): string {
   const shown = names.slice(0, MAX_NAMES_IN_MESSAGE).join(', ');
   return names.length > MAX_NAMES_IN_MESSAGE ? `${shown} and ${names.length - MAX_NAMES_IN_MESSAGE} more` : shown;
-}
-
-function labelsEqual(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ka = Object.keys(a ?? {});
-  if (ka.length !== Object.keys(b ?? {}).length) return false;
-  return ka.every((k) => a![k] === b?.[k]);
 }
 
 export interface ControllerStats {
@@ -250,7 +245,7 @@ export class Controller {
   }
 
   private onNode(type: ChangeType, n: NodeInfo, old: NodeInfo | undefined): void {
-    if ((type === 'MODIFIED' && labelsEqual(n.labels, old?.labels)) || !this.agentNodes.has(n.name)) {
+    if ((type === 'MODIFIED' && sameLabels(n.labels ?? {}, old?.labels ?? {})) || !this.agentNodes.has(n.name)) {
       this.stats.nodeEventsIgnored++;
       return;
     }
@@ -339,7 +334,7 @@ export class Controller {
         this.namespaces = watchResource<NodeInfo>({
           api: this.api, name: 'namespaces', resource: NAMESPACES, metadataOnly: true, timings: this.opts.listWatch, logger: this.log, pageSize: this.opts.pageSize,
           decode: decodeNode, onChange: (t, n, old) => {
-            if (t !== 'MODIFIED' || !labelsEqual(n.labels, old?.labels)) this.enqueueAll();
+            if (t !== 'MODIFIED' || !sameLabels(n.labels ?? {}, old?.labels ?? {})) this.enqueueAll();
           },
         });
         this.namespaces.start();

@@ -12,6 +12,15 @@ export type Origin = 'custom' | 'system';
 /** Label name → value. Never contains `__name__`. Treat as immutable once handed over. */
 export type Labels = Record<string, string>;
 
+/** Same names with the same values (the order of the keys does not matter). */
+export function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /**
  * One value of one series at one instant.
  * `name` is the final series name (e.g. `latency_bucket`); `family` is the metric family it belongs

@@ -18,6 +18,7 @@
 
 import { errorText, httpStatus, type KubeApi } from '../../kube/client';
 import { objectName } from '../../kube/names';
+import { sameLabels } from '../../model/sample';
 import type { Logger } from '../../log/logger';
 import { EventLimiter, healthLabels, transitions, type NodeHealth } from './health';
 
@@ -223,7 +224,3 @@ export class NodeFeaturePublisher {
   }
 }
 
-function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
-}

@@ -5,7 +5,7 @@
  * parts with more than one GT. See README.md in this folder for the full list and the sources.
  */
 
-import type { Labels, Sample } from '../../model/sample';
+import { sameLabels, type Labels, type Sample } from '../../model/sample';
 import type { Collection, Collector, CollectorEnv, CollectorFindings } from '../collector';
 import type { HostFs } from '../host-fs';
 import { CounterTracker } from '../rate';
@@ -544,15 +544,6 @@ export function groupClients(cards: IntelGpuCard[], records: DrmClientRecord[]):
     group.clients.push({ sample, owner: r.owner, memory });
   }
   return out;
-}
-
-/** Same names and values (the card's labels are made again when its layout is read again). */
-function sameLabels(a: Labels, b: Labels): boolean {
-  if (a === b) return true;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (a[k] !== b[k]) return false;
-  return true;
 }
 
 function freqPaths(path: (t: FreqType) => string): Record<FreqType, string> {
