@@ -29,8 +29,9 @@ export function graceful(server: http.Server): GracefulServer {
     const sock = req.socket;
     inFlight.set(sock, (inFlight.get(sock) ?? 0) + 1);
     res.once('close', () => {
-      const n = (inFlight.get(sock) ?? 1) - 1;
-      if (!inFlight.has(sock)) return;
+      const left = inFlight.get(sock);
+      if (left === undefined) return; // the connection closed first
+      const n = left - 1;
       inFlight.set(sock, n);
       if (closing && n === 0) sock.destroySoon();
     });
