@@ -7,7 +7,8 @@
 
 import type { Hub } from '../hub/hub';
 import type { Logger } from '../log/logger';
-import type { Labels, Sample } from '../model/sample';
+import type { Labels, Sample, SeriesSlot } from '../model/sample';
+import { seriesKey } from '../model/series-key';
 import type { Collector } from './collector';
 
 export interface ScheduledCollector {
@@ -39,8 +40,24 @@ export interface SchedulerObserver {
   join?(collector: string, name: string, labels: Labels): Labels;
 }
 
+/**
+ * One labels object of a collector, as it enters the hub: with the host label, and the series key
+ * and store slot (Sample.slot) of each name seen with it.
+ */
+interface Hosted {
+  labels: Labels;
+  slots: Map<string, SeriesSlot>;
+}
+
 export class CollectorScheduler {
   private readonly state = new Map<string, CollectorHealth>();
+  /**
+   * Per collector, by the identity of the labels object it (or the observer's join) handed out last
+   * cycle: collectors reuse those objects (collectors/labels.ts), so a series keeps its labels, key
+   * and slot from cycle to cycle and the store neither rebuilds its key nor looks it up. Holds only
+   * what the latest cycle used.
+   */
+  private readonly hosted = new Map<string, Map<Labels, Hosted>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<void>>();
   private stopped = true;
@@ -154,18 +171,32 @@ export class CollectorScheduler {
     }
   }
 
-  /** Adds the node's host label; a collector's own `host` label would be overwritten anyway. */
+  /**
+   * Adds the node's host label (a collector's own `host` label would be overwritten anyway), with
+   * each series' key and slot, kept across cycles (see `hosted`).
+   */
   private withHost(samples: Sample[], collector: string): Sample[] {
-    const cache = new Map<Labels, Labels>();
+    const prev = this.hosted.get(collector);
+    const next = new Map<Labels, Hosted>();
     const join = this.observer.join;
-    return samples.map((s) => {
+    const out: Sample[] = new Array<Sample>(samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
       const own = join ? join(collector, s.name, s.labels) : s.labels;
-      let labels = cache.get(own);
-      if (!labels) {
-        labels = { ...own, host: this.host };
-        cache.set(own, labels);
+      let h = next.get(own);
+      if (h === undefined) {
+        h = prev?.get(own) ?? { labels: { ...own, host: this.host }, slots: new Map() };
+        next.set(own, h);
       }
-      return { ...s, labels, key: undefined, slot: undefined };
-    });
+      let slot = h.slots.get(s.name);
+      if (slot === undefined) {
+        slot = { key: seriesKey(s.name, h.labels), series: null, epoch: 0 };
+        h.slots.set(s.name, slot);
+      }
+      // One literal shape for every system sample (a spread of each collector's own shapes is slower).
+      out[i] = { name: s.name, labels: h.labels, value: s.value, timestampMs: s.timestampMs, type: s.type, family: s.family, help: s.help, unit: s.unit, key: slot.key, slot };
+    }
+    this.hosted.set(collector, next);
+    return out;
   }
 }

@@ -83,7 +83,8 @@ export function stampSamples(samples: Sample[], stamp: Labels, pusherWins: boole
       labels = pusherWins ? { ...stamp, ...s.labels } : { ...s.labels, ...stamp };
       cache.set(s.labels, labels);
     }
-    out[i] = { ...s, labels, key: undefined, slot: undefined };
+    // A literal of one shape: a spread copy made the store's write several times slower (measured on system samples).
+    out[i] = { name: s.name, labels, value: s.value, timestampMs: s.timestampMs, type: s.type, family: s.family, help: s.help, unit: s.unit, key: undefined, slot: undefined };
   }
   return out;
 }

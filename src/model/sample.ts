@@ -53,15 +53,16 @@ export interface Sample {
 
 /**
  * A format that caches parsed series (the line-protocol parser) hands one slot object out with
- * every sample of a series, request after request. The store alone writes `series` and `epoch` and
- * trusts them only while its epoch is unchanged (see SeriesStore.write), so a stale or foreign slot
- * costs a map lookup, never a wrong series.
+ * every sample of a series, request after request. The store alone writes `series` and `epoch`:
+ * it clears `series` when it removes that series (so a cache of slots never keeps removed series
+ * alive) and trusts only slots carrying its own epoch, so a foreign or cleared slot costs a map
+ * lookup, never a wrong series.
  */
 export interface SeriesSlot {
   readonly key: string;
   /** The store's series for `key`, opaque to everyone else. */
   series: object | null;
-  /** The store's epoch when `series` was written; 0 = never. */
+  /** The epoch of the store that wrote `series` (one per store); 0 = never. */
   epoch: number;
 }
 

@@ -11,7 +11,7 @@
  * own intrusive list so /metrics can print series grouped without sorting.
  */
 
-import type { Labels, MetricType, Origin, Sample } from '../model/sample';
+import type { Labels, MetricType, Origin, Sample, SeriesSlot } from '../model/sample';
 import { labelsKey, labelsOfKey, seriesKeyFromParts } from '../model/series-key';
 import { HistoryArena, SeriesHistory } from './history';
 
@@ -34,12 +34,13 @@ export type RemovalReason = 'expired' | 'max_series' | 'max_bytes' | 'deleted';
 export type TrimReason = 'window' | 'max_bytes';
 
 /**
- * Fixed per-series cost estimate: the Series object with its boxed numbers, its Map entry, the
- * name string and string headers. Measured in an agent process over HTTP (bench/store-v2.ts
- * --only=accounting: 100,000 new series as line protocol, JSON or OTLP) at 216–218 B per series
- * besides the key's characters, whatever the format.
+ * Fixed per-series cost estimate: the Series object (14 fields, 136 B) with its two boxed numbers
+ * (32 B), its Map entry and the key string's header. Measured in an agent process over HTTP
+ * (bench/store-v2.ts --only=accounting: 100,000 new series as line protocol, JSON or OTLP) at
+ * 216–218 B per series besides the key's characters, whatever the format, before the slot field
+ * (8 B) was added.
  */
-const SERIES_OVERHEAD_BYTES = 216;
+const SERIES_OVERHEAD_BYTES = 224;
 
 const MAX_TICK = 2 ** 30;
 /** Epochs are unique across stores, so a slot one store filled is never trusted by another. */
@@ -64,6 +65,11 @@ export class Series {
   famNext: Series | null = null;
   /** The namespace whose push created it, when quotas count it (see SeriesStore.write). */
   tenant: string | undefined = undefined;
+  /**
+   * The one slot (Sample.slot) that points here, if any: cleared when the series is removed, so a
+   * parser's cache never keeps a removed series alive, and moved when another slot takes it over.
+   */
+  slot: SeriesSlot | null = null;
 
   constructor(
     /** Flat string (see model/series-key.ts); the labels live only in here. */
@@ -158,10 +164,11 @@ export class SeriesStore {
   private readonly trims: Record<TrimReason, number> = { window: 0, max_bytes: 0 };
   private readonly arena = new HistoryArena();
   /**
-   * Changes whenever a series is removed. A sample's slot (Sample.slot) filled under this epoch
-   * names a live series of this store; one filled earlier is looked up by key again.
+   * This store's mark on the slots it fills (Sample.slot): a slot with another epoch was filled by
+   * another store (or never) and is looked up by key. A slot with this epoch names a live series:
+   * at most one slot points to a series (Series.slot) and removing the series clears it.
    */
-  private epoch = nextEpoch++;
+  private readonly epoch = nextEpoch++;
 
   /** Ticks count ms from here; rebased before they outgrow V8's small integers (every ~12 days). */
   private epochMs: number;
@@ -269,7 +276,7 @@ export class SeriesStore {
       // A known series from its slot: no hash lookup (in the line-protocol path that lookup was a
       // quarter of the agent's CPU). A slot for another key (labels stamped since) is ignored.
       const slot = s.slot !== undefined && s.slot.key === key ? s.slot : undefined;
-      let series = slot !== undefined && slot.epoch === this.epoch ? (slot.series as Series) : this.byKey.get(key);
+      let series = slot !== undefined && slot.epoch === this.epoch && slot.series !== null ? (slot.series as Series) : this.byKey.get(key);
       if (series === undefined) {
         if (tenant !== undefined && tenant.maxSeries > 0 && (this.tenants.get(tenant.name) ?? 0) >= tenant.maxSeries) {
           // At its cap a tenant's new series are refused; evicting its own or another's would let one push starve others.
@@ -299,13 +306,19 @@ export class SeriesStore {
       }
       series.updatedTick = tick;
       result.stored++;
-      if (slot !== undefined && slot.epoch !== this.epoch) {
-        slot.series = series;
-        slot.epoch = this.epoch;
-      }
+      if (slot !== undefined && slot.series !== series) this.bindSlot(slot, series);
     }
     this.enforceBytes(limits, this.part(origin), now);
     return result;
+  }
+
+  /** Points `slot` at `series`; a slot that pointed there before lets go, so one slot at most holds a series. */
+  private bindSlot(slot: SeriesSlot, series: Series): void {
+    const old = series.slot;
+    if (old !== null && old !== slot && old.series === series) old.series = null;
+    slot.series = series;
+    slot.epoch = this.epoch;
+    series.slot = slot;
   }
 
   private familyFor(s: Sample, result: WriteResult): Family | undefined {
@@ -552,9 +565,13 @@ export class SeriesStore {
     if (--f.size === 0) this.families.delete(f.name);
     p.bytes -= s.bytes;
     s.history?.releaseAll();
-    // A slot may still point here until it is next used: keep what it holds alive small.
     s.history = null;
-    this.epoch = nextEpoch++;
+    // The slot's next sample looks the key up again (and creates the series anew if it comes back).
+    const slot = s.slot;
+    if (slot !== null) {
+      if (slot.series === s) slot.series = null;
+      s.slot = null;
+    }
     if (s.tenant !== undefined) {
       const n = (this.tenants.get(s.tenant) ?? 1) - 1;
       if (n > 0) this.tenants.set(s.tenant, n);

@@ -328,6 +328,43 @@ describe('SeriesStore', () => {
       assert.equal(store.size, 2);
     });
 
+    it('lets go of a removed series: the slot no longer holds it, whatever removed it', () => {
+      const { store } = makeStore({ maxSeries: 1, retentionSeconds: 60 });
+      const slot = newSlot();
+      store.write([slotted(slot, 1, t0)], 'custom');
+      assert.notEqual(slot.series, null);
+      store.write([g('n', {}, 1)], 'custom'); // evicts m{a="1"} (bound 1)
+      assert.equal(store.get('m{a="1"}'), undefined);
+      assert.equal(slot.series, null);
+      store.write([slotted(slot, 2, t0 + 1000)], 'custom');
+      const again = store.get('m{a="1"}')!;
+      assert.equal(slot.series, again);
+      assert.equal(again.slot, slot);
+      store.clear();
+      assert.equal(slot.series, null);
+      assert.equal(again.slot, null);
+    });
+
+    it('keeps one slot per series: a second slot for the same key takes it over', () => {
+      const { store } = makeStore();
+      const a = newSlot();
+      const b = newSlot();
+      store.write([slotted(a, 1, t0)], 'custom');
+      const series = store.get('m{a="1"}')!;
+      store.write([slotted(b, 2, t0 + 1000)], 'custom');
+      assert.equal(b.series, series);
+      assert.equal(a.series, null);
+      assert.equal(series.slot, b);
+      // Either slot still finds the series (the released one by key), and both write to it.
+      store.write([slotted(a, 3, t0 + 2000)], 'custom');
+      assert.equal(a.series, series);
+      assert.equal(b.series, null);
+      assert.deepEqual(series.points(), [[t0, 1], [t0 + 1000, 2], [t0 + 2000, 3]]);
+      assert.equal(store.deleteWhere(() => true), 1);
+      assert.equal(a.series, null);
+      assert.equal(b.series, null);
+    });
+
     it('ignores a slot another store filled', () => {
       const a = makeStore().store;
       const b = makeStore().store;

@@ -21,6 +21,9 @@ export interface CpuCollectorOptions {
   totalCpu?: boolean;
 }
 
+/** Series names built once: the scheduler keys its per-series state by name, and a flat string hashes once. */
+const NAMES = Object.fromEntries(CPU_USAGE_FIELDS.map((f) => [f, `cpu_usage_${f}`])) as Record<CpuUsageField, string>;
+
 const HELP: Record<CpuUsageField, string> = {
   user: 'Percent of CPU time in user mode, guest time excluded (Telegraf cpu usage_user)',
   system: 'Percent of CPU time in kernel mode (Telegraf cpu usage_system)',
@@ -68,7 +71,7 @@ export class CpuCollector implements Collector {
       if (usage === undefined) continue;
       const labels = this.labels.get(cur.cpu);
       for (const f of CPU_USAGE_FIELDS) {
-        samples.push({ name: `cpu_usage_${f}`, labels, value: usage[f], type: 'gauge', help: HELP[f] });
+        samples.push({ name: NAMES[f], labels, value: usage[f], type: 'gauge', help: HELP[f] });
       }
     }
     this.prev = next;
