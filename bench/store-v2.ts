@@ -28,11 +28,15 @@
  *     `--formats=lp,json,otlp` picks formats, `--series=N` the count.
  *
  * The agent is build/src/main.js (the test build), with SYSTEM_METRICS_SOURCE=none unless said.
+ * `--node=<path>` runs the agents of (a) and (b) under that Node binary (default: the one running
+ * this script; the image ships Node 24, the dev machine's may be 20); with `--cgroup` its directory
+ * goes first on the entry script's PATH. The version each agent really ran is in the result.
  * RSS is VmRSS after the feed, then after 10 s idle (`--settle=<s>` for longer; the lower of the two
  * reported as "settled").
  * Prints a summary and one `BENCH_RESULT {json}` line.
  */
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +69,15 @@ function say(msg: string): void {
  */
 const cgroupMiB = Number(process.argv.find((a) => a.startsWith('--cgroup='))?.slice(9) ?? 0);
 
+/** `--node=<path>`: the Node binary the agents run under (the entry script finds it first on its PATH). */
+const agentNode = path.resolve(process.argv.find((a) => a.startsWith('--node='))?.slice(7) ?? process.execPath);
+
+/** The binary a running agent really is (through the entry script it is whatever `node` PATH gave) and its version. */
+function nodeOf(pid: number): { path: string; version: string } {
+  const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+  return { path: exe, version: execFileSync(exe, ['--version'], { encoding: 'utf8' }).trim() };
+}
+
 interface Agent { proc: Proc; url: string; cgroup?: MemoryCgroup }
 
 async function startAgent(label: string, env: Record<string, string>, nodeArgs: string[] = [], inCgroup = false): Promise<Agent> {
@@ -81,10 +94,10 @@ async function startAgent(label: string, env: Record<string, string>, nodeArgs: 
     // The shell joins the group, then execs the entry script, which execs Node: one pid throughout.
     proc = new Proc({
       name: label, cmd: '/bin/sh', args: ['-c', 'echo $$ > "$0" && exec "$@"', path.join(cgroup.dir, 'cgroup.procs'), ENTRY, 'agent'], cwd: ROOT,
-      env: { ...fullEnv, METRICS_MANAGER_DIST: path.join(ROOT, 'build', 'src') },
+      env: { ...fullEnv, METRICS_MANAGER_DIST: path.join(ROOT, 'build', 'src'), PATH: `${path.dirname(agentNode)}:${fullEnv.PATH ?? ''}` },
     });
   } else {
-    proc = new Proc({ name: label, cmd: process.execPath, args: [...nodeArgs, MAIN_JS, 'agent'], cwd: ROOT, env: fullEnv });
+    proc = new Proc({ name: label, cmd: agentNode, args: [...nodeArgs, MAIN_JS, 'agent'], cwd: ROOT, env: fullEnv });
   }
   try {
     await waitReady(proc, `${url}/health`, 60_000);
@@ -93,6 +106,7 @@ async function startAgent(label: string, env: Record<string, string>, nodeArgs: 
     cgroup?.remove();
     throw err;
   }
+  say(`${label}: ${JSON.stringify(nodeOf(proc.pid))}`);
   return { proc, url, cgroup };
 }
 
@@ -151,6 +165,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   await sleep(2000);
   const agentBase = rssBytes(agent.proc.pid);
   const agentIdle = await memoryView(agent.url);
+  const agentNodeRan = nodeOf(agent.proc.pid);
   const t0 = Date.now();
   for (let from = 0; from < SERIES_A; from += PER_REQUEST) {
     let body = '';
@@ -162,7 +177,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
     const agentRss = await settledRss(agent.proc.pid);
     const loaded = await memoryView(agent.url);
     const cgroup = await stopAgent(agent);
-    return { series: SERIES_A, agent: { nodeArgs: agentNodeArgs, cgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
+    return { series: SERIES_A, agent: { node: agentNodeRan, nodeArgs: agentNodeArgs, cgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
   }
   const agentRss = await settledRss(agent.proc.pid);
   // Read after the RSS (the answers take memory of their own).
@@ -195,7 +210,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   await pg.stop();
   return {
     series: SERIES_A,
-    agent: { nodeArgs: agentNodeArgs, cgroup: agentCgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
+    agent: { node: agentNodeRan, nodeArgs: agentNodeArgs, cgroup: agentCgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
     pushgateway: { baseRssMiB: pgBase / MiB, afterFeedRssMiB: pgRss.afterFeed / MiB, settledRssMiB: pgRss.settled / MiB, feedSeconds: pgFeedS, seriesScraped: scraped },
     ratio: agentRss.settled / pgRss.settled,
     ratioOfGrowth: (agentRss.settled - agentBase) / (pgRss.settled - pgBase),
@@ -251,6 +266,7 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   const agent = await startAgent('agent', { ...budget, HISTORY_SECONDS: '3600', METRICS_RETENTION_SECONDS: '86400', ...sized.env }, sized.nodeArgs, true);
   const sizing = agent.cgroup ? await heapSizingOf(agent.url) : undefined;
   const base = rssBytes(agent.proc.pid);
+  const nodeRan = nodeOf(agent.proc.pid);
   const t0 = Date.UTC(2026, 0, 1);
   const state = all.map((_, i) => ({ v: (i % 97) + 0.5, c: i * 10 }));
   let peak = base;
@@ -289,7 +305,7 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   const points = probe.data.result[0]?.values.length ?? 0;
   const cgroup = await stopAgent(agent);
   return {
-    cgroup, sizing,
+    node: nodeRan, cgroup, sizing,
     systemSeries: system.length, customSeries: CUSTOM_B, seconds: HOUR_S, samples: all.length * HOUR_S,
     baseRssMiB: base / MiB, peakDuringFeedMiB: Math.max(peak, rss.afterFeed) / MiB, afterFeedRssMiB: rss.afterFeed / MiB, settledRssMiB: rss.settled / MiB,
     containerMiB: containerMiB || null, nodeArgs: sized.nodeArgs, agentEnv: sized.env, secondsPerRequest: STEP_SECONDS_PER_REQUEST,
@@ -408,7 +424,7 @@ async function accountingScenario(): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npx tsc -p tsconfig.test.json`);
-  const out: Record<string, unknown> = { date: new Date().toISOString(), loadBefore: os.loadavg(), cores: os.cpus().length, node: process.version };
+  const out: Record<string, unknown> = { date: new Date().toISOString(), loadBefore: os.loadavg(), cores: os.cpus().length, node: process.version, agentNode };
   if (!only || only === 'pushgateway') out.pushgateway = await pushgatewayScenario();
   if (!only || only === 'hour') out.hour = await hourScenario();
   if (!only || only === 'accounting') out.accounting = await accountingScenario();
