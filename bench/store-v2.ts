@@ -40,7 +40,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, Proc, rssBytes, runBench, sleep, waitReady, which } from './lib/procs';
+import { freePort, Proc, rssBytes, rssParts, runBench, sleep, waitReady, which } from './lib/procs';
 import { baseEnv, ROOT } from './lib/targets';
 import { pushBatchJson, pushSeries } from './lib/bodies';
 import { startAgentProcess } from '../test/helpers/agent-process';
@@ -146,10 +146,11 @@ async function memoryView(url: string): Promise<Record<string, number>> {
 const SETTLE_S = Number(process.argv.find((a) => a.startsWith('--settle='))?.slice(9) ?? 10);
 
 /** RSS now, and after `idleS` seconds of nothing (the lower one is the settled figure). */
-async function settledRss(pid: number, idleS = SETTLE_S): Promise<{ afterFeed: number; settled: number }> {
+async function settledRss(pid: number, idleS = SETTLE_S): Promise<{ afterFeed: number; settled: number; anonMiB: number; fileMiB: number }> {
   const afterFeed = rssBytes(pid);
   await sleep(idleS * 1000);
-  return { afterFeed, settled: Math.min(afterFeed, rssBytes(pid)) };
+  const parts = rssParts(pid);
+  return { afterFeed, settled: Math.min(afterFeed, rssBytes(pid)), anonMiB: parts.anon / MiB, fileMiB: parts.file / MiB };
 }
 
 const SERIES_A = 100_000;
@@ -177,7 +178,7 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
     const agentRss = await settledRss(agent.proc.pid);
     const loaded = await memoryView(agent.url);
     const cgroup = await stopAgent(agent);
-    return { series: SERIES_A, agent: { node: agentNodeRan, nodeArgs: agentNodeArgs, cgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
+    return { series: SERIES_A, agent: { node: agentNodeRan, nodeArgs: agentNodeArgs, cgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, settledAnonMiB: agentRss.anonMiB, settledFileMiB: agentRss.fileMiB, feedSeconds: agentFeedS, idle: agentIdle, loaded } };
   }
   const agentRss = await settledRss(agent.proc.pid);
   // Read after the RSS (the answers take memory of their own).
@@ -210,8 +211,8 @@ async function pushgatewayScenario(): Promise<Record<string, unknown>> {
   await pg.stop();
   return {
     series: SERIES_A,
-    agent: { node: agentNodeRan, nodeArgs: agentNodeArgs, cgroup: agentCgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
-    pushgateway: { baseRssMiB: pgBase / MiB, afterFeedRssMiB: pgRss.afterFeed / MiB, settledRssMiB: pgRss.settled / MiB, feedSeconds: pgFeedS, seriesScraped: scraped },
+    agent: { node: agentNodeRan, nodeArgs: agentNodeArgs, cgroup: agentCgroup, sizing, baseRssMiB: agentBase / MiB, afterFeedRssMiB: agentRss.afterFeed / MiB, settledRssMiB: agentRss.settled / MiB, settledAnonMiB: agentRss.anonMiB, settledFileMiB: agentRss.fileMiB, feedSeconds: agentFeedS, idle: agentIdle, loaded: agentLoaded },
+    pushgateway: { baseRssMiB: pgBase / MiB, afterFeedRssMiB: pgRss.afterFeed / MiB, settledRssMiB: pgRss.settled / MiB, settledAnonMiB: pgRss.anonMiB, settledFileMiB: pgRss.fileMiB, feedSeconds: pgFeedS, seriesScraped: scraped },
     ratio: agentRss.settled / pgRss.settled,
     ratioOfGrowth: (agentRss.settled - agentBase) / (pgRss.settled - pgBase),
   };
@@ -289,7 +290,8 @@ async function hourScenario(): Promise<Record<string, unknown>> {
     await post(`${agent.url}/write?precision=ms`, body);
     if (s % 300 < STEP_SECONDS_PER_REQUEST) {
       peak = Math.max(peak, rssBytes(agent.proc.pid));
-      say(`fed ${s} s of 3600 (${Math.round((Date.now() - started) / 1000)} s wall), RSS ${(rssBytes(agent.proc.pid) / MiB).toFixed(1)} MiB`);
+      const parts = rssParts(agent.proc.pid);
+      say(`fed ${s} s of 3600 (${Math.round((Date.now() - started) / 1000)} s wall), RSS ${(rssBytes(agent.proc.pid) / MiB).toFixed(1)} MiB (anonymous ${(parts.anon / MiB).toFixed(1)}, file ${(parts.file / MiB).toFixed(1)})`);
     }
   }
   const feedS = (Date.now() - started) / 1000;
@@ -307,7 +309,7 @@ async function hourScenario(): Promise<Record<string, unknown>> {
   return {
     node: nodeRan, cgroup, sizing,
     systemSeries: system.length, customSeries: CUSTOM_B, seconds: HOUR_S, samples: all.length * HOUR_S,
-    baseRssMiB: base / MiB, peakDuringFeedMiB: Math.max(peak, rss.afterFeed) / MiB, afterFeedRssMiB: rss.afterFeed / MiB, settledRssMiB: rss.settled / MiB,
+    baseRssMiB: base / MiB, peakDuringFeedMiB: Math.max(peak, rss.afterFeed) / MiB, afterFeedRssMiB: rss.afterFeed / MiB, settledRssMiB: rss.settled / MiB, settledAnonMiB: rss.anonMiB, settledFileMiB: rss.fileMiB,
     containerMiB: containerMiB || null, nodeArgs: sized.nodeArgs, agentEnv: sized.env, secondsPerRequest: STEP_SECONDS_PER_REQUEST,
     heapUsedMiB: mem.heap_used_bytes / MiB, heapTotalMiB: mem.heap_total_bytes / MiB, externalMiB: mem.external_bytes / MiB,
     storeBytesPerPoint: storeBytes / (all.length * HOUR_S), rssBytesPerPoint: rss.settled / (all.length * HOUR_S),

@@ -177,6 +177,17 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** VmRSS split: anonymous (heap, malloc: what a memory limit is really up against) and file-backed (mostly the `node` binary's pages, shared and reclaimable), in bytes. */
+export function rssParts(pid: number): { anon: number; file: number } {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)\\s+kB`, 'm').exec(st)?.[1] ?? NaN) * 1024;
+    return { anon: kb('RssAnon'), file: kb('RssFile') };
+  } catch {
+    return { anon: NaN, file: NaN };
+  }
+}
+
 /** Resident set size in bytes from /proc/<pid>/status; NaN when unreadable. */
 export function rssBytes(pid: number): number {
   try {
