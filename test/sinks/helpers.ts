@@ -6,9 +6,7 @@
 import type { HubSubscription, Subscriber } from '../../src/hub/hub';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import type { Logger } from '../../src/log/logger';
+import { createLogger, type Logger } from '../../src/log/logger';
 import type { Labels, Origin, Sample } from '../../src/model/sample';
 
 export interface ReceivedRequest {
@@ -117,16 +115,10 @@ export interface LogLine {
   [k: string]: unknown;
 }
 
-/** A winston logger that keeps its lines in memory. */
+/** The agent's JSON logger, keeping its lines in memory (parsed). */
 export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as LogLine);
-      cb();
-    },
-  });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
+  const logger = createLogger({ level: 'debug', format: 'json', service: 'test', version: 'test', write: (l) => lines.push(JSON.parse(l) as LogLine) });
   return { logger, lines };
 }
 

@@ -17,7 +17,7 @@ export { familiesToSamples, ORIGIN_TAG, CUSTOM_ORIGIN, TELEGRAF_GENERIC_HELP } f
 /** What the source needs of the hub: its producer port (write, and delete its own series). */
 export type SampleSink = HubProducer;
 
-/** The logger subset used (winston's Logger fits). Lifecycle lines only: down, back up. */
+/** The logger subset used (the agent's Logger fits). Lifecycle lines only: down, back up. */
 export interface SourceLogger {
   info(message: string, meta?: Record<string, unknown>): unknown;
   warn(message: string, meta?: Record<string, unknown>): unknown;
