@@ -291,7 +291,8 @@ async function hourScenario(): Promise<Record<string, unknown>> {
     if (s % 300 < STEP_SECONDS_PER_REQUEST) {
       peak = Math.max(peak, rssBytes(agent.proc.pid));
       const parts = rssParts(agent.proc.pid);
-      say(`fed ${s} s of 3600 (${Math.round((Date.now() - started) / 1000)} s wall), RSS ${(rssBytes(agent.proc.pid) / MiB).toFixed(1)} MiB (anonymous ${(parts.anon / MiB).toFixed(1)}, file ${(parts.file / MiB).toFixed(1)})`);
+      const v = await memoryView(agent.url);
+      say(`fed ${s} s of 3600 (${Math.round((Date.now() - started) / 1000)} s wall), RSS ${(rssBytes(agent.proc.pid) / MiB).toFixed(1)} MiB (anonymous ${(parts.anon / MiB).toFixed(1)}, file ${(parts.file / MiB).toFixed(1)}; heap ${v.heapUsedMiB.toFixed(1)}/${v.heapTotalMiB.toFixed(1)}, external ${v.externalMiB.toFixed(1)})`);
     }
   }
   const feedS = (Date.now() - started) / 1000;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseLimit, parseProcCgroup, readContainerMemoryLimit } from '../../src/memory/container-limit';
-import { MemoryGuard, memoryPlan, type MemoryPlan } from '../../src/memory/memory-guard';
+import { MemoryGuard, memoryPlan, parseUnreclaimableRss, residentUnreclaimableBytes, type MemoryPlan } from '../../src/memory/memory-guard';
 import { startAgent } from '../helpers/agent';
 
 const MiB = 1024 * 1024;
@@ -63,6 +63,22 @@ describe('memory: container limit, store budget and the guard', () => {
     const none = memoryPlan({ ...base });
     assert.equal(none.storeBytes, 256 * MiB);
     assert.equal(none.shedAboveRssBytes, undefined);
+  });
+
+  it('the guard reads resident memory without file-backed pages (RssAnon + RssShmem)', () => {
+    const status = 'Name:\tnode\nVmRSS:\t   97300 kB\nRssAnon:\t   45600 kB\nRssFile:\t   51600 kB\nRssShmem:\t     100 kB\nVmData:\t 1 kB\n';
+    assert.equal(parseUnreclaimableRss(status), (45600 + 100) * 1024);
+    assert.equal(parseUnreclaimableRss('VmRSS:\t 97300 kB\nRssAnon:\t 4 kB\n'), 4096);
+    assert.equal(parseUnreclaimableRss('VmRSS:\t 97300 kB\n'), undefined, 'no split: the caller falls back to VmRSS');
+    // This process: the node binary's pages are resident, so the reading is well below VmRSS.
+    const rss = process.memoryUsage.rss();
+    const anon = residentUnreclaimableBytes();
+    assert.ok(anon > 0 && anon <= rss, `${anon} of ${rss}`);
+    if (process.platform === 'linux') {
+      const file = Number(/^RssFile:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1]) * 1024;
+      assert.ok(file > 8 * MiB, `file-backed ${file}`);
+      assert.ok(anon < rss - 8 * MiB, `${anon} vs ${rss}`);
+    }
   });
 
   it('the guard sheds above the high mark and recovers below the low one', () => {
