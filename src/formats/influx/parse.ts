@@ -82,11 +82,14 @@ const DEFAULT_MAX_CACHED_BYTES = 16 * 1024 * 1024;
 /**
  * Estimated heap bytes of cache entries besides the characters of their strings (counted one byte
  * each): a series entry with its Map slot and labels object; each label pair; a field entry.
- * Fitted to heapUsed on Node 20 (test/formats/influx/parser-cache.test.ts checks ±25 %).
+ * Fitted to heapUsed on Node 20 (test/formats/influx/parser-cache.test.ts checks ±25 %); names
+ * are counted in the name table, once each, not in the entries that use them.
  */
-const SERIES_ENTRY_BYTES = 150;
+const SERIES_ENTRY_BYTES = 130;
 const LABEL_BYTES = 32;
-const FIELD_ENTRY_BYTES = 176;
+const FIELD_ENTRY_BYTES = 160;
+/** A name in the cache's table of measurement and sample names (its Map entry). */
+const NAME_ENTRY_BYTES = 40;
 /** A series with more field keys than this gets a hash index of them (else they are searched in a list). */
 const FIELDS_WITHOUT_INDEX = 16;
 /**
@@ -161,6 +164,12 @@ interface SeriesCache {
   readonly maxBytes: number;
   resets: number;
   /**
+   * Measurement and sample names, each held once however many series share it (`m,host=a` and
+   * `m,host=b` have one `m`, their `usage_idle` fields one `m_usage_idle`); the store keeps the
+   * same strings as its series' and families' names. Cleared with the cache.
+   */
+  names: Map<string, string>;
+  /**
    * Admission filter: bit (hash of a series text) set when the text was seen once. A text enters
    * the cache on its second sight, so series that are pushed once (a backfill, ids in tags) cost
    * one bit instead of an entry, and never push out the ones that repeat.
@@ -207,7 +216,7 @@ export class LineProtocolParser {
   constructor(options?: LineProtocolParserOptions) {
     const maxEntries = positiveInteger('maxCachedSeries', options?.maxCachedSeries ?? DEFAULT_MAX_CACHED_SERIES);
     const maxBytes = positiveInteger('maxCachedBytes', options?.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
-    this.cache = { series: new Map(), entries: 0, maxEntries, bytes: 0, maxBytes, resets: 0, seen: new Int32Array(1 << (SEEN_BITS_LOG2 - 5)), seenCount: 0 };
+    this.cache = { series: new Map(), entries: 0, maxEntries, bytes: 0, maxBytes, resets: 0, names: new Map(), seen: new Int32Array(1 << (SEEN_BITS_LOG2 - 5)), seenCount: 0 };
   }
 
   /** How many times the cache was dropped for reaching one of its bounds (a counter). */
@@ -234,9 +243,10 @@ export class LineProtocolParser {
    * their `name` and `key` strings are the parser's cached ones: every sample of one series text
    * gets the same objects, in this call and in later ones (until a cache reset). The labels objects
    * are frozen. No returned string keeps a reference to `text`. Every sample has `key` set to
-   * seriesKey(name, labels) and `slot` to the cache entry of its field key (the store's slot,
-   * shared the same way), and every sample has the same shape (`timestampMs` is present, possibly
-   * undefined).
+   * seriesKey(name, labels) and, when its series text is cached, `slot` to the cache entry of its
+   * field key (the store's slot, shared the same way; undefined for a series seen once, which has
+   * no entry to keep, so the store holds no slot the cache does not), and every sample has the
+   * same shape (`timestampMs` and `slot` are present, possibly undefined).
    */
   parse(text: string, opts?: LineProtocolOptions): ParseResult {
     const samples: Sample[] = [];
@@ -489,9 +499,10 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
 
   const labels = entry.labels;
   const samples = ctx.samples;
+  const cached = entry.cached;
   for (let k = 0; k < count; k++) {
     const f = fields[k];
-    samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key, slot: f });
+    samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key, slot: cached ? f : undefined });
   }
   return null;
 }
@@ -552,6 +563,7 @@ function positiveInteger(name: string, value: number): number {
 /** Drops every cached entry. The old entries are garbage once no sample or line refers to them. */
 function resetCache(cache: SeriesCache): void {
   cache.series.clear();
+  cache.names.clear();
   cache.entries = 0;
   cache.bytes = 0;
   cache.resets++;
@@ -579,6 +591,19 @@ function newEntry(raw: string, next: SeriesEntry | null, cached: boolean): Serie
   return { raw, next, error: null, measurement: '', labels: NO_LABELS, first: null, fields: null, fieldCount: 0, index: null, cached };
 }
 
+/**
+ * The table's copy of a name (a measurement or sample name), adding `name` (and counting it) if it
+ * is new. `owned` is a string the cache counts already (the series text): a name equal to it is
+ * not counted twice.
+ */
+function internName(cache: SeriesCache, name: string, owned: string): string {
+  const known = cache.names.get(name);
+  if (known !== undefined) return known;
+  cache.names.set(name, name);
+  cache.bytes += NAME_ENTRY_BYTES + (name === owned ? 0 : name.length);
+  return name;
+}
+
 /** Resolves the measurement and labels of a series text for the current line only (not cached). */
 function transientSeries(t: string, start: number, end: number, escaped: boolean): SeriesEntry {
   const entry = newEntry('', null, false);
@@ -593,13 +618,14 @@ function addSeries(cache: SeriesCache, t: string, start: number, end: number, ha
   const error = resolveSeries(entry, t, start, end, escaped);
   // Messages quote the body; JSON.stringify copies, but detach makes sure of it.
   if (error !== null) entry.error = detach(error);
+  else entry.measurement = internName(cache, entry.measurement, entry.raw);
   cache.entries++;
   let labelChars = 0;
   const labels = entry.labels;
   for (const k in labels) labelChars += labels[k].length;
   // Label names are property keys, shared by every object that has them: not counted.
   cache.bytes +=
-    SERIES_ENTRY_BYTES + entry.raw.length + (entry.measurement === entry.raw ? 0 : entry.measurement.length) + (entry.error?.length ?? 0) +
+    SERIES_ENTRY_BYTES + entry.raw.length + (entry.error?.length ?? 0) +
     labelChars + LABEL_BYTES * Object.keys(labels).length;
   return entry;
 }
@@ -721,7 +747,7 @@ function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: nu
   if (key.length > LIMITS.maxNameLength) return `field key ${show(t, start, end)} is longer than ${LIMITS.maxNameLength} characters`;
   // The field `value` is named after the measurement: then one string serves as both.
   const sanitized = fieldSeriesName(entry.measurement, key);
-  const name = sanitized === entry.measurement ? entry.measurement : flat(sanitized);
+  const name = sanitized === entry.measurement ? entry.measurement : entry.cached ? internName(cache, flat(sanitized), '') : flat(sanitized);
   const raw = t.slice(start, end);
   const found: FieldEntry = {
     raw: raw === 'value' ? 'value' : detach(raw),
@@ -745,8 +771,8 @@ function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: nu
   }
   if (entry.cached) {
     cache.entries++;
-    // Strings shared with the series entry (or a literal) are not counted again.
-    cache.bytes += FIELD_ENTRY_BYTES + (found.raw === 'value' ? 0 : found.raw.length) + (name === entry.measurement ? 0 : name.length) + (found.key === name ? 0 : found.key.length);
+    // Strings shared with the series entry, the name table (counted there) or a literal are not counted again.
+    cache.bytes += FIELD_ENTRY_BYTES + (found.raw === 'value' ? 0 : found.raw.length) + (found.key === name ? 0 : found.key.length);
   }
   return found;
 }

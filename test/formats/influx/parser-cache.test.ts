@@ -80,7 +80,7 @@ function plain(r: ParseResult): unknown {
 function checkKeys(r: ParseResult): void {
   for (const s of r.samples) {
     assert.equal(s.key, seriesKey(s.name, s.labels));
-    assert.equal(s.slot?.key, s.key, 'the slot belongs to the sample\'s key');
+    if (s.slot !== undefined) assert.equal(s.slot.key, s.key, 'the slot belongs to the sample\'s key');
   }
 }
 
@@ -172,6 +172,40 @@ describe('influx LineProtocolParser (cache across calls)', () => {
       const ratio = estimate / measured;
       assert.ok(ratio > 0.75 && ratio < 1.25, `${what}: estimate ${estimate}, measured ${measured} (${ratio.toFixed(2)}; runs ${runs.map((r) => (r.estimate / r.measured).toFixed(2)).join(', ')})`);
     }
+  });
+
+  it('hands out a slot only for cached series: the store keeps no slot of a series seen once', () => {
+    const p = new LineProtocolParser();
+    const [once] = p.parse('m,id=1 a=1').samples;
+    assert.equal(once.slot, undefined);
+    assert.ok('slot' in once, 'same shape as cached samples');
+    const [twice] = p.parse('m,id=1 a=2').samples;
+    assert.equal(twice.slot?.key, twice.key);
+    const [thrice] = p.parse('m,id=1 a=3').samples;
+    assert.equal(thrice.slot, twice.slot);
+  });
+
+  it('holds each measurement and sample name once, and counts it once', () => {
+    const p = new LineProtocolParser();
+    const grow = (line: string): number => {
+      const before = p.cachedBytes;
+      p.parse(line);
+      p.parse(line); // second sight: cached
+      return p.cachedBytes - before;
+    };
+    const first = grow('cpu,cpu=cpu0 usage_user=1,usage_system=2');
+    const second = grow('cpu,cpu=cpu1 usage_user=1,usage_system=2');
+    // The second series brings no new name: `cpu`, `cpu_usage_user` and `cpu_usage_system` are in the table.
+    assert.ok(second < first, `${second} < ${first}`);
+    assert.ok(first - second >= 'cpu_usage_user'.length + 'cpu_usage_system'.length, `${first} - ${second}`);
+    // Names come back equal after a reset (the table is cleared with the cache) and samples stay right.
+    const tiny = new LineProtocolParser({ maxCachedSeries: 4 });
+    for (let k = 0; k < 10; k++) {
+      const body = `m,id=${k} a=1\nm,id=${k} a=2`;
+      const r = tiny.parse(body);
+      assert.deepEqual(r.samples.map((x) => [x.name, x.key]), [['m_a', `m_a{id="${k}"}`], ['m_a', `m_a{id="${k}"}`]]);
+    }
+    assert.ok(tiny.cacheResets > 0);
   });
 
   it('freezes the shared labels objects', () => {

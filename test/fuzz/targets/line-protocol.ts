@@ -70,9 +70,10 @@ function sameSample(x: Sample, y: Sample): boolean {
     if (!Object.prototype.hasOwnProperty.call(a, k)) continue;
     n++;
     if (k === 'labels') continue;
-    // The slot is the parser's own cache entry (another object per parser): only its key must agree.
+    // The slot is the parser's own cache entry (another object per parser, none for a series not
+    // cached, as in a fresh parser): only its key must agree where there is one.
     if (k === 'slot') {
-      if (x.slot?.key !== x.key || y.slot?.key !== y.key) return false;
+      if ((x.slot !== undefined && x.slot.key !== x.key) || (y.slot !== undefined && y.slot.key !== y.key)) return false;
       continue;
     }
     if (!Object.prototype.hasOwnProperty.call(b, k) || !Object.is(a[k], b[k])) return false;
