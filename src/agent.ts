@@ -39,6 +39,7 @@ import { SeriesStore } from './store/series-store';
 import { StreamHub, streamRouter } from './stream';
 import { dashboardRouter } from './stream/dashboard/router';
 import { SelfMetrics } from './telemetry/self-metrics';
+import { HeapPageReleaser } from './memory/heap-pages';
 import { VERSION } from './version';
 
 export interface AgentOptions {
@@ -88,6 +89,9 @@ export class Agent {
   private servers: http.Server[] = [];
   private closers: GracefulServer[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
+  private pagesTimer: NodeJS.Timeout | undefined;
+  /** Gives V8's pooled free pages back to the OS (Node 22+; see src/memory/heap-pages.ts). */
+  readonly heapPages = new HeapPageReleaser();
   private stopping: Promise<void> | undefined;
   /**
    * Admission of push work (src/http/admission.ts), set by start(). A memory guard plugs in with
@@ -305,6 +309,11 @@ export class Agent {
     // Expire idle series even when nobody reads or writes.
     this.sweepTimer = setInterval(() => this.store.expire(), 1000);
     this.sweepTimer.unref();
+    this.pagesTimer = setInterval(() => {
+      const freed = this.heapPages.check();
+      if (freed > 0) this.logger.debug('returned pooled heap pages', { freed_bytes: freed, releases: this.heapPages.releases });
+    }, 30_000);
+    this.pagesTimer.unref();
     const c = this.config.get();
     const ports = [c.port, ...(c.otlpHttpPort ? [c.otlpHttpPort] : [])];
     for (const port of ports) {
@@ -348,6 +357,7 @@ export class Agent {
 
   private async doStop(): Promise<void> {
     clearInterval(this.sweepTimer);
+    clearInterval(this.pagesTimer);
     this.rateLimitShutdown?.();
     this.drainResponses?.();
     const deadline = this.config.get().shutdownTimeoutMs;
