@@ -157,6 +157,7 @@ export class Agent {
       endpoint: c.telegrafHttpEndpoint, reason: telegrafForwardReason(c),
     });
     this.metrics.watchSinks(() => sinks);
+    this.metrics.watchHeapPages(this.heapPages);
     const sinkBudgetMs = () => this.config.get().shutdownTimeoutMs / 2;
     // The ledger is pushed before the sinks, so it starts first and stops after they have flushed.
     const ledger = c.forwardStateFile && sinks.length > 0 ? new ForwardLedger({ file: c.forwardStateFile, sinks: () => sinks.map((s) => s.stats()), logger: this.logger, now }) : undefined;

@@ -252,6 +252,18 @@ export class SelfMetrics {
     });
   }
 
+  /** The return of V8's pooled free pages to the OS (src/memory/heap-pages.ts), read at scrape time. */
+  watchHeapPages(stats: { readonly releases: number; readonly releasedBytes: number }): void {
+    new client.Counter({
+      name: `${P}heap_page_releases_total`, help: 'Last-resort garbage collections run to return pooled free V8 heap pages to the OS (each pauses the agent briefly).', registers: [this.registry],
+      collect() { this.reset(); this.inc(stats.releases); },
+    });
+    new client.Counter({
+      name: `${P}heap_page_released_bytes_total`, help: 'Anonymous resident memory given back to the OS by those collections.', registers: [this.registry],
+      collect() { this.reset(); this.inc(stats.releasedBytes); },
+    });
+  }
+
   /** Plain numbers for /api/v1/stats. */
   readonly stats = {
     requests: 0,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { HeapPageReleaser } from '../../src/memory/heap-pages';
+import { SelfMetrics } from '../../src/telemetry/self-metrics';
 
 const MiB = 1024 * 1024;
 
@@ -55,5 +56,20 @@ describe('heap page release (V8 page pool)', () => {
     assert.equal(r.releases, 1);
     assert.ok(freed >= 0);
     assert.equal(typeof (globalThis as { gc?: unknown }).gc === 'function', hadGc, 'the global gc is left as it was');
+  });
+
+  it('the agent\'s self metrics count the releases and the bytes they gave back', async () => {
+    const r = new HeapPageReleaser({ thresholdBytes: -Infinity, minIntervalMs: 0 });
+    const m = new SelfMetrics({ series: () => 0, bytes: () => 0 });
+    m.watchHeapPages(r);
+    const read = async () => {
+      const text = await m.registry.metrics();
+      const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+      return { releases: value('metrics_manager_heap_page_releases_total'), bytes: value('metrics_manager_heap_page_released_bytes_total') };
+    };
+    assert.deepEqual(await read(), { releases: 0, bytes: 0 });
+    r.check();
+    r.check();
+    assert.deepEqual(await read(), { releases: 2, bytes: r.releasedBytes });
   });
 });
