@@ -7,7 +7,7 @@
 
 import type { Hub } from '../hub/hub';
 import type { Logger } from '../log/logger';
-import type { Labels, Sample, SeriesSlot } from '../model/sample';
+import { relabeled, type Labels, type Sample, type SeriesSlot } from '../model/sample';
 import { seriesKey } from '../model/series-key';
 import type { Collector } from './collector';
 
@@ -193,8 +193,7 @@ export class CollectorScheduler {
         slot = { key: seriesKey(s.name, h.labels), series: null, epoch: 0 };
         h.slots.set(s.name, slot);
       }
-      // One literal shape for every system sample (a spread of each collector's own shapes is slower).
-      out[i] = { name: s.name, labels: h.labels, value: s.value, timestampMs: s.timestampMs, type: s.type, family: s.family, help: s.help, unit: s.unit, key: slot.key, slot };
+      out[i] = relabeled(s, h.labels, slot.key, slot);
     }
     this.hosted.set(collector, next);
     return out;
