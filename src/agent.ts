@@ -313,7 +313,7 @@ export class Agent {
     this.pagesTimer = setInterval(() => {
       const freed = this.heapPages.check();
       if (freed > 0) this.logger.debug('returned pooled heap pages', { freed_bytes: freed, releases: this.heapPages.releases });
-    }, 30_000);
+    }, 10_000);
     this.pagesTimer.unref();
     const c = this.config.get();
     const ports = [c.port, ...(c.otlpHttpPort ? [c.otlpHttpPort] : [])];
