@@ -40,6 +40,7 @@ import { StreamHub, streamRouter } from './stream';
 import { dashboardRouter } from './stream/dashboard/router';
 import { SelfMetrics } from './telemetry/self-metrics';
 import { HeapPageReleaser } from './memory/heap-pages';
+import { MALLOC_DEFAULTS } from './memory/malloc-env';
 import { VERSION } from './version';
 
 export interface AgentOptions {
@@ -338,6 +339,7 @@ export class Agent {
     this.logger.info('memory plan', {
       memory_limit_bytes: mp.limitBytes ?? null, memory_limit_source: mp.limitSource, heap_limit_bytes: heapLimitBytes(), heap_sizing: this.heapSizing,
       max_store_bytes: c.maxStoreBytes, max_store_bytes_source: mp.storeSource, shed_above_rss_bytes: mp.shedAboveRssBytes ?? null,
+      malloc: mallocSettings(),
     });
     this.logger.info('agent started', { port: this.port, otlp_port: c.otlpHttpPort || undefined, version: VERSION });
   }
@@ -377,8 +379,13 @@ function memoryView(p: MemoryPlan, heapSizing: string): Record<string, unknown> 
   return {
     limit_bytes: p.limitBytes ?? null, limit_source: p.limitSource, max_store_bytes: p.storeBytes,
     max_store_bytes_source: p.storeSource, shed_above_rss_bytes: p.shedAboveRssBytes ?? null,
-    heap_limit_bytes: heapLimitBytes(), heap_sizing: heapSizing,
+    heap_limit_bytes: heapLimitBytes(), heap_sizing: heapSizing, malloc: mallocSettings(),
   };
+}
+
+/** The glibc malloc settings this process started with (the entry script's defaults or the operator's). */
+function mallocSettings(): Record<string, string | null> {
+  return Object.fromEntries(Object.keys(MALLOC_DEFAULTS).map((k) => [k, process.env[k] ?? null]));
 }
 
 /**

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, Proc, StepError, waitReady } from './procs';
+import { MALLOC_DEFAULTS } from '../../src/memory/malloc-env';
 
 /** The repository root (this file runs as build/bench/lib/targets.js). */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -58,7 +59,8 @@ export async function startTarget(name: TargetName, bin: string, tmp: string, ex
         cmd: process.execPath,
         args: [...(extra.nodeArgs ?? []), path.join(ROOT, 'dist', 'main.js'), 'agent'],
         cwd: ROOT,
-        env: { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', ...extra.env },
+        // The malloc settings the image's entry script starts the agent with.
+        env: { ...baseEnv(), ...MALLOC_DEFAULTS, METRICS_PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', ...extra.env },
       });
       ready = `${url}/health`;
       break;

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { heapRestart, heapSizeGiven, heapSizing, oldSpaceMiB, semiSpaceMiB } from '../../src/memory/heap-size';
+import { MALLOC_DEFAULTS, mallocExports } from '../../src/memory/malloc-env';
 import { MAIN_JS } from '../helpers/agent-process';
 import { MemoryCgroup, requireMemoryCgroup } from '../helpers/memory-cgroup';
 import { freePort } from '../helpers/tools';
@@ -55,6 +56,13 @@ describe('heap sized from the container limit', () => {
     });
   });
 
+  it('malloc settings: the defaults not set already, as NAME=value words', () => {
+    assert.equal(mallocExports({}), Object.entries(MALLOC_DEFAULTS).map(([k, v]) => `${k}=${v}`).join(' '));
+    assert.equal(mallocExports({ MALLOC_ARENA_MAX: '' }), `MALLOC_ARENA_MAX=${MALLOC_DEFAULTS.MALLOC_ARENA_MAX}`, 'an empty value counts as unset');
+    assert.equal(mallocExports({ MALLOC_ARENA_MAX: '4' }), '');
+    assert.equal(mallocExports({ ...MALLOC_DEFAULTS }), '');
+  });
+
   describe('the entry script inside a real memory cgroup', function () {
     this.timeout(120_000);
     const groups: MemoryCgroup[] = [];
@@ -68,7 +76,8 @@ describe('heap sized from the container limit', () => {
     });
 
     /** Starts bin/metrics-manager in a new group of `limitMiB`; returns what /api/v1/config says about memory. */
-    async function runIn(limitMiB: number, extraEnv: Record<string, string> = {}, cmd: [string, string[]] = [ENTRY, ['agent']]): Promise<{ heap_limit_bytes: number; heap_sizing: string; limit_bytes: number }> {
+    type MemoryView = { heap_limit_bytes: number; heap_sizing: string; limit_bytes: number; malloc: Record<string, string | null> };
+    async function runIn(limitMiB: number, extraEnv: Record<string, string> = {}, cmd: [string, string[]] = [ENTRY, ['agent']]): Promise<MemoryView & { environ: string[] }> {
       const g = MemoryCgroup.create(`mm-heap-${process.pid}-${groups.length}`, limitMiB * MiB);
       groups.push(g);
       const port = await freePort();
@@ -89,12 +98,14 @@ describe('heap sized from the container limit', () => {
         try {
           const r = await fetch(`http://127.0.0.1:${port}/api/v1/config`);
           if (r.ok) {
-            const body = (await r.json()) as { memory: { heap_limit_bytes: number; heap_sizing: string; limit_bytes: number } };
+            const body = (await r.json()) as { memory: MemoryView };
             // The start log names the value too.
             for (let i = 0; i < 50 && !out.includes('"heap_sizing"'); i++) await new Promise((res) => setTimeout(res, 100));
             assert.ok(out.includes(`"heap_sizing":${JSON.stringify(body.memory.heap_sizing)}`), out);
+            // The shell exec'd Node: the child's pid is the agent's, and its environment is what Node started with.
+            const environ = fs.readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
             child.kill('SIGTERM');
-            return body.memory;
+            return { ...body.memory, environ };
           }
         } catch { /* not up yet */ }
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the agent did not come up:\n${out}`);
@@ -118,6 +129,15 @@ describe('heap sized from the container limit', () => {
       const given = await runIn(256, { NODE_OPTIONS: '--max-old-space-size=100' });
       assert.match(given.heap_sizing, /^given/);
       assert.ok(given.heap_limit_bytes >= 100 * MiB && given.heap_limit_bytes <= 164 * MiB, String(given.heap_limit_bytes / MiB));
+    });
+
+    it('starts Node with the malloc settings of malloc-env.ts, those already set winning, and /api/v1/config shows them', async () => {
+      const plain = await runIn(256);
+      for (const [k, v] of Object.entries(MALLOC_DEFAULTS)) assert.ok(plain.environ.includes(`${k}=${v}`), `${k}=${v} in ${plain.environ.filter((e) => e.startsWith('MALLOC_')).join(' ')}`);
+      assert.deepEqual(plain.malloc, MALLOC_DEFAULTS);
+      const given = await runIn(256, { MALLOC_ARENA_MAX: '8' });
+      assert.deepEqual(given.malloc, { ...MALLOC_DEFAULTS, MALLOC_ARENA_MAX: '8' });
+      assert.deepEqual(given.environ.filter((e) => e.startsWith('MALLOC_ARENA_MAX=')), ['MALLOC_ARENA_MAX=8'], 'set once, the operator\'s');
     });
 
     it('npm start goes through the entry script: a standalone agent in a 256 MiB container is sized like the image', async () => {
