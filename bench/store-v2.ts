@@ -80,6 +80,9 @@ function nodeOf(pid: number): { path: string; version: string } {
 
 interface Agent { proc: Proc; url: string; cgroup?: MemoryCgroup }
 
+/** Agents started and not yet stopped: a failed run stops them and removes their memory cgroups. */
+const running = new Set<Agent>();
+
 async function startAgent(label: string, env: Record<string, string>, nodeArgs: string[] = [], inCgroup = false): Promise<Agent> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -107,11 +110,14 @@ async function startAgent(label: string, env: Record<string, string>, nodeArgs: 
     throw err;
   }
   say(`${label}: ${JSON.stringify(nodeOf(proc.pid))}`);
-  return { proc, url, cgroup };
+  const agent = { proc, url, cgroup };
+  running.add(agent);
+  return agent;
 }
 
 /** Stops the agent; with a cgroup, reports what the group was charged (its peak includes page cache) and removes it. */
 async function stopAgent(agent: Agent): Promise<Record<string, unknown> | undefined> {
+  running.delete(agent);
   const cg = agent.cgroup;
   const seen = cg ? { limitMiB: cgroupMiB, usageMiB: cg.usageBytes() / MiB, peakMiB: (cg.peakBytes() ?? NaN) / MiB, oomKills: cg.oomKills() } : undefined;
   await agent.proc.stop();
@@ -125,10 +131,23 @@ async function heapSizingOf(url: string): Promise<unknown> {
   return (cfg.memory as Record<string, unknown> | undefined) ?? cfg;
 }
 
+/** 503s the agent's memory guard answered and the feed waited out (Retry-After), as a client would. */
+let shedRetries = 0;
+
 async function post(url: string, body: string, type = 'text/plain'): Promise<void> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
-  if (r.status >= 300) throw new Error(`${url}: ${r.status} ${await r.text()}`);
-  await r.arrayBuffer();
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+    const retryAfter = Number(r.headers.get('retry-after'));
+    if (r.status === 503 && retryAfter > 0 && attempt < 30) {
+      await r.arrayBuffer();
+      shedRetries++;
+      await new Promise((res) => setTimeout(res, retryAfter * 1000));
+      continue;
+    }
+    if (r.status >= 300) throw new Error(`${url}: ${r.status} ${await r.text()}`);
+    await r.arrayBuffer();
+    return;
+  }
 }
 
 /** The agent's own view of its memory: V8 heap and external (from /metrics/self), store and parser cache (from /api/health). */
@@ -428,9 +447,14 @@ async function accountingScenario(): Promise<Record<string, unknown>> {
 async function main(): Promise<void> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npx tsc -p tsconfig.test.json`);
   const out: Record<string, unknown> = { date: new Date().toISOString(), loadBefore: os.loadavg(), cores: os.cpus().length, node: process.version, agentNode };
-  if (!only || only === 'pushgateway') out.pushgateway = await pushgatewayScenario();
-  if (!only || only === 'hour') out.hour = await hourScenario();
-  if (!only || only === 'accounting') out.accounting = await accountingScenario();
+  try {
+    if (!only || only === 'pushgateway') out.pushgateway = await pushgatewayScenario();
+    if (!only || only === 'hour') out.hour = await hourScenario();
+    if (!only || only === 'accounting') out.accounting = await accountingScenario();
+  } finally {
+    for (const agent of [...running]) await stopAgent(agent);
+  }
+  out.shedRetries = shedRetries;
   out.loadAfter = os.loadavg();
   process.stdout.write(`${JSON.stringify(out, null, 2)}\nBENCH_RESULT ${JSON.stringify(out)}\n`);
 }
