@@ -7,6 +7,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { statusBytes } from '../../src/memory/memory-guard';
 
 const TAIL_BYTES = 4096;
 
@@ -181,8 +182,7 @@ export function cpuSeconds(pid: number): number {
 export function rssParts(pid: number): { anon: number; file: number } {
   try {
     const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)\\s+kB`, 'm').exec(st)?.[1] ?? NaN) * 1024;
-    return { anon: kb('RssAnon'), file: kb('RssFile') };
+    return { anon: statusBytes(st, 'RssAnon') ?? NaN, file: statusBytes(st, 'RssFile') ?? NaN };
   } catch {
     return { anon: NaN, file: NaN };
   }
@@ -191,8 +191,7 @@ export function rssParts(pid: number): { anon: number; file: number } {
 /** Resident set size in bytes from /proc/<pid>/status; NaN when unreadable. */
 export function rssBytes(pid: number): number {
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
+    return statusBytes(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS') ?? NaN;
   } catch {
     return NaN;
   }

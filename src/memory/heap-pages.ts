@@ -7,8 +7,9 @@
  * memory 172 MiB, 90 s later still. A heap that grew in a burst also keeps its committed pages,
  * half empty, until a collection compacts it (Node 20 too). Only a "last resort" collection (what
  * V8 does under memory pressure) compacts and empties the pool. This module runs one when the
- * process's anonymous memory exceeds what the heap holds, external memory and the level left after
- * the previous release by 16 MiB, at most once a minute: a pause of 0.1–0.2 s (a 40–80 MiB heap)
+ * process's anonymous memory exceeds what the heap holds and external memory by 16 MiB more than
+ * the floor (what a release leaves unexplained, lowered whenever memory falls below it), at most
+ * once a minute: a pause of 0.1–0.2 s (a 40–80 MiB heap)
  * for tens of MiB given back. An idle agent on Node 24 goes from 45 to 27 MiB of anonymous memory.
  */
 
@@ -56,7 +57,7 @@ const processReadings: PageReadings = {
 };
 
 export interface ReleaseOptions {
-  /** Unexplained anonymous memory above the level after the previous release that triggers one. */
+  /** Unexplained anonymous memory above the floor that triggers a release. */
   thresholdBytes: number;
   minIntervalMs: number;
 }
@@ -68,7 +69,10 @@ export const DEFAULT_RELEASE: ReleaseOptions = { thresholdBytes: 16 * MiB, minIn
  * calls it on a timer.
  */
 export class HeapPageReleaser {
-  /** Unexplained anonymous memory right after the last release (malloc's retained memory, thread stacks, code): the floor the threshold is counted from. */
+  /**
+   * What a release cannot return (malloc's retained memory, thread stacks, code): the unexplained
+   * memory right after the last release, or less when a later check saw less. The threshold counts from here.
+   */
   private floor = 0;
   private lastAt = -Infinity;
   releases = 0;

@@ -77,18 +77,19 @@ export interface MemoryReadings {
   heapLimit(): number;
 }
 
+/** A `<field>:  <n> kB` line of /proc/<pid>/status text, in bytes; undefined when missing. */
+export function statusBytes(status: string, field: string): number | undefined {
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
+  return m ? Number(m[1]) * 1024 : undefined;
+}
+
 /**
  * Anonymous plus shared-memory resident bytes from /proc/self/status text (RssAnon + RssShmem),
  * undefined when the fields are missing (not Linux, or a kernel before 4.5).
  */
 export function parseUnreclaimableRss(status: string): number | undefined {
-  const kb = (k: string) => {
-    const m = new RegExp(`^${k}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
-    return m ? Number(m[1]) * 1024 : undefined;
-  };
-  const anon = kb('RssAnon');
-  const shmem = kb('RssShmem');
-  return anon === undefined ? undefined : anon + (shmem ?? 0);
+  const anon = statusBytes(status, 'RssAnon');
+  return anon === undefined ? undefined : anon + (statusBytes(status, 'RssShmem') ?? 0);
 }
 
 /**
