@@ -1,15 +1,16 @@
 /**
- * The agent's own metrics, on a prom-client registry of their own (never mixed with custom
- * metrics), served at GET /metrics/self. Names follow the categories of the platform's metrics
+ * The agent's own metrics, on a registry of their own (src/telemetry/registry.ts; never mixed with
+ * custom metrics), served at GET /metrics/self. Names follow the categories of the platform's metrics
  * reference: http, rate_limit, connections, events, health.
  *
  * The few numbers /api/v1/stats reports are kept here too as plain counters, so the JSON view and
  * the Prometheus view cannot disagree.
  */
 
-import client from 'prom-client';
 import { NamespaceCounter } from '../hub/push-labels';
 import { regexEngineStats } from '../query/regex';
+import { registerProcessMetrics } from './process-metrics';
+import { Counter, Gauge, Histogram, Registry } from './registry';
 
 const P = 'metrics_manager_';
 /** Namespaces that get their own value in pushes_by_namespace_total; later ones count as `other`. */
@@ -58,102 +59,102 @@ interface CacheView {
 }
 
 export class SelfMetrics {
-  readonly registry = new client.Registry();
+  readonly registry = new Registry();
 
-  private readonly httpRequests = new client.Counter({
+  private readonly httpRequests = new Counter({
     name: `${P}http_requests_total`, help: 'HTTP requests served, by route and status code.',
-    labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
+    labelNames: ['method', 'route', 'status'] as const, registry: this.registry,
   });
-  private readonly httpDuration = new client.Histogram({
+  private readonly httpDuration = new Histogram({
     name: `${P}http_request_duration_seconds`, help: 'Time to serve an HTTP request (streams excluded).',
-    labelNames: ['method', 'route'] as const, registers: [this.registry],
+    labelNames: ['method', 'route'] as const, registry: this.registry,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
-  private readonly rateLimited = new client.Counter({
+  private readonly rateLimited = new Counter({
     name: `${P}rate_limit_rejected_total`, help: 'Requests refused with 429 by the per-client token bucket.',
-    labelNames: ['route'] as const, registers: [this.registry],
+    labelNames: ['route'] as const, registry: this.registry,
   });
-  private readonly authDeniedTotal = new client.Counter({
+  private readonly authDeniedTotal = new Counter({
     name: `${P}auth_denied_total`, help: 'Requests refused by the authentication check, by route template and reason (missing_credentials, malformed_credentials, invalid_token, missing_scope).',
-    labelNames: ['route', 'reason'] as const, registers: [this.registry],
+    labelNames: ['route', 'reason'] as const, registry: this.registry,
   });
-  readonly connectionsActive = new client.Gauge({
-    name: `${P}connections_active`, help: 'Open connections, by type.', labelNames: ['type'] as const, registers: [this.registry],
+  readonly connectionsActive = new Gauge({
+    name: `${P}connections_active`, help: 'Open connections, by type.', labelNames: ['type'] as const, registry: this.registry,
   });
-  readonly connectionsTotal = new client.Counter({
-    name: `${P}connections_total`, help: 'Connections opened, by type.', labelNames: ['type'] as const, registers: [this.registry],
+  readonly connectionsTotal = new Counter({
+    name: `${P}connections_total`, help: 'Connections opened, by type.', labelNames: ['type'] as const, registry: this.registry,
   });
-  private readonly received = new client.Counter({
+  private readonly received = new Counter({
     name: `${P}events_received_total`, help: 'Samples accepted into the store, by ingestion format.',
-    labelNames: ['format'] as const, registers: [this.registry],
+    labelNames: ['format'] as const, registry: this.registry,
   });
-  private readonly rejected = new client.Counter({
+  private readonly rejected = new Counter({
     name: `${P}events_rejected_total`, help: 'Samples, lines or points refused, by format and reason.',
-    labelNames: ['format', 'reason'] as const, registers: [this.registry],
+    labelNames: ['format', 'reason'] as const, registry: this.registry,
   });
-  private readonly removed = new client.Counter({
+  private readonly removed = new Counter({
     name: `${P}events_series_removed_total`, help: 'Series removed from the store, by reason (expired, max_series, max_bytes, deleted) and origin (custom, system).',
-    labelNames: ['reason', 'origin'] as const, registers: [this.registry],
+    labelNames: ['reason', 'origin'] as const, registry: this.registry,
   });
-  private readonly historyTrimmed = new client.Counter({
+  private readonly historyTrimmed = new Counter({
     name: `${P}events_history_chunks_trimmed_total`, help: 'Compressed history chunks dropped, by reason (window: older than HISTORY_SECONDS; max_bytes: to stay within MAX_STORE_BYTES).',
-    labelNames: ['reason'] as const, registers: [this.registry],
+    labelNames: ['reason'] as const, registry: this.registry,
   });
-  private readonly connectionDuration = new client.Histogram({
+  private readonly connectionDuration = new Histogram({
     name: `${P}connections_duration_seconds`, help: 'How long connections stayed open, by type (sse: event streams).',
-    labelNames: ['type'] as const, registers: [this.registry],
+    labelNames: ['type'] as const, registry: this.registry,
     buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
   });
-  private readonly sseEvents = new client.Counter({
-    name: `${P}sse_events_sent_total`, help: 'Stream events delivered, counted once per client.', registers: [this.registry],
+  private readonly sseEvents = new Counter({
+    name: `${P}sse_events_sent_total`, help: 'Stream events delivered, counted once per client.', registry: this.registry,
   });
-  private readonly sseBytes = new client.Counter({
-    name: `${P}sse_bytes_sent_total`, help: 'Bytes written to stream clients: events, heartbeats and retry hints.', registers: [this.registry],
+  private readonly sseBytes = new Counter({
+    name: `${P}sse_bytes_sent_total`, help: 'Bytes written to stream clients: events, heartbeats and retry hints.', registry: this.registry,
   });
-  private readonly sseSerializedTotal = new client.Counter({
+  private readonly sseSerializedTotal = new Counter({
     name: `${P}sse_events_serialized_total`, help: 'Stream events serialized, by kind; one serialization is shared by every client with the same filter.',
-    labelNames: ['kind'] as const, registers: [this.registry],
+    labelNames: ['kind'] as const, registry: this.registry,
   });
-  private readonly sseSlow = new client.Counter({
+  private readonly sseSlow = new Counter({
     name: `${P}sse_slow_consumer_disconnects_total`, help: 'Stream clients disconnected because their unsent bytes passed SSE_CLIENT_BUFFER_BYTES.',
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly healthStatus = new client.Gauge({
+  readonly healthStatus = new Gauge({
     name: `${P}health_dependencies_status`, help: 'Dependency status as seen by the agent (1 = up, 0 = down).',
-    labelNames: ['dependency'] as const, registers: [this.registry],
+    labelNames: ['dependency'] as const, registry: this.registry,
   });
 
-  private readonly collectorDuration = new client.Histogram({
+  private readonly collectorDuration = new Histogram({
     name: `${P}collector_duration_seconds`, help: 'Time one collection cycle took, by collector.',
-    labelNames: ['collector'] as const, registers: [this.registry],
+    labelNames: ['collector'] as const, registry: this.registry,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
   });
-  private readonly collectorFailures = new client.Counter({
+  private readonly collectorFailures = new Counter({
     name: `${P}collector_failures_total`, help: 'Collection cycles that failed, by collector.',
-    labelNames: ['collector'] as const, registers: [this.registry],
+    labelNames: ['collector'] as const, registry: this.registry,
   });
   /** NodeFeature writes by the agent (src/cluster/node-feature): result created, patched, failed. */
-  readonly nodeFeatureWrites = new client.Counter({
+  readonly nodeFeatureWrites = new Counter({
     name: `${P}node_feature_writes_total`, help: 'Writes of this node\'s NodeFeature object, by result (created, patched, deleted, failed).',
-    labelNames: ['result'] as const, registers: [this.registry],
+    labelNames: ['result'] as const, registry: this.registry,
   });
   /** Health-transition Events: sent, suppressed (rate limit per reason and device) or failed. */
-  readonly nodeHealthEvents = new client.Counter({
+  readonly nodeHealthEvents = new Counter({
     name: `${P}node_health_events_total`, help: 'Kubernetes Events on device health transitions, by reason and outcome (sent, suppressed, failed).',
-    labelNames: ['reason', 'outcome'] as const, registers: [this.registry],
+    labelNames: ['reason', 'outcome'] as const, registry: this.registry,
   });
-  private readonly collectorPresent = new client.Gauge({
+  private readonly collectorPresent = new Gauge({
     name: `${P}collector_present`, help: 'Whether the hardware or source a collector reads exists on this node (1) or not (0).',
-    labelNames: ['collector'] as const, registers: [this.registry],
+    labelNames: ['collector'] as const, registry: this.registry,
   });
 
   /** Forwarding sinks' own numbers, read at scrape time (see sinks/README.md). */
   /** What the previous run's forward ledger said at this start (FORWARD_STATE_FILE); fixed for the run. */
   watchPreviousRun(previous: () => { clean: boolean; unsent: Record<string, number> } | undefined): void {
-    new client.Gauge({
+    new Gauge({
       name: `${P}forward_previous_run_unsent_samples`,
       help: 'Acknowledged samples the previous run held in memory only when it ended (last ledger write, at most a second before the end); lost unless that run stopped gracefully.',
-      labelNames: ['sink', 'clean'] as const, registers: [this.registry],
+      labelNames: ['sink', 'clean'] as const, registry: this.registry,
       collect() {
         this.reset();
         const p = previous();
@@ -165,13 +166,13 @@ export class SelfMetrics {
   watchSinks(sinks: () => ReadonlyArray<{ stats(): SinkStatsView }>): void {
     const each = (fn: (s: SinkStatsView) => void) => { for (const sink of sinks()) fn(sink.stats()); };
     const counter = (name: string, help: string, pick: (s: SinkStatsView) => number) =>
-      new client.Counter({
-        name: `${P}forward_${name}`, help, labelNames: ['sink'] as const, registers: [this.registry],
+      new Counter({
+        name: `${P}forward_${name}`, help, labelNames: ['sink'] as const, registry: this.registry,
         collect() { this.reset(); each((s) => this.inc({ sink: s.name }, pick(s))); },
       });
     const gauge = (name: string, help: string, pick: (s: SinkStatsView) => number) =>
-      new client.Gauge({
-        name: `${P}forward_${name}`, help, labelNames: ['sink'] as const, registers: [this.registry],
+      new Gauge({
+        name: `${P}forward_${name}`, help, labelNames: ['sink'] as const, registry: this.registry,
         collect() { this.reset(); each((s) => this.set({ sink: s.name }, pick(s))); },
       });
     counter('samples_accepted_total', 'Samples a sink took from the hub.', (s) => s.acceptedSamplesTotal);
@@ -186,9 +187,9 @@ export class SelfMetrics {
     gauge('last_success_timestamp_seconds', 'When a request last succeeded (0 = never).', (s) => s.lastSuccessSeconds);
     counter('spool_syncs_total', 'fsync calls of the spool (group commit: batches arriving during one fsync share the next).', (s) => s.spoolSyncsTotal);
     gauge('spool_failed', 'Whether the spool could not be opened, written or synced (1): the sink forwards from memory only and a crash loses what it holds.', (s) => (s.spoolState === 'failed' ? 1 : 0));
-    new client.Counter({
+    new Counter({
       name: `${P}forward_samples_dropped_total`, help: 'Samples a sink gave up on, by reason (queue_full, rejected, shutdown, spool_full, unencodable).',
-      labelNames: ['sink', 'reason'] as const, registers: [this.registry],
+      labelNames: ['sink', 'reason'] as const, registry: this.registry,
       collect() {
         this.reset();
         each((s) => { for (const [reason, n] of Object.entries(s.droppedSamplesTotal)) this.inc({ sink: s.name, reason }, n); });
@@ -198,12 +199,12 @@ export class SelfMetrics {
 
   /** The rate limiter's bucket count and drops, read at scrape time. */
   watchRateLimiter(stats: { readonly size: number; readonly dropped: number }): void {
-    new client.Gauge({
-      name: `${P}rate_limit_buckets`, help: 'Client token buckets held by the rate limiter.', registers: [this.registry],
+    new Gauge({
+      name: `${P}rate_limit_buckets`, help: 'Client token buckets held by the rate limiter.', registry: this.registry,
       collect() { this.set(stats.size); },
     });
-    new client.Counter({
-      name: `${P}rate_limit_buckets_dropped_total`, help: 'Client buckets forgotten because RATE_LIMIT_MAX_CLIENTS was reached.', registers: [this.registry],
+    new Counter({
+      name: `${P}rate_limit_buckets_dropped_total`, help: 'Client buckets forgotten because RATE_LIMIT_MAX_CLIENTS was reached.', registry: this.registry,
       collect() { this.reset(); this.inc(stats.dropped); },
     });
   }
@@ -217,49 +218,49 @@ export class SelfMetrics {
 
   /** The node's pod cache (src/cluster/pod-cache.ts), read at scrape time. */
   watchPodCache(stats: () => { pods: number; relists: number; dropped: number; synced: boolean }): void {
-    new client.Gauge({
-      name: `${P}pod_cache_pods`, help: 'Pods of this node held in the pod cache.', registers: [this.registry],
+    new Gauge({
+      name: `${P}pod_cache_pods`, help: 'Pods of this node held in the pod cache.', registry: this.registry,
       collect() { this.set(stats().pods); },
     });
-    new client.Gauge({
-      name: `${P}pod_cache_synced`, help: '1 once the pod cache has listed the pods of this node at least once.', registers: [this.registry],
+    new Gauge({
+      name: `${P}pod_cache_synced`, help: '1 once the pod cache has listed the pods of this node at least once.', registry: this.registry,
       collect() { this.set(stats().synced ? 1 : 0); },
     });
-    new client.Counter({
-      name: `${P}pod_cache_relists_total`, help: 'Full lists of the pods of this node (the first, 410 Gone, periodic resync).', registers: [this.registry],
+    new Counter({
+      name: `${P}pod_cache_relists_total`, help: 'Full lists of the pods of this node (the first, 410 Gone, periodic resync).', registry: this.registry,
       collect() { this.reset(); this.inc(stats().relists); },
     });
-    new client.Counter({
-      name: `${P}pod_cache_dropped_total`, help: 'Pods not cached because POD_CACHE_MAX_PODS was reached (counted per refusal).', registers: [this.registry],
+    new Counter({
+      name: `${P}pod_cache_dropped_total`, help: 'Pods not cached because POD_CACHE_MAX_PODS was reached (counted per refusal).', registry: this.registry,
       collect() { this.reset(); this.inc(stats().dropped); },
     });
   }
 
   /** Admission of push work (src/http/admission.ts), read at scrape time. */
   watchAdmission(stats: { readonly inUseBytes: number; readonly active: number; readonly refused: Readonly<Record<string, number>> }): void {
-    new client.Gauge({
-      name: `${P}ingest_admitted_bytes`, help: 'Estimated decoding memory reserved by push requests in progress.', registers: [this.registry],
+    new Gauge({
+      name: `${P}ingest_admitted_bytes`, help: 'Estimated decoding memory reserved by push requests in progress.', registry: this.registry,
       collect() { this.set(stats.inUseBytes); },
     });
-    new client.Gauge({
-      name: `${P}ingest_requests_in_progress`, help: 'Push requests admitted and not finished.', registers: [this.registry],
+    new Gauge({
+      name: `${P}ingest_requests_in_progress`, help: 'Push requests admitted and not finished.', registry: this.registry,
       collect() { this.set(stats.active); },
     });
-    new client.Counter({
+    new Counter({
       name: `${P}ingest_refused_total`, help: 'Push requests refused with 503, by reason (budget: INGEST_MEMORY_BUDGET_BYTES spent by concurrent pushes; pressure: the process is short of memory).',
-      labelNames: ['reason'] as const, registers: [this.registry],
+      labelNames: ['reason'] as const, registry: this.registry,
       collect() { this.reset(); for (const [reason, n] of Object.entries(stats.refused)) this.inc({ reason }, n); },
     });
   }
 
   /** The return of V8's pooled free pages to the OS (src/memory/heap-pages.ts), read at scrape time. */
   watchHeapPages(stats: { readonly releases: number; readonly releasedBytes: number }): void {
-    new client.Counter({
-      name: `${P}heap_page_releases_total`, help: 'Last-resort garbage collections run to return pooled free V8 heap pages to the OS (each pauses the agent briefly).', registers: [this.registry],
+    new Counter({
+      name: `${P}heap_page_releases_total`, help: 'Last-resort garbage collections run to return pooled free V8 heap pages to the OS (each pauses the agent briefly).', registry: this.registry,
       collect() { this.reset(); this.inc(stats.releases); },
     });
-    new client.Counter({
-      name: `${P}heap_page_released_bytes_total`, help: 'Anonymous resident memory given back to the OS by those collections.', registers: [this.registry],
+    new Counter({
+      name: `${P}heap_page_released_bytes_total`, help: 'Anonymous resident memory given back to the OS by those collections.', registry: this.registry,
       collect() { this.reset(); this.inc(stats.releasedBytes); },
     });
   }
@@ -281,40 +282,40 @@ export class SelfMetrics {
 
   constructor(store: StoreGauges, parser?: ParserCacheStats) {
     const pushes = this.pushNamespaces;
-    new client.Counter({
+    new Counter({
       name: `${P}pushes_by_namespace_total`,
       help: `Push requests by the namespace they came from (authenticated identity, or the pod cache with PUSH_POD_LABELS); none: not known; other: past the first ${MAX_PUSH_NAMESPACES} namespaces.`,
-      labelNames: ['namespace'] as const, registers: [this.registry],
+      labelNames: ['namespace'] as const, registry: this.registry,
       collect() { this.reset(); for (const [namespace, n] of pushes.snapshot()) this.inc({ namespace }, n); },
     });
     if (parser) {
-      new client.Counter({
-        name: `${P}events_parser_cache_resets_total`, help: 'Times the line-protocol series cache hit its bound and was cleared.', registers: [this.registry],
+      new Counter({
+        name: `${P}events_parser_cache_resets_total`, help: 'Times the line-protocol series cache hit its bound and was cleared.', registry: this.registry,
         collect() { this.reset(); this.inc(parser.cacheResets); },
       });
-      new client.Gauge({
-        name: `${P}events_parser_cache_bytes`, help: 'Estimated bytes held by the line-protocol series cache.', registers: [this.registry],
+      new Gauge({
+        name: `${P}events_parser_cache_bytes`, help: 'Estimated bytes held by the line-protocol series cache.', registry: this.registry,
         collect() { this.set(parser.cachedBytes); },
       });
     }
-    new client.Gauge({
-      name: `${P}events_series`, help: 'Series held in the store.', registers: [this.registry],
+    new Gauge({
+      name: `${P}events_series`, help: 'Series held in the store.', registry: this.registry,
       collect() { this.set(store.series()); },
     });
-    new client.Gauge({
-      name: `${P}events_store_bytes`, help: 'Estimated bytes held by the store (series, labels and history).', registers: [this.registry],
+    new Gauge({
+      name: `${P}events_store_bytes`, help: 'Estimated bytes held by the store (series, labels and history).', registry: this.registry,
       collect() { this.set(store.bytes()); },
     });
     const regex = regexEngineStats();
-    new client.Counter({
-      name: `${P}regex_engine_resets_total`, help: 'Times the RE2 matcher heap ran out (a pattern too large for it) and a fresh matcher was loaded.', registers: [this.registry],
+    new Counter({
+      name: `${P}regex_engine_resets_total`, help: 'Times the RE2 matcher heap ran out (a pattern too large for it) and a fresh matcher was loaded.', registry: this.registry,
       collect() { this.reset(); this.inc(regex.resets); },
     });
-    new client.Gauge({
-      name: `${P}regex_compiled`, help: 'Label-matcher regexes held compiled (bounded LRU cache).', registers: [this.registry],
+    new Gauge({
+      name: `${P}regex_compiled`, help: 'Label-matcher regexes held compiled (bounded LRU cache).', registry: this.registry,
       collect() { this.set(regex.cached); },
     });
-    client.collectDefaultMetrics({ register: this.registry, prefix: P });
+    registerProcessMetrics(this.registry, P);
   }
 
   /** `seconds` undefined: a stream, counted but not timed (its duration is its connection's). */
@@ -363,13 +364,13 @@ export class SelfMetrics {
 
   /** The token file's state (AUTH_MODE=token), read at scrape time. */
   watchTokens(stats: { readonly tokens: number; readonly reloads: number; readonly reloadFailures: number }): void {
-    new client.Gauge({
-      name: `${P}auth_tokens`, help: 'Valid tokens loaded from AUTH_TOKENS_FILE.', registers: [this.registry],
+    new Gauge({
+      name: `${P}auth_tokens`, help: 'Valid tokens loaded from AUTH_TOKENS_FILE.', registry: this.registry,
       collect() { this.set(stats.tokens); },
     });
-    new client.Counter({
+    new Counter({
       name: `${P}auth_token_file_reloads_total`, help: 'Times AUTH_TOKENS_FILE was read, by result (ok; failed: unreadable, the previous tokens kept).',
-      labelNames: ['result'] as const, registers: [this.registry],
+      labelNames: ['result'] as const, registry: this.registry,
       collect() { this.reset(); this.inc({ result: 'ok' }, stats.reloads); this.inc({ result: 'failed' }, stats.reloadFailures); },
     });
   }
@@ -380,23 +381,23 @@ export class SelfMetrics {
    * walks the custom series once per scrape.
    */
   watchNamespaces(stats: { samplesByLabel(): Map<string, number>; seriesByLabel(series: Iterable<{ readonly labels: Record<string, string> }>): Map<string, number> }, series: () => Iterable<{ readonly labels: Record<string, string> }>): void {
-    new client.Counter({
+    new Counter({
       name: `${P}namespace_samples_received_total`, help: 'Samples stored from authenticated pushes, by the namespace of the credential (bounded; later namespaces count as other).',
-      labelNames: ['namespace'] as const, registers: [this.registry],
+      labelNames: ['namespace'] as const, registry: this.registry,
       collect() { this.reset(); for (const [namespace, n] of stats.samplesByLabel()) this.inc({ namespace }, n); },
     });
-    new client.Gauge({
+    new Gauge({
       name: `${P}namespace_series`, help: 'Custom series held, by their namespace label (bounded like namespace_samples_received_total; series without the label are not counted).',
-      labelNames: ['namespace'] as const, registers: [this.registry],
+      labelNames: ['namespace'] as const, registry: this.registry,
       collect() { this.reset(); for (const [namespace, n] of stats.seriesByLabel(series())) this.set({ namespace }, n); },
     });
   }
 
   /** AUTH_MODE=kubernetes: reviews by kind and result, and both answer caches, read at scrape time. */
   watchKubeAuth(stats: { readonly reviews: Readonly<Record<string, number>>; readonly tokenCache: CacheView; readonly accessCache: CacheView }): void {
-    new client.Counter({
+    new Counter({
       name: `${P}auth_reviews_total`, help: 'Requests to the Kubernetes API server, by review (token: TokenReview, access: SubjectAccessReview) and result (authenticated, rejected, allowed, denied, error: no answer, the request got 503).',
-      labelNames: ['review', 'result'] as const, registers: [this.registry],
+      labelNames: ['review', 'result'] as const, registry: this.registry,
       collect() {
         this.reset();
         for (const [k, n] of Object.entries(stats.reviews)) {
@@ -406,13 +407,13 @@ export class SelfMetrics {
       },
     });
     const caches = () => [['token', stats.tokenCache], ['access', stats.accessCache]] as const;
-    new client.Gauge({
-      name: `${P}auth_cache_entries`, help: 'Review answers cached, by cache (token, access).', labelNames: ['cache'] as const, registers: [this.registry],
+    new Gauge({
+      name: `${P}auth_cache_entries`, help: 'Review answers cached, by cache (token, access).', labelNames: ['cache'] as const, registry: this.registry,
       collect() { this.reset(); for (const [cache, c] of caches()) this.set({ cache }, c.size); },
     });
-    new client.Counter({
+    new Counter({
       name: `${P}auth_cache_lookups_total`, help: 'Review cache lookups, by cache and result (hit; miss: asked the API server; shared: joined an identical request in flight).',
-      labelNames: ['cache', 'result'] as const, registers: [this.registry],
+      labelNames: ['cache', 'result'] as const, registry: this.registry,
       collect() {
         this.reset();
         for (const [cache, c] of caches()) {
@@ -422,22 +423,22 @@ export class SelfMetrics {
         }
       },
     });
-    new client.Counter({
-      name: `${P}auth_cache_evictions_total`, help: 'Review answers dropped to stay within AUTH_CACHE_MAX_ENTRIES, by cache.', labelNames: ['cache'] as const, registers: [this.registry],
+    new Counter({
+      name: `${P}auth_cache_evictions_total`, help: 'Review answers dropped to stay within AUTH_CACHE_MAX_ENTRIES, by cache.', labelNames: ['cache'] as const, registry: this.registry,
       collect() { this.reset(); for (const [cache, c] of caches()) this.inc({ cache }, c.evictions); },
     });
   }
 
   /** Samples refused by per-namespace quotas (src/quota), by bounded namespace label and reason. */
   watchQuotas(gate: { refusedSamples(): Array<{ namespace: string; reason: string; samples: number }>; evictedBuckets: number }): void {
-    new client.Counter({
+    new Counter({
       name: `${P}quota_refused_samples_total`, help: 'Samples of authenticated pushes refused by a per-namespace quota (QUOTAS), by namespace (bounded like namespace_samples_received_total) and reason (max_series, samples_per_second, requests_per_second).',
-      labelNames: ['namespace', 'reason'] as const, registers: [this.registry],
+      labelNames: ['namespace', 'reason'] as const, registry: this.registry,
       collect() { this.reset(); for (const r of gate.refusedSamples()) this.inc({ namespace: r.namespace, reason: r.reason }, r.samples); },
     });
-    new client.Counter({
+    new Counter({
       name: `${P}quota_buckets_evicted_total`, help: 'Per-namespace rate buckets forgotten past their bound (those namespaces start over with a full bucket).',
-      registers: [this.registry],
+      registry: this.registry,
       collect() { this.reset(); this.inc(gate.evictedBuckets); },
     });
   }

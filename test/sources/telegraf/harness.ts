@@ -72,7 +72,7 @@ export interface Harness {
 export function harness(): Harness {
   const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxSystemSeries: 20_000, maxStoreBytes: 256 * 1024 * 1024, historySeconds: 3600 }));
   currentStore = store;
-  // One registry for the whole file: prom-client's default metrics are costly to build per test.
+  // One registry for the whole file: each SelfMetrics registers the process metrics anew.
   sharedMetrics ??= new SelfMetrics({ series: () => currentStore?.size ?? 0, bytes: () => currentStore?.bytes ?? 0 });
   const hub = new Hub(store, sharedMetrics);
   const batches: Batch[] = [];
