@@ -10,13 +10,12 @@ import { buildCapabilities } from './capabilities/capabilities';
 import { collectorEnv, createCollectors } from './collectors';
 import type { CommandRunner } from './collectors/collector';
 import { CollectorScheduler } from './collectors/scheduler';
-import { configRouter } from './cluster/config-route';
+import { configRoutes } from './cluster/config-route';
 import { ClusterConfigWatcher, type ClusterOptions } from './cluster/config-watcher';
 import { NodePodCache } from './cluster/pod-cache';
 import { DeviceHolders, deviceJoinLabel } from './collectors/pod-resources';
 import { HealthTracker } from './cluster/node-feature/health';
 import { NodeFeaturePublisher } from './cluster/node-feature/publisher';
-import type { Router } from 'express';
 import { LiveConfig } from './config/load';
 import type { Config } from './config/schema';
 import { LineProtocolParser } from './formats/influx/parse';
@@ -36,8 +35,8 @@ import { ForwardLedger, type PreviousRun } from './sinks/ledger/ledger';
 import { QuotaGate } from './quota/quotas';
 import { TelegrafSource } from './sources/telegraf';
 import { SeriesStore } from './store/series-store';
-import { StreamHub, streamRouter } from './stream';
-import { dashboardRouter } from './stream/dashboard/router';
+import { StreamHub, streamRoutes } from './stream';
+import { dashboardRoutes } from './stream/dashboard/router';
 import { SelfMetrics } from './telemetry/self-metrics';
 import { HeapPageReleaser } from './memory/heap-pages';
 import { MALLOC_DEFAULTS } from './memory/malloc-env';
@@ -287,16 +286,20 @@ export class Agent {
     return publisher;
   }
 
-  async start(extraRouters: Router[] = []): Promise<void> {
+  async start(): Promise<void> {
     // Before anything starts: a token file that cannot be used stops the agent here.
     const auth = createAuthenticator(this.config.get(), { report: this.logger, now: this.ctx.now, kubeApi: () => createKubeApi(this.authKubeConfig()) });
     this.ctx.auth = auth.authenticator;
     if (auth.tokenStats) this.metrics.watchTokens(auth.tokenStats);
     if (auth.kubeStats) this.metrics.watchKubeAuth(auth.kubeStats);
     for (const c of this.components) await c.start();
-    // The stream router first, the dashboard last: the stream handler passes browser (HTML)
-    // requests for /metrics/stream on to it (src/stream/negotiate.ts).
-    const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [streamRouter(this.stream), configRouter({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan, this.heapSizing) }), ...extraRouters, dashboardRouter()]);
+    // The stream handler passes browser (HTML) requests for /metrics/stream to the dashboard's page (src/stream/negotiate.ts).
+    const dashboard = dashboardRoutes();
+    const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [
+      ...streamRoutes(this.stream, dashboard.pageAtStream),
+      ...configRoutes({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan, this.heapSizing) }),
+      ...dashboard.routes,
+    ]);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
     this.drainResponses = drain;
     this.admission = admission;

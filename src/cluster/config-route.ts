@@ -4,9 +4,9 @@
  * none applies).
  */
 
-import { Router } from 'express';
 import type { LiveConfig } from '../config/load';
 import { LIVE_SETTINGS, type Config } from '../config/schema';
+import { sendJson, type RouteHandlers } from '../http/respond';
 import type { AppliedConfig } from './config-watcher';
 
 export interface ConfigRouteSource {
@@ -59,16 +59,14 @@ export function redactConfig(c: Config): Record<string, unknown> {
   return out;
 }
 
-export function configRouter(src: ConfigRouteSource): Router {
-  const r = Router();
-  r.get('/api/v1/config', (_req, res) => {
-    res.json({
+export function configRoutes(src: ConfigRouteSource): RouteHandlers {
+  return [['GET /api/v1/config', (_req, res) => {
+    sendJson(res, 200, {
       config: redactConfig(src.config.get()),
       live_settings: LIVE_SETTINGS,
       applied: src.applied(),
       node: src.nodeName ?? null,
       memory: src.memory ?? null,
     });
-  });
-  return r;
+  }]];
 }

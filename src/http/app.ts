@@ -1,31 +1,30 @@
 /**
- * The agent's HTTP request listener. Ingestion (POST of metrics) runs on plain node:http objects
- * through `runPlain`; everything else is the express app. Both share the same steps in the same
- * order: correlation id, request metrics, CORS (before the rate limiter, so 429s stay readable by
- * browsers), rate limit, authentication (auth-step.ts), route, and one error mapping (`toHttpError`). Compression applies to the
- * express side only (ingestion answers are small) and never to event streams.
+ * The agent's HTTP request listener, on node:http's own objects. Every request takes the same
+ * steps in the same order: correlation id, request metrics, CORS (before the rate limiter, so
+ * 429s stay readable by browsers), rate limit, the preflight answer, authentication
+ * (auth-step.ts), the route table's handler, and one error mapping (`toHttpError`) for whatever a
+ * step or handler throws or rejects with. Responses of text and JSON may be gzip-compressed
+ * (respond.ts `sendBody`), event streams never.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import compression from 'compression';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { Admission, type Ticket } from './admission';
-import { checkAccess, identityOf, routeForAuth } from './auth-step';
+import { checkAccess, identityOf } from './auth-step';
+import { allowCompression } from './compress';
 import type { AppContext } from './context';
-import { toHttpError } from './errors';
-import { answerPreflight, applyCors, assignCorrelationId, correlationId, cors, requestMetrics, trackRequest } from './middleware';
+import { HttpError, notFound, toHttpError } from './errors';
+import { answerPreflight, applyCors, assignCorrelationId, trackRequest } from './middleware';
 import { rateLimiter, TokenBucketStore } from './rate-limit';
-import { bodyLimitBytes, RouteTable, type Route } from './routes-table';
-import { pathOf, queryOf, sendError, type PlainHandler } from './respond';
-import { capabilitiesRouter } from './routes/capabilities';
-import { healthRouter } from './routes/health';
+import { bodyLimitBytes, RouteTable, type PathRoutes, type Route } from './routes-table';
+import { pathOf, queryOf, sendBody, sendError, type Handler, type RouteHandlers } from './respond';
+import { capabilitiesRoutes } from './routes/capabilities';
+import { healthRoutes } from './routes/health';
 import { ingestRoutes } from './routes/ingest';
 import { otlpRoutes } from './routes/otlp';
-import { queryRouter } from './routes/query';
+import { queryRoutes } from './routes/query';
 
 export interface BuiltApp {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
-  app: express.Express;
   rateLimitStore: TokenBucketStore;
   /** Admission of push work against INGEST_MEMORY_BUDGET_BYTES; plug a memory pressure check in here. */
   admission: Admission;
@@ -36,12 +35,14 @@ export interface BuiltApp {
   drain: () => void;
 }
 
-export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): BuiltApp {
+/** `extra`: handlers of the rows served outside src/http (the stream, the dashboard, the config view). */
+export function buildApp(ctx: AppContext, extra: RouteHandlers = []): BuiltApp {
   const cfg = () => ctx.config.get();
   const table = new RouteTable();
+  const handlers = joinHandlers(table, [...healthRoutes(ctx), ...queryRoutes(ctx), ...capabilitiesRoutes(ctx), ...ingestRoutes(ctx), ...otlpRoutes(ctx), ...extra]);
   const rateLimitStore = new TokenBucketStore(cfg, ctx.now);
   ctx.metrics.watchRateLimiter(rateLimitStore);
-  const limiter = rateLimiter(cfg, rateLimitStore, table, (route) => ctx.metrics.rateLimitedRequest(route));
+  const limit = rateLimiter(cfg, rateLimitStore, table, (route) => ctx.metrics.rateLimitedRequest(route));
   const admission = new Admission({ budgetBytes: () => cfg().ingestMemoryBudgetBytes });
   ctx.metrics.watchAdmission(admission);
   const denied = (route: string, reason: string) => ctx.metrics.authDenied(route, reason);
@@ -56,61 +57,44 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
     else sendError(res, e);
   };
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  app.use(correlationId());
-  app.use(requestMetrics(ctx.metrics, table));
-  app.use(cors(cfg));
-  app.use(limiter);
-  app.use(answerPreflight());
-  app.use((req: Request, _res: Response, next: NextFunction) => checkAccess(ctx.auth, routeForAuth(table, req.method, pathOf(req.url)), req, denied, next));
-  app.use(compression({
-    threshold: 1024,
-    filter: (req, res) => {
-      if (!cfg().gzip) return false;
-      if (String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream')) return false;
-      return compression.filter(req, res);
-    },
-  }));
-  app.use(healthRouter(ctx));
-  app.use(queryRouter(ctx));
-  app.use(capabilitiesRouter(ctx));
-  for (const r of extraRouters) app.use(r);
-  app.use((req: Request, res: Response) => {
-    const known = table.lookup(req.path);
-    if (known && !known.byMethod.has(req.method)) {
-      res.setHeader('Allow', known.allow.join(', '));
-      res.status(405).json({ error: 'method_not_allowed', message: `${req.method} is not allowed on ${known.template}; use ${known.allow.join(' or ')}` });
-      return;
+  /** Runs the handler of `route`; a push first gets its admission ticket, released when the response closes. */
+  const run = (route: Route, param: string | undefined, req: IncomingMessage, res: ServerResponse) => {
+    let ticket: Ticket | undefined;
+    if (route.push === true) {
+      try {
+        ticket = admission.admit();
+      } catch (e) {
+        req.resume();
+        return fail(e, req, res);
+      }
+      const held = ticket;
+      res.once('close', () => held.release());
     }
-    res.status(404).json({ error: 'not_found', message: known ? `nothing at ${req.path}` : `no route for ${req.method} ${req.path}` });
-  });
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => fail(err, req, res));
+    const call = { maxBodyBytes: bodyLimitBytes(route, cfg()), ticket, identity: identityOf(req), param };
+    let out: void | Promise<void>;
+    try {
+      out = handlers.get(route)!(req, res, queryOf(req.url), call);
+    } catch (e) {
+      return fail(e, req, res);
+    }
+    if (out instanceof Promise) out.catch((e: unknown) => fail(e, req, res));
+  };
 
-  const plainRoutes = plainDispatch(table, new Map<string, PlainHandler>([...ingestRoutes(ctx), ...otlpRoutes(ctx)]));
-  const plainLimiter = limiter as unknown as (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
-
-  const runPlain = (plain: { route: Route; handler: PlainHandler }, req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     assignCorrelationId(req, res);
-    trackRequest(ctx.metrics, req, res, () => plain.route.path);
-    if (applyCors(cfg(), req, res)) return;
-    plainLimiter(req, res, (err) => {
-      if (err) return fail(err, req, res);
-      checkAccess(ctx.auth, plain.route, req, denied, (denial) => {
-        if (denial) return fail(denial, req, res);
-        let ticket: Ticket;
-        try {
-          ticket = admission.admit();
-        } catch (e) {
-          req.resume();
-          return fail(e, req, res);
-        }
-        res.once('close', () => ticket.release());
-        const budget = { maxBodyBytes: bodyLimitBytes(plain.route, cfg()), ticket, identity: identityOf(req) };
-        plain.handler(req, res, queryOf(req.url), budget).catch((e: unknown) => fail(e, req, res));
-      });
+    const path = pathOf(req.url);
+    trackRequest(ctx.metrics, req, res, () => table.label(path));
+    const c = cfg();
+    if (c.gzip) allowCompression(res);
+    if (applyCors(c, req, res)) return;
+    if (limit(req, res, path)) return;
+    if (answerPreflight(req, res)) return;
+    const found = table.match(req.method, path);
+    checkAccess(ctx.auth, found?.route, req, denied, (denial) => {
+      if (denial !== undefined) return fail(denial, req, res);
+      if (found === undefined) return fail(notFound(`no route for ${req.method} ${path}`), req, res);
+      if (found.route === undefined) return methodNotServed(req, res, found.entry, fail);
+      run(found.route, found.param, req, res);
     });
   };
 
@@ -128,29 +112,51 @@ export function buildApp(ctx: AppContext, extraRouters: express.Router[] = []): 
       open.add(res);
       res.once('close', () => open.delete(res));
     }
-    if (req.method === 'POST') {
-      const plain = plainRoutes.get(pathOf(req.url));
-      if (plain) return runPlain(plain, req, res);
+    try {
+      handle(req, res);
+    } catch (e) {
+      fail(e, req, res);
     }
-    app(req, res);
   };
 
-  return { listener, app, rateLimitStore, admission, drain };
+  return { listener, rateLimitStore, admission, drain };
 }
 
-/** Plain rows of the table joined with their handlers; a row without a handler (or the reverse) is a bug caught at start. */
-function plainDispatch(table: RouteTable, handlers: Map<string, PlainHandler>): Map<string, { route: Route; handler: PlainHandler }> {
-  const out = new Map<string, { route: Route; handler: PlainHandler }>();
-  for (const route of table.plainRoutes()) {
-    const handler = handlers.get(route.path);
-    if (!handler) throw new Error(`route table: no plain handler for ${route.method} ${route.path}`);
-    out.set(route.path, { route, handler });
+/**
+ * A method the path does not serve: OPTIONS (not a preflight) lists the methods in `Allow` with
+ * a 200; anything else is a 405 with `Allow`.
+ */
+function methodNotServed(req: IncomingMessage, res: ServerResponse, entry: PathRoutes, fail: (err: unknown, req: IncomingMessage, res: ServerResponse) => void): void {
+  if (req.method === 'OPTIONS') {
+    const methods = entry.allow.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
+    res.setHeader('Allow', methods);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    sendBody(res, 200, 'text/plain', methods);
+    return;
   }
-  for (const path of handlers.keys()) if (!out.has(path)) throw new Error(`route table: plain handler for ${path} has no row`);
+  res.setHeader('Allow', entry.allow.join(', '));
+  fail(new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${entry.template}; use ${entry.allow.join(' or ')}`), req, res);
+}
+
+/** Each row of the table with its handler; a row without a handler, or a handler of no row, is a bug caught at start. */
+function joinHandlers(table: RouteTable, given: Iterable<readonly [string, Handler]>): Map<Route, Handler> {
+  const byKey = new Map<string, Handler>();
+  for (const [key, handler] of given) {
+    if (byKey.has(key)) throw new Error(`route table: two handlers for ${key}`);
+    byKey.set(key, handler);
+  }
+  const out = new Map<Route, Handler>();
+  for (const route of table.routes) {
+    const key = `${route.method} ${route.path}`;
+    const handler = byKey.get(key);
+    if (handler === undefined) throw new Error(`route table: no handler for ${key}`);
+    out.set(route, handler);
+    byKey.delete(key);
+  }
+  for (const key of byKey.keys()) throw new Error(`route table: handler for ${key} has no row`);
   return out;
 }
 
 function errorText(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
-

@@ -10,7 +10,7 @@ import type { Authenticator } from '../auth/authenticator';
 import { readCredential, type AccessDecision, type DenyReason } from '../auth/access';
 import type { Identity } from '../auth/tokens';
 import { authDenied } from './errors';
-import type { Route, RouteTable } from './routes-table';
+import type { Route } from './routes-table';
 
 const IDENTITY = Symbol('metrics-manager.identity');
 
@@ -20,21 +20,9 @@ export function identityOf(req: IncomingMessage): Identity | undefined {
 }
 
 /**
- * The row a request is served by, as express would route it: express matches paths without
- * regard to case or a trailing slash and answers HEAD with the GET handler, so the check must
- * find the same row, or `/API/V1/METRICS/` would reach a handler unchecked.
- */
-export function routeForAuth(table: RouteTable, method: string | undefined, path: string): Route | undefined {
-  const m = method === 'HEAD' ? 'GET' : method;
-  const exact = table.find(m, path);
-  if (exact !== undefined) return exact;
-  let p = path.toLowerCase();
-  while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
-  return p === path ? undefined : table.find(m, p);
-}
-
-/**
- * Checks one request. `done()` when it may go on (the identity, if any, is attached to the
+ * Checks one request against the row that will serve it (the dispatcher's match, which also
+ * covers case, trailing-slash and HEAD variants of a path, so none reaches a handler unchecked).
+ * `done()` when it may go on (the identity, if any, is attached to the
  * request), `done(err)` with the error to answer otherwise. A refused request's body is drained
  * unread so the connection can carry the answer. Requests of no table row (404/405 answers,
  * OPTIONS) and routes of scope `none` (probes) are never checked.

@@ -67,7 +67,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ValidationError) return unprocessable(err.message, err.details);
   if (err instanceof AuthUnavailableError) return authUnavailable(err.message, err.retryAfterSeconds);
-  // body-parser style errors carry a status and a type (e.g. from express.json elsewhere).
+  // Errors that carry their own 4xx status (and maybe a dotted type), e.g. from a library's parser.
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
   if (status !== undefined && status >= 400 && status < 500) {

@@ -1,15 +1,13 @@
 /**
- * Cross-cutting request handling: correlation ids, request metrics, CORS. Each is a plain
- * function on node:http objects, so the express app and the plain ingestion path share them; the
- * express wrappers below only adapt the signature.
+ * Cross-cutting request handling: correlation ids, request metrics, CORS and the preflight
+ * answer. Each is a function on node:http objects that app.ts runs for every request, in order.
  */
 
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
 import type { Config } from '../config/schema';
 import type { SelfMetrics } from '../telemetry/self-metrics';
-import { pathOf, sendJson, type PlainRequest, type PlainResponse } from './respond';
-import { methodLabel, type RouteTable } from './routes-table';
+import { sendJson, type PlainRequest, type PlainResponse } from './respond';
+import { methodLabel } from './routes-table';
 
 const SAFE_ID = /^[A-Za-z0-9._:\-]{1,64}$/;
 
@@ -83,31 +81,13 @@ function isPreflight(req: PlainRequest): boolean {
   return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
 }
 
-/** Ends a preflight that applyCors() allowed (204), once the rate limiter has counted it; credentials are never asked of it. */
-export function answerPreflight(): RequestHandler {
-  return (req, res, next) => {
-    if (!isPreflight(req) || res.getHeader('Access-Control-Allow-Methods') === undefined) return next();
-    res.statusCode = 204;
-    res.end();
-  };
-}
-
-export function correlationId(): RequestHandler {
-  return (req, res, next) => {
-    assignCorrelationId(req, res);
-    next();
-  };
-}
-
-export function requestMetrics(metrics: SelfMetrics, table: RouteTable): RequestHandler {
-  return (req, res, next) => {
-    trackRequest(metrics, req, res, () => table.label(pathOf(req.originalUrl ?? req.url)));
-    next();
-  };
-}
-
-export function cors(config: () => Config): RequestHandler {
-  return (req, res, next) => {
-    if (!applyCors(config(), req, res)) next();
-  };
+/**
+ * Ends a preflight that applyCors() allowed (204), once the rate limiter has counted it;
+ * credentials are never asked of it. Returns true when it answered.
+ */
+export function answerPreflight(req: PlainRequest, res: PlainResponse): boolean {
+  if (!isPreflight(req) || res.getHeader('Access-Control-Allow-Methods') === undefined) return false;
+  res.statusCode = 204;
+  res.end();
+  return true;
 }

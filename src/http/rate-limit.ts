@@ -1,15 +1,15 @@
 /**
- * Per-client rate limiting: express-rate-limit drives the request side (429, Retry-After,
- * RateLimit and X-RateLimit headers, skip rules) and this file supplies the reference's algorithm,
- * a token bucket (capacity RATE_LIMIT_BURST, refill RATE_LIMIT_REQUESTS_PER_MINUTE/60 per second),
- * as an express-rate-limit Store. Both numbers are read live from the config on every request.
+ * Per-client rate limiting with the reference's algorithm, a token bucket per client (capacity
+ * RATE_LIMIT_BURST, refill RATE_LIMIT_REQUESTS_PER_MINUTE/60 per second), both read live from the
+ * config on every request. Every counted request carries the limit in headers, in the IETF
+ * draft-7 form (`RateLimit`, `RateLimit-Policy`) and the older `X-RateLimit-*` one; a refused
+ * request gets a 429 with Retry-After.
  */
 
 import { isIP } from 'node:net';
-import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema';
-import { pathOf, sendJson } from './respond';
+import { sendJson } from './respond';
 import type { RouteTable } from './routes-table';
 
 interface Bucket {
@@ -25,24 +25,33 @@ export interface RateLimiterStats {
   readonly dropped: number;
 }
 
+/** One request counted against a bucket. */
+export interface Take {
+  allowed: boolean;
+  /** Whole tokens left after this request. */
+  remaining: number;
+  /** When the next token is there (the store's clock, ms); now when one is left. */
+  nextTokenAtMs: number;
+}
+
 /**
  * Buckets keyed by client address. At most RATE_LIMIT_MAX_CLIENTS (live setting) are kept; past
  * it the least recently seen is forgotten and counted (that client starts again with a full
  * bucket, which only ever favours it).
  */
-export class TokenBucketStore implements Store, RateLimiterStats {
-  readonly localKeys = true;
+export class TokenBucketStore implements RateLimiterStats {
   private readonly buckets = new Map<string, Bucket>();
   private timer: NodeJS.Timeout | undefined;
   dropped = 0;
 
   constructor(
     private readonly config: () => Config,
-    private readonly now: () => number = Date.now,
+    readonly now: () => number = Date.now,
   ) {}
 
-  init(_options: Options): void {
-    // Idle buckets refill to full; a full bucket is the same as no bucket, so forget it.
+  /** Starts forgetting idle buckets: they refill to full, and a full bucket is the same as no bucket. */
+  start(): void {
+    if (this.timer !== undefined) return;
     this.timer = setInterval(() => this.sweep(), 60_000);
     this.timer.unref();
   }
@@ -57,7 +66,8 @@ export class TokenBucketStore implements Store, RateLimiterStats {
     b.updatedMs = now;
   }
 
-  increment(key: string): IncrementResponse {
+  /** Takes a token from `key`'s bucket if it has one. */
+  take(key: string): Take {
     const now = this.now();
     const { capacity, perMs } = this.rate();
     let b = this.buckets.get(key);
@@ -74,30 +84,16 @@ export class TokenBucketStore implements Store, RateLimiterStats {
       this.refill(b, now, capacity, perMs);
     }
     this.buckets.set(key, b);
-    // express-rate-limit blocks when totalHits > limit (= capacity); map tokens onto hits.
     if (b.tokens >= 1) {
       b.tokens -= 1;
-      const msToNext = b.tokens >= 1 ? 0 : (1 - b.tokens) / perMs;
-      return { totalHits: capacity - Math.floor(b.tokens), resetTime: new Date(now + msToNext) };
+      return { allowed: true, remaining: Math.floor(b.tokens), nextTokenAtMs: b.tokens >= 1 ? now : now + (1 - b.tokens) / perMs };
     }
-    return { totalHits: capacity + 1, resetTime: new Date(now + (1 - b.tokens) / perMs) };
-  }
-
-  decrement(key: string): void {
-    const b = this.buckets.get(key);
-    if (b) b.tokens = Math.min(this.rate().capacity, b.tokens + 1);
-  }
-
-  resetKey(key: string): void {
-    this.buckets.delete(key);
-  }
-
-  resetAll(): void {
-    this.buckets.clear();
+    return { allowed: false, remaining: 0, nextTokenAtMs: now + (1 - b.tokens) / perMs };
   }
 
   shutdown(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   get size(): number {
@@ -137,7 +133,7 @@ export function parseAddress(raw: string | undefined): string | undefined {
  * address in X-Forwarded-For, else a valid X-Real-IP. Header text that is not an address is
  * ignored: a key is always an address, so its size is bounded and it cannot be invented freely.
  */
-export function clientAddress(req: Pick<Request, 'headers' | 'socket'>, trustForwarded: boolean): string {
+export function clientAddress(req: Pick<IncomingMessage, 'headers' | 'socket'>, trustForwarded: boolean): string {
   if (trustForwarded) {
     const xff = req.headers['x-forwarded-for'];
     const list = Array.isArray(xff) ? xff.join(',') : xff;
@@ -159,29 +155,67 @@ export function clientAddress(req: Pick<Request, 'headers' | 'socket'>, trustFor
   return parseAddress(req.socket.remoteAddress) ?? 'unknown';
 }
 
-/** The request path for both express and plain node requests. */
-function requestPath(req: Request): string {
-  return req.path ?? pathOf(req.url);
+/**
+ * The bucket key of an address: IPv4 as is; IPv6 by its /56 prefix, the block one subscriber
+ * usually gets, so that walking through the addresses of one's own block buys no tokens; the
+ * deprecated IPv4-compatible form (`::1.2.3.4`) as the IPv4 address it writes.
+ */
+export function rateLimitKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return address;
+  if (address.includes('.') && groups.slice(0, 6).every((g) => g === 0)) {
+    return `${groups[6] >> 8}.${groups[6] & 255}.${groups[7] >> 8}.${groups[7] & 255}`;
+  }
+  return `${groups.slice(0, 3).map((g) => g.toString(16)).join(':')}:${(groups[3] & 0xff00).toString(16)}::/56`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (a zone is ignored), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  const zone = address.indexOf('%');
+  let a = zone < 0 ? address : address.slice(0, zone);
+  if (a.includes('.')) {
+    // A trailing dotted quad is the last two groups.
+    const colon = a.lastIndexOf(':');
+    const v4 = a.slice(colon + 1).split('.').map(Number);
+    if (v4.length !== 4 || v4.some((n) => !(Number.isInteger(n) && n >= 0 && n <= 255))) return undefined;
+    a = `${a.slice(0, colon + 1)}${((v4[0] << 8) | v4[1]).toString(16)}:${((v4[2] << 8) | v4[3]).toString(16)}`;
+  }
+  const halves = a.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (h: string) => (h === '' ? [] : h.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? Number.parseInt(g, 16) : NaN)));
+  const left = parse(halves[0]);
+  const right = halves.length === 2 ? parse(halves[1]) : [];
+  const fill = halves.length === 2 ? 8 - left.length - right.length : 0;
+  if (fill < 0) return undefined;
+  const groups = [...left, ...new Array<number>(fill).fill(0), ...right];
+  return groups.length === 8 && groups.every((g) => g >= 0) ? groups : undefined;
 }
 
 /**
- * The limiter middleware. It also runs on plain node:http objects (the ingestion path), so it
- * touches only node's own request/response API.
+ * The limiter step: `limit(req, res, path)` counts the request against its client's bucket, sets
+ * the RateLimit headers, and answers 429 itself when the bucket is empty (then it returns true).
+ * Requests the route table exempts, and all requests while RATE_LIMIT_ENABLED is off, pass
+ * untouched.
  */
-export function rateLimiter(config: () => Config, store: TokenBucketStore, table: RouteTable, onLimited: (route: string) => void): RequestHandler {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: () => config().rateLimitBurst,
-    standardHeaders: 'draft-7',
-    legacyHeaders: true,
-    store,
-    skip: (req) => !config().rateLimitEnabled || table.exempt(req.method, requestPath(req), req.headers.accept),
-    keyGenerator: (req) => ipKeyGenerator(clientAddress(req, config().trustForwardedHeaders)),
-    // We compute the client address ourselves (trust proxy is not used), so the proxy checks do not apply.
-    validate: { trustProxy: false, xForwardedForHeader: false, ip: false, singleCount: false },
-    handler: (req, res) => {
-      onLimited(table.label(requestPath(req)));
-      sendJson(res, 429, { error: 'rate_limited', message: 'Rate limit exceeded; retry after the number of seconds in Retry-After' });
-    },
-  });
+export function rateLimiter(config: () => Config, store: TokenBucketStore, table: RouteTable, onLimited: (route: string) => void) {
+  store.start();
+  return (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
+    const c = config();
+    if (!c.rateLimitEnabled || table.exempt(req.method, path, req.headers.accept)) return false;
+    const t = store.take(rateLimitKey(clientAddress(req, c.trustForwardedHeaders)));
+    const limit = c.rateLimitBurst;
+    const resetSeconds = Math.max(0, Math.ceil((t.nextTokenAtMs - store.now()) / 1000));
+    res.setHeader('X-RateLimit-Limit', String(limit));
+    res.setHeader('X-RateLimit-Remaining', String(t.remaining));
+    res.setHeader('X-RateLimit-Reset', String(Math.ceil(t.nextTokenAtMs / 1000)));
+    res.setHeader('RateLimit-Policy', `${limit};w=60`);
+    res.setHeader('RateLimit', `limit=${limit}, remaining=${t.remaining}, reset=${resetSeconds}`);
+    if (t.allowed) return false;
+    res.setHeader('Retry-After', String(resetSeconds));
+    onLimited(table.label(path));
+    req.resume(); // drain an unread body so the connection can carry the answer
+    sendJson(res, 429, { error: 'rate_limited', message: 'Rate limit exceeded; retry after the number of seconds in Retry-After' });
+    return true;
+  };
 }

@@ -1,12 +1,13 @@
 /**
  * Every endpoint the agent serves, as data. One row per path and method; this table alone decides
- * the 404/405 answers (with `Allow`), which POSTs run on the plain ingestion path, which requests
+ * how requests are routed (app.ts joins each row with its handler), the 404/405 answers (with
+ * `Allow`), which requests are pushes admitted against the ingestion memory budget, which requests
  * the rate limiter skips, which body limit applies, the `route` label of the request metrics (so a
  * client can never create a label value: unknown paths are all `other`) and, for authorisation,
  * the scope a request needs. docs/api.md's endpoint table is checked against it by a test.
  *
- * The handlers themselves live with their routers (routes/*.ts, stream/, cluster/); app.ts fails
- * at start when a plain row has no handler or a handler has no row.
+ * The handlers themselves live with their features (routes/*.ts, stream/, cluster/); app.ts fails
+ * at start when a row has no handler or a handler has no row.
  */
 
 import type { Config } from '../config/schema';
@@ -43,8 +44,8 @@ export interface Route {
   readonly format: RouteFormat;
   readonly rateLimit: RateLimitPolicy;
   readonly bodyLimit?: BodyLimit;
-  /** Served on plain node:http objects (the ingestion hot path, see respond.ts) instead of express. */
-  readonly plain?: boolean;
+  /** A push: admitted against INGEST_MEMORY_BUDGET_BYTES (admission.ts) before its body is read. */
+  readonly push?: boolean;
   /** Answers with an event stream unless the client prefers HTML (src/stream/negotiate.ts). */
   readonly eventStream?: boolean;
 }
@@ -53,7 +54,7 @@ const get = (path: string, rateLimit: RateLimitPolicy = 'client'): Route => ({ p
 /** A probe: the kubelet sends no credential. */
 const probe = (path: string): Route => ({ path, method: 'GET', scope: 'none', format: 'none', rateLimit: 'exempt' });
 const push = (path: string, format: RouteFormat, bodyLimit: BodyLimit = 'maxBodyBytes'): Route =>
-  ({ path, method: 'POST', scope: 'write', format, rateLimit: 'client', bodyLimit, plain: true });
+  ({ path, method: 'POST', scope: 'write', format, rateLimit: 'client', bodyLimit, push: true });
 
 export const ROUTES: readonly Route[] = [
   probe('/'),
@@ -74,7 +75,7 @@ export const ROUTES: readonly Route[] = [
   push('/v1/metrics', 'otlp', 'otlpMaxBodyBytes'),
   push('/api/metrics/report', 'json'),
   // Reads no body: the agent reports its own figures under the component name in the query.
-  { path: '/api/metrics/self-report', method: 'POST', scope: 'write', format: 'none', rateLimit: 'client', plain: true },
+  { path: '/api/metrics/self-report', method: 'POST', scope: 'write', format: 'none', rateLimit: 'client', push: true },
   get('/api/metrics/query'),
   get('/api/metrics/prometheus'),
   get('/metrics', 'exempt'),
@@ -97,13 +98,23 @@ export interface PathRoutes {
   readonly allow: readonly string[];
 }
 
+/** Where a request path falls in the table. */
+export interface RouteMatch {
+  /** The rows of the path's template. */
+  readonly entry: PathRoutes;
+  /** The row serving the method (HEAD is served by GET), or undefined: the method is not allowed. */
+  readonly route: Route | undefined;
+  /** The raw value of the template's variable segment, if it has one. */
+  readonly param?: string;
+}
+
 /**
  * Looks requests up in a route table. Pure; built once. A literal path is one map lookup; the few
  * templates with a variable segment are tried in order after that.
  */
 export class RouteTable {
   private readonly exact = new Map<string, PathRoutes>();
-  private readonly templated: Array<{ prefix: string; segments: number; routes: PathRoutes }> = [];
+  private readonly templated: Array<{ prefix: string; segments: number; paramAt: number; routes: PathRoutes }> = [];
 
   constructor(readonly routes: readonly Route[] = ROUTES) {
     const byPath = new Map<string, Route[]>();
@@ -120,7 +131,7 @@ export class RouteTable {
         this.exact.set(template, entry);
       } else {
         if (template.indexOf(':', colon + 2) >= 0) throw new Error(`route table: ${template} has more than one variable segment`);
-        this.templated.push({ prefix: template.slice(0, colon + 1), segments: template.split('/').length, routes: entry });
+        this.templated.push({ prefix: template.slice(0, colon + 1), segments: template.split('/').length, paramAt: template.slice(0, colon + 1).split('/').length - 1, routes: entry });
       }
     }
   }
@@ -133,6 +144,37 @@ export class RouteTable {
       if (path.startsWith(t.prefix) && path.length > t.prefix.length && path.split('/').length === t.segments) return t.routes;
     }
     return undefined;
+  }
+
+  /**
+   * The template and row that serve a request, as clients have always been served: an exact match
+   * first, else ignoring letter case and one trailing slash (`/Health`, `/api/v1/metrics/names/`).
+   * The variable segment keeps its case. Undefined for a path of no template (a 404).
+   */
+  match(method: string | undefined, path: string): RouteMatch | undefined {
+    let p = path;
+    let entry = this.exact.get(p);
+    if (entry === undefined) {
+      if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+      entry = this.exact.get(p.toLowerCase());
+    }
+    let param: string | undefined;
+    if (entry === undefined) {
+      const lower = p.toLowerCase();
+      for (const t of this.templated) {
+        if (lower.startsWith(t.prefix) && lower.length > t.prefix.length && p.split('/').length === t.segments) {
+          const segment = p.split('/')[t.paramAt];
+          if (segment === '') continue;
+          entry = t.routes;
+          param = segment;
+          break;
+        }
+      }
+      if (entry === undefined) return undefined;
+    }
+    const m = method ?? 'GET';
+    const route = entry.byMethod.get(m) ?? (m === 'HEAD' ? entry.byMethod.get('GET') : undefined);
+    return { entry, route, param };
   }
 
   /** The row serving `method` on `path`, if any. */
@@ -153,10 +195,6 @@ export class RouteTable {
     return route.rateLimit === 'exempt';
   }
 
-  /** Plain rows, for the ingestion dispatcher. */
-  plainRoutes(): Route[] {
-    return this.routes.filter((r) => r.plain === true);
-  }
 }
 
 /** The body limit in bytes a route allows under the live config (0 when it reads no body). */

@@ -1,5 +1,5 @@
 export { StreamHub, StreamRefused, type StreamHubOptions, type StreamHubStats, type StreamObserver, type StreamSettings, type DisconnectReason } from './stream-hub';
-export { streamRouter, STREAM_PATH } from './route';
+export { streamRoutes, STREAM_PATH } from './route';
 export { wantsHtml } from './negotiate';
 export { parseStreamQuery, filterMatches, type StreamFilter } from './filter';
 export { jsonNumber, type EventKind } from './encode';

@@ -1,30 +1,28 @@
 /**
- * GET /metrics/stream. A browser asking for HTML falls through (`next()`) to the dashboard router,
- * which is mounted after this one (see negotiate.ts); everything else becomes an event stream.
+ * GET /metrics/stream. A browser asking for HTML gets the dashboard page (`page`, see
+ * negotiate.ts); everything else becomes an event stream.
  */
 
-import { Router } from 'express';
-import { HttpError } from '../http/errors';
-import { queryOf } from '../http/respond';
+import { HttpError, notFound } from '../http/errors';
+import { pathOf, type Handler, type RouteHandlers } from '../http/respond';
 import { wantsHtml } from './negotiate';
 import { StreamRefused, type StreamHub } from './stream-hub';
 
 export const STREAM_PATH = '/metrics/stream';
 
-export function streamRouter(stream: StreamHub): Router {
-  const r = Router();
-  r.get(STREAM_PATH, (req, res, next) => {
+/** `page`: the dashboard at this path (src/stream/dashboard/router.ts); without it an HTML request is a 404. */
+export function streamRoutes(stream: StreamHub, page?: Handler): RouteHandlers {
+  return [[`GET ${STREAM_PATH}`, (req, res, query, call) => {
     if (wantsHtml(req.headers.accept)) {
-      next();
-      return;
+      if (page === undefined) throw notFound(`no route for GET ${pathOf(req.url)}`);
+      return page(req, res, query, call);
     }
     try {
-      stream.open(req, res, queryOf(req.url));
+      stream.open(req, res, query);
     } catch (e) {
       if (!(e instanceof StreamRefused)) throw e;
       if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
       throw new HttpError(e.status, e.code, e.message);
     }
-  });
-  return r;
+  }]];
 }

@@ -1,7 +1,7 @@
 /** Service info, health and statistics. */
 
-import { Router } from 'express';
 import type { AppContext } from '../context';
+import { onlyValue, sendJson, type RouteHandlers } from '../respond';
 
 /** Names listed in /api/health are capped: the endpoint must stay small on a busy node. */
 const MAX_NAMES_IN_HEALTH = 1000;
@@ -31,46 +31,39 @@ function memoryHealth(ctx: AppContext, collect: boolean): Record<string, unknown
   };
 }
 
-export function healthRouter(ctx: AppContext): Router {
-  const r = Router();
+export function healthRoutes(ctx: AppContext): RouteHandlers {
   const uptime = () => (ctx.now() - ctx.startedAtMs) / 1000;
   const basic = () => ({ status: 'healthy', version: ctx.version, uptime_seconds: uptime(), checks: { store: true } });
 
-  r.get('/', (_req, res) => {
-    res.json({
-      service: 'Metrics Manager',
-      version: ctx.version,
-      description: 'Per-node metrics hub: push custom metrics, scrape them as Prometheus text, stream them live',
-      endpoints: {
-        sse: { stream: 'GET /metrics/stream' },
-        metrics_api: {
-          push_batch: 'POST /api/v1/metrics',
-          push_simple: 'POST /api/v1/metrics/simple',
-          push_influx: 'POST /api/v1/metrics/influx',
-          push_otlp: 'POST /api/v1/metrics/otlp',
-          get_metrics: 'GET /api/v1/metrics',
-          get_latest: 'GET /api/v1/metrics/latest',
-          get_names: 'GET /api/v1/metrics/names',
-          query_range: 'GET /api/v1/query_range',
-          clear: 'DELETE /api/v1/metrics',
-        },
-        component_api: { report: 'POST /api/metrics/report', query: 'GET /api/metrics/query', prometheus: 'GET /api/metrics/prometheus' },
-        prometheus: { metrics: 'GET /metrics', write: 'POST /write', write_v2: 'POST /api/v2/write', otlp: 'POST /v1/metrics', service_metrics: 'GET /metrics/self' },
-        health: { basic: 'GET /health', detailed: 'GET /api/health', stats: 'GET /api/v1/stats', capabilities: 'GET /api/v1/capabilities' },
+  const root = () => ({
+    service: 'Metrics Manager',
+    version: ctx.version,
+    description: 'Per-node metrics hub: push custom metrics, scrape them as Prometheus text, stream them live',
+    endpoints: {
+      sse: { stream: 'GET /metrics/stream' },
+      metrics_api: {
+        push_batch: 'POST /api/v1/metrics',
+        push_simple: 'POST /api/v1/metrics/simple',
+        push_influx: 'POST /api/v1/metrics/influx',
+        push_otlp: 'POST /api/v1/metrics/otlp',
+        get_metrics: 'GET /api/v1/metrics',
+        get_latest: 'GET /api/v1/metrics/latest',
+        get_names: 'GET /api/v1/metrics/names',
+        query_range: 'GET /api/v1/query_range',
+        clear: 'DELETE /api/v1/metrics',
       },
-    });
+      component_api: { report: 'POST /api/metrics/report', query: 'GET /api/metrics/query', prometheus: 'GET /api/metrics/prometheus' },
+      prometheus: { metrics: 'GET /metrics', write: 'POST /write', write_v2: 'POST /api/v2/write', otlp: 'POST /v1/metrics', service_metrics: 'GET /metrics/self' },
+      health: { basic: 'GET /health', detailed: 'GET /api/health', stats: 'GET /api/v1/stats', capabilities: 'GET /api/v1/capabilities' },
+    },
   });
 
-  r.get('/health', (_req, res) => {
-    res.json(basic());
-  });
-
-  r.get('/api/health', (req, res) => {
+  const health = (query: URLSearchParams) => {
     const cfg = ctx.config.get();
     ctx.store.expire();
     // As in the reference, whose store holds only pushed metrics: these mean custom series.
     const names = ctx.store.names('custom');
-    res.json({
+    return {
       ...basic(),
       metrics_store: {
         total_metrics: ctx.store.sizeOf('custom'),
@@ -88,17 +81,17 @@ export function healthRouter(ctx: AppContext): Router {
         history_chunks_trimmed: ctx.store.historyTrims,
         telegraf_endpoint: cfg.telegrafHttpEndpoint,
       },
-      memory: memoryHealth(ctx, req.query.gc === '1'),
+      memory: memoryHealth(ctx, onlyValue(query, 'gc') === '1'),
       sse_subscribers: ctx.streamSubscribers?.() ?? 0,
       ...(ctx.pipelineHealth?.() ?? {}),
-    });
-  });
+    };
+  };
 
-  r.get('/api/v1/stats', (_req, res) => {
+  const stats = () => {
     const s = ctx.metrics.stats;
     const lat = ctx.metrics.latencySummary();
     const errorsTotal = s.parseErrors + s.storageErrors;
-    res.json({
+    return {
       // The flat fields the reference documents …
       requests_total: s.requests,
       errors_total: errorsTotal,
@@ -118,8 +111,13 @@ export function healthRouter(ctx: AppContext): Router {
       sse: { events_sent: s.sseEventsSent },
       errors: { parse: s.parseErrors, storage: s.storageErrors, sse: 0 },
       store: { series: ctx.store.size, custom_series: ctx.store.sizeOf('custom'), system_series: ctx.store.sizeOf('system'), bytes: ctx.store.bytes, removed: ctx.store.removals },
-    });
-  });
+    };
+  };
 
-  return r;
+  return [
+    ['GET /', (_req, res) => sendJson(res, 200, root())],
+    ['GET /health', (_req, res) => sendJson(res, 200, basic())],
+    ['GET /api/health', (_req, res, query) => sendJson(res, 200, health(query))],
+    ['GET /api/v1/stats', (_req, res) => sendJson(res, 200, stats())],
+  ];
 }

@@ -19,7 +19,7 @@ import type { AppContext } from '../context';
 import { badRequest, HttpError, tooManySamples, unprocessable, unsupportedMediaType } from '../errors';
 import { acceptInSteps, SLICE_MS, yieldToLoop } from '../steps';
 import type { Identity } from '../../auth/tokens';
-import { sendEmpty, sendJson, type BodyBudget, type PlainHandler, type PlainRequest } from '../respond';
+import { sendEmpty, sendJson, type BodyBudget, type Handler, type PlainRequest, type RouteHandlers, type RouteKey } from '../respond';
 
 /** Reads and parses a JSON body; wrong content type → 415, bad JSON → 400 naming the position. */
 export async function readJson(req: PlainRequest, budget: BodyBudget): Promise<unknown> {
@@ -51,9 +51,9 @@ function storeNotes(res: WriteResult): string[] {
   return notes;
 }
 
-/** Push routes by path (all POST), run on plain node objects (see respond.ts). */
-export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
-  const r = new Map<string, PlainHandler>();
+/** Push routes (all POST), by table row. */
+export function ingestRoutes(ctx: AppContext): RouteHandlers {
+  const r = new Map<RouteKey, Handler>();
   const cfg = () => ctx.config.get();
 
   /** Stores and fans out; with a spooling sink, resolves only once the batch is on disk (no 2xx before). */
@@ -68,7 +68,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     if (wanted > 0 && res.stored === 0 && res.typeConflicts + res.quotaRefused > 0) throw unprocessable(res.firstConflict ?? res.firstQuota ?? 'refused by the store');
   };
 
-  r.set('/api/v1/metrics/simple', async (req, res, _query, budget) => {
+  r.set('POST /api/v1/metrics/simple', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const sample = rejectCounted(ctx, 'simple', () => parseSimple(body));
     const out = await store(req, [sample], 'simple', budget.identity);
@@ -76,7 +76,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     sendJson(res, 202, { accepted: 1, message: `Accepted metric '${sample.name}'`, errors: storeNotes(out) });
   });
 
-  r.set('/api/v1/metrics', async (req, res, _query, budget) => {
+  r.set('POST /api/v1/metrics', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const { samples, points } = rejectCounted(ctx, 'json', () => parseBatch(body, cfg().maxBatchSize));
     const out = await store(req, samples, 'json', budget.identity);
@@ -84,7 +84,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     sendJson(res, 202, { accepted: points, message: `Accepted ${points} metrics`, errors: storeNotes(out) });
   });
 
-  r.set('/api/metrics/report', async (req, res, _query, budget) => {
+  r.set('POST /api/metrics/report', async (req, res, _query, budget) => {
     const body = await readJson(req, budget);
     const samples = rejectCounted(ctx, 'report', () => parseReport(body, cfg().maxBatchSize));
     const out = await store(req, samples, 'report', budget.identity);
@@ -95,7 +95,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   // The agent reports its own process and node figures under the component name it is given.
   // No body is read: whatever a client sends is discarded.
   const self = new SelfSnapshotReader(ctx.now);
-  r.set('/api/metrics/self-report', async (req, res, query, budget) => {
+  r.set('POST /api/metrics/self-report', async (req, res, query, budget) => {
     req.resume();
     const names = query.getAll('component_name');
     const types = query.getAll('component_type');
@@ -120,7 +120,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
     return { parsed, out, lines: parsed.points ?? 0 };
   };
 
-  r.set('/api/v1/metrics/influx', async (req, res, query, budget) => {
+  r.set('POST /api/v1/metrics/influx', async (req, res, query, budget) => {
     const { parsed, out, lines } = await lineProtocol(req, 'influx', query.getAll('precision'), budget);
     const errors = [...formatItemErrors(parsed.errors), ...storeNotes(out)];
     if (lines === 0 && parsed.errors.length > 0) throw badRequest('No valid metrics found in input', errors);
@@ -133,7 +133,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   const firstProblem = (parsed: { errors: ItemError[] }, out: WriteResult) =>
     parsed.errors.length > 0 ? formatItemErrors(parsed.errors, 1)[0] : out.firstConflict ?? out.firstQuota;
 
-  r.set('/write', async (req, res, query, budget) => {
+  r.set('POST /write', async (req, res, query, budget) => {
     const { parsed, out } = await lineProtocol(req, 'write', query.getAll('precision'), budget);
     const first = firstProblem(parsed, out);
     if (first !== undefined) {
@@ -144,7 +144,7 @@ export function ingestRoutes(ctx: AppContext): Map<string, PlainHandler> {
   });
 
   // InfluxDB 2.x write API (what @influxdata/influxdb-client uses); org and bucket are ignored.
-  r.set('/api/v2/write', async (req, res, query, budget) => {
+  r.set('POST /api/v2/write', async (req, res, query, budget) => {
     const { parsed, out, lines } = await lineProtocol(req, 'write', query.getAll('precision'), budget);
     const first = firstProblem(parsed, out);
     if (first !== undefined) {

@@ -12,7 +12,7 @@ import { mediaType, readBody, readText } from '../body';
 import type { AppContext } from '../context';
 import { badRequest, errorBody, HttpError, toHttpError, tooManySamples, unsupportedMediaType } from '../errors';
 import { acceptInSteps, SliceClock } from '../steps';
-import { sendBytes, sendJson, type PlainHandler, type PlainRequest } from '../respond';
+import { sendBytes, sendJson, type Handler, type PlainRequest, type RouteHandlers } from '../respond';
 import { formatItemErrors } from './ingest';
 
 type Encoding = 'protobuf' | 'json';
@@ -62,8 +62,8 @@ function resourceList(request: unknown): unknown[] {
 }
 
 /** OTLP routes by path (POST), run on plain node objects (see respond.ts). */
-export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
-  const handle = (standard: boolean): PlainHandler => async (req, res, _query, budget) => {
+export function otlpRoutes(ctx: AppContext): RouteHandlers {
+  const handle = (standard: boolean): Handler => async (req, res, _query, budget) => {
     let enc: Encoding = 'json';
     try {
       enc = encodingOf(req);
@@ -128,8 +128,8 @@ export function otlpRoutes(ctx: AppContext): Map<string, PlainHandler> {
     }
   };
 
-  return new Map([
-    ['/v1/metrics', handle(true)],
-    ['/api/v1/metrics/otlp', handle(false)],
-  ]);
+  return [
+    ['POST /v1/metrics', handle(true)],
+    ['POST /api/v1/metrics/otlp', handle(false)],
+  ];
 }

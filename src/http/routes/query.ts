@@ -3,7 +3,6 @@
  * Prometheus exposition of custom metrics.
  */
 
-import { Router, type Request } from 'express';
 import { COMPONENT_NAME_LABEL } from '../../formats/component-report/parse';
 import { encodeOpenMetrics, encodeText, formatValue, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, type ExpoFamily } from '../../formats/prometheus/encode';
 import { ValidationError } from '../../model/names';
@@ -13,6 +12,7 @@ import { parseSelector } from '../../query/selector';
 import type { Series } from '../../store/series-store';
 import type { AppContext } from '../context';
 import { badRequest } from '../errors';
+import { sendBody, sendJson, type RouteHandlers } from '../respond';
 
 /** One series in the reference's MetricData shape (timestamp in seconds), plus its type. */
 export function metricData(s: Series): Record<string, unknown> {
@@ -33,19 +33,19 @@ export function jsonNumber(v: number): number | string {
   return Number.isFinite(v) ? v : formatValue(v);
 }
 
-function singleParam(req: Request, name: string): string | undefined {
-  const v = req.query[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw badRequest(`query parameter ${name} must be given once`);
-  return v;
+function singleParam(query: URLSearchParams, name: string): string | undefined {
+  const all = query.getAll(name);
+  if (all.length === 0) return undefined;
+  if (all.length > 1) throw badRequest(`query parameter ${name} must be given once`);
+  return all[0];
 }
 
 /** ?name= and ?match= into a filter; a bad selector is a 400 naming the problem. */
-function filterFrom(req: Request): SeriesFilter {
+function filterFrom(query: URLSearchParams): SeriesFilter {
   const f: SeriesFilter = {};
-  const name = singleParam(req, 'name');
+  const name = singleParam(query, 'name');
   if (name) f.name = name;
-  const match = singleParam(req, 'match') ?? singleParam(req, 'match[]');
+  const match = singleParam(query, 'match') ?? singleParam(query, 'match[]');
   if (match) {
     try {
       f.selector = parseSelector(match);
@@ -58,8 +58,8 @@ function filterFrom(req: Request): SeriesFilter {
 }
 
 /** Unix seconds (fractional) or RFC 3339 → ms. */
-function timeParam(req: Request, name: string, fallbackMs: number): number {
-  const v = singleParam(req, name);
+function timeParam(query: URLSearchParams, name: string, fallbackMs: number): number {
+  const v = singleParam(query, name);
   if (v === undefined || v === '') return fallbackMs;
   if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   const t = Date.parse(v);
@@ -70,8 +70,8 @@ function timeParam(req: Request, name: string, fallbackMs: number): number {
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `15`, `15.5` (seconds) or `15s`, `1m`, `500ms`. */
-function durationParam(req: Request, name: string): number | undefined {
-  const v = singleParam(req, name);
+function durationParam(query: URLSearchParams, name: string): number | undefined {
+  const v = singleParam(query, name);
   if (v === undefined || v === '') return undefined;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v);
   if (!m || Number(m[1]) <= 0) throw badRequest(`${name} must be a positive number of seconds or a duration like 15s, got ${JSON.stringify(v)}`);
@@ -80,43 +80,41 @@ function durationParam(req: Request, name: string): number | undefined {
 
 const MAX_POINTS_PER_SERIES = 11_000;
 
-export function queryRouter(ctx: AppContext): Router {
-  const r = Router();
+export function queryRoutes(ctx: AppContext): RouteHandlers {
+  const list = (query: URLSearchParams) => {
+    const metrics = [...selectSeries(ctx.store, filterFrom(query))].map(metricData);
+    return { metrics, count: metrics.length };
+  };
 
-  r.get('/api/v1/metrics', (req, res) => {
-    const metrics = [...selectSeries(ctx.store, filterFrom(req))].map(metricData);
-    res.json({ metrics, count: metrics.length });
-  });
-
-  r.get('/api/v1/metrics/latest', (req, res) => {
+  const latest = (query: URLSearchParams) => {
     const metrics: Record<string, unknown> = {};
-    for (const s of selectSeries(ctx.store, filterFrom(req))) metrics[compactKey(s.name, s.labels)] = metricData(s);
-    res.json({ metrics });
-  });
+    for (const s of selectSeries(ctx.store, filterFrom(query))) metrics[compactKey(s.name, s.labels)] = metricData(s);
+    return { metrics };
+  };
 
-  r.get('/api/v1/metrics/names', (_req, res) => {
-    const names = ctx.store.names();
-    res.json({ names, count: names.length });
-  });
+  const names = () => {
+    const all = ctx.store.names();
+    return { names: all, count: all.length };
+  };
 
-  r.delete('/api/v1/metrics', (req, res) => {
-    const name = singleParam(req, 'name');
+  const clear = (query: URLSearchParams) => {
+    const name = singleParam(query, 'name');
     if (name === '') throw badRequest('name must not be empty; omit it to delete every custom metric');
-    const f = filterFrom(req);
+    const f = filterFrom(query);
     // Custom series only, as the reference documents: the node's own metrics are not the client's to clear.
     const cleared = ctx.hub.deleteSeries('custom', f.name || f.selector ? (s) => matches(s, f) : () => true);
-    res.json({ cleared, message: `Cleared ${cleared} metrics` });
-  });
+    return { cleared, message: `Cleared ${cleared} metrics` };
+  };
 
-  r.get('/api/v1/query_range', (req, res) => {
-    const f = filterFrom(req);
+  const queryRange = (query: URLSearchParams) => {
+    const f = filterFrom(query);
     if (!f.name && !f.selector) throw badRequest('name or match is required');
     const now = ctx.now();
-    const end = timeParam(req, 'end', now);
+    const end = timeParam(query, 'end', now);
     const cfg = ctx.config.get();
-    const start = timeParam(req, 'start', end - (cfg.historySeconds || cfg.retentionSeconds) * 1000);
+    const start = timeParam(query, 'start', end - (cfg.historySeconds || cfg.retentionSeconds) * 1000);
     if (start > end) throw badRequest('start must not be after end');
-    const step = durationParam(req, 'step');
+    const step = durationParam(query, 'step');
     if (step && (end - start) / step > MAX_POINTS_PER_SERIES) {
       throw badRequest(`too many points per series: (end - start) / step exceeds ${MAX_POINTS_PER_SERIES}; use a larger step`);
     }
@@ -124,29 +122,20 @@ export function queryRouter(ctx: AppContext): Router {
       metric: { __name__: series.name, ...series.labels },
       values: points.map(([t, v]) => [t / 1000, formatValue(v)]),
     }));
-    res.json({ status: 'success', data: { resultType: 'matrix', result } });
-  });
+    return { status: 'success', data: { resultType: 'matrix', result } };
+  };
 
-  const expose = (req: Request, families: Iterable<ExpoFamily>) => {
-    const om = (req.headers.accept ?? '').includes('application/openmetrics-text');
+  const expose = (accept: string | undefined, families: Iterable<ExpoFamily>) => {
+    const om = (accept ?? '').includes('application/openmetrics-text');
     return om ? { type: OPENMETRICS_CONTENT_TYPE, body: encodeOpenMetrics(families) } : { type: TEXT_CONTENT_TYPE, body: encodeText(families) };
   };
 
-  r.get('/metrics', (req, res) => {
-    const { type, body } = expose(req, expositionFamilies(ctx.store));
-    res.type(type).send(body);
-  });
-
   // Component report API: read back what components reported.
   const reported = (s: Series) => COMPONENT_NAME_LABEL in s.labels;
-  r.get('/api/metrics/prometheus', (req, res) => {
-    const { type, body } = expose(req, expositionFamilies(ctx.store, reported));
-    res.type(type).send(body);
-  });
 
-  r.get('/api/metrics/query', (req, res) => {
-    const component = singleParam(req, 'component_name');
-    const metricName = singleParam(req, 'metric_name');
+  const components = (query: URLSearchParams) => {
+    const component = singleParam(query, 'component_name');
+    const metricName = singleParam(query, 'metric_name');
     const metrics = [];
     for (const s of selectSeries(ctx.store, { where: reported })) {
       if (component && s.labels[COMPONENT_NAME_LABEL] !== component) continue;
@@ -162,12 +151,26 @@ export function queryRouter(ctx: AppContext): Router {
         timestamp: new Date(s.timestampMs).toISOString(),
       });
     }
-    res.json({ metrics, count: metrics.length });
-  });
+    return { metrics, count: metrics.length };
+  };
 
-  r.get('/metrics/self', async (_req, res) => {
-    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
-
-  return r;
+  return [
+    ['GET /api/v1/metrics', (_req, res, query) => sendJson(res, 200, list(query))],
+    ['GET /api/v1/metrics/latest', (_req, res, query) => sendJson(res, 200, latest(query))],
+    ['GET /api/v1/metrics/names', (_req, res) => sendJson(res, 200, names())],
+    ['DELETE /api/v1/metrics', (_req, res, query) => sendJson(res, 200, clear(query))],
+    ['GET /api/v1/query_range', (_req, res, query) => sendJson(res, 200, queryRange(query))],
+    ['GET /metrics', (req, res) => {
+      const { type, body } = expose(req.headers.accept, expositionFamilies(ctx.store));
+      sendBody(res, 200, type, body);
+    }],
+    ['GET /api/metrics/prometheus', (req, res) => {
+      const { type, body } = expose(req.headers.accept, expositionFamilies(ctx.store, reported));
+      sendBody(res, 200, type, body);
+    }],
+    ['GET /api/metrics/query', (_req, res, query) => sendJson(res, 200, components(query))],
+    ['GET /metrics/self', async (_req, res) => {
+      sendBody(res, 200, ctx.metrics.registry.contentType, await ctx.metrics.registry.metrics());
+    }],
+  ];
 }

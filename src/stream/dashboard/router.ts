@@ -2,7 +2,7 @@
  * Serves the live dashboard: one HTML page, one ES module and one stylesheet, read from this
  * folder as they are in the repository (no build step). The page is served at GET /dashboard and,
  * for browsers, at GET /metrics/stream (a request whose Accept has text/html and not
- * text/event-stream; anything else falls through to the stream handler mounted before this router).
+ * text/event-stream: the stream route hands those to `pageAtStream`).
  *
  * Every URL in the page is relative, so it works behind a path prefix or `kubectl port-forward`:
  * the HTML is rendered once per mount point with the relative path back to the mount root
@@ -18,8 +18,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Router, type Request, type Response } from 'express';
-import { wantsHtml } from '../negotiate';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { notFound } from '../../http/errors';
+import { addVary, decodeParam, onlyValue, pathOf, searchOf, sendBody, type Handler, type RouteHandlers } from '../../http/respond';
 
 /** The policy without inline-script hashes (see dashboardCsp). */
 export const DASHBOARD_CSP = [
@@ -96,11 +97,18 @@ function asset(body: Buffer, type: string): Asset {
   return { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) };
 }
 
+export interface DashboardRoutes {
+  /** GET /dashboard and its assets. */
+  routes: RouteHandlers;
+  /** The page as served at GET /metrics/stream, for browsers (see src/stream/route.ts). */
+  pageAtStream: Handler;
+}
+
 /**
  * Reads the assets once (throws at construction when one is missing, naming it) and returns the
- * router. The router holds no mutable state.
+ * handlers. They hold no mutable state.
  */
-export function dashboardRouter(opts: DashboardOptions = {}): Router {
+export function dashboardRoutes(opts: DashboardOptions = {}): DashboardRoutes {
   const dir = opts.dir ?? dashboardDir();
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(ASSETS)) assets.set(name, asset(readFileSync(path.join(dir, name)), type));
@@ -126,25 +134,25 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
   const pageAtDashboard = render('./');
   const pageAtStream = render('../');
 
-  const securityHeaders = (res: Response) => {
+  const securityHeaders = (res: ServerResponse) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
   };
 
-  const send = (req: Request, res: Response, a: Asset, cacheControl: string) => {
+  const send = (req: IncomingMessage, res: ServerResponse, a: Asset, cacheControl: string) => {
     securityHeaders(res);
     res.setHeader('Cache-Control', cacheControl);
     res.setHeader('ETag', `"${a.hash}"`);
-    res.setHeader('Vary', 'Accept-Encoding');
+    addVary(res, 'Accept-Encoding');
     if (req.headers['if-none-match'] === `"${a.hash}"`) {
-      res.status(304).end();
+      res.statusCode = 304;
+      res.end();
       return;
     }
-    res.setHeader('Content-Type', a.type);
-    res.status(200).send(a.body);
+    sendBody(res, 200, a.type, a.body);
   };
 
-  const sendPage = (req: Request, res: Response, page: Page) => {
+  const sendPage = (req: IncomingMessage, res: ServerResponse, page: Page) => {
     res.setHeader('Content-Security-Policy', page.csp);
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
@@ -152,34 +160,96 @@ export function dashboardRouter(opts: DashboardOptions = {}): Router {
     send(req, res, page, 'no-cache');
   };
 
-  const r = Router();
-
-  r.get('/dashboard', (req, res) => {
+  const dashboard: Handler = (req, res) => {
     // `/dashboard/` would resolve the relative URLs one level too deep: send it to `../dashboard`.
-    if (req.path.endsWith('/')) {
+    if (pathOf(req.url).endsWith('/')) {
       securityHeaders(res);
-      res.redirect(308, '../dashboard' + queryPart(req.originalUrl));
+      redirect(req, res, 308, '../dashboard' + searchOf(req.url));
       return;
     }
     sendPage(req, res, pageAtDashboard);
-  });
+  };
 
-  r.get('/metrics/stream', (req, res, next) => {
-    // The stream handler (mounted before us) already passed on HTML requests; be safe when it is absent.
-    if (!wantsHtml(req.headers.accept) || req.path.endsWith('/')) return next();
+  const streamPage: Handler = (req, res) => {
+    if (pathOf(req.url).endsWith('/')) throw notFound(`no route for GET ${pathOf(req.url)}`);
     res.setHeader('Vary', 'Accept');
     sendPage(req, res, pageAtStream);
-  });
+  };
 
-  r.get('/dashboard/assets/:file', (req, res, next) => {
-    const a = assets.get(String(req.params.file));
-    if (!a) return next();
+  const assetRoute: Handler = (req, res, query, call) => {
+    const a = call.param === undefined ? undefined : assets.get(decodeParam(call.param));
+    if (!a) throw notFound(`nothing at ${pathOf(req.url)}`);
     // A URL carrying the current content hash never changes; anything else is revalidated.
-    const immutable = req.query.v === a.hash;
+    const immutable = onlyValue(query, 'v') === a.hash;
     send(req, res, a, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-  });
+  };
 
-  return r;
+  return {
+    routes: [
+      ['GET /dashboard', dashboard],
+      ['GET /dashboard/assets/:file', assetRoute],
+    ],
+    pageAtStream: streamPage,
+  };
+}
+
+const REDIRECT_TEXT: Record<number, string> = { 301: 'Moved Permanently', 302: 'Found', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };
+
+/**
+ * A redirect to `location` with a short body in the form the client prefers (plain text or HTML,
+ * none when it accepts neither), varying by Accept.
+ */
+function redirect(req: IncomingMessage, res: ServerResponse, status: number, location: string): void {
+  const target = location.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
+  const text = `${REDIRECT_TEXT[status] ?? 'Redirect'}. Redirecting to ${target}`;
+  res.setHeader('Location', target);
+  res.setHeader('Vary', 'Accept');
+  const form = preferredType(req.headers.accept, ['text/plain', 'text/html']);
+  if (form === undefined) {
+    res.statusCode = status;
+    res.setHeader('Content-Length', 0);
+    res.end();
+    return;
+  }
+  const body = form === 'text/html'
+    ? `<!DOCTYPE html><head><title>${REDIRECT_TEXT[status] ?? 'Redirect'}</title></head><body><p>${escapeHtml(text)}</p></body>`
+    : text;
+  sendBody(res, status, `${form}; charset=utf-8`, body);
+}
+
+/**
+ * Which of `offered` (in our order of preference) an Accept header prefers: the highest q-value
+ * of the most specific range that covers each; on a tie the range listed first, then our order.
+ * No header: the first offered. None acceptable: undefined.
+ */
+export function preferredType(accept: string | undefined, offered: readonly string[]): string | undefined {
+  if (accept === undefined || accept.trim() === '') return offered[0];
+  const ranges = accept.split(',').map((part, index) => {
+    const [range, ...params] = part.split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const qv = q === undefined ? 1 : Number(q.slice(2));
+    return { range: range.trim().toLowerCase(), q: Number.isFinite(qv) ? qv : 0, index };
+  });
+  let best: { type: string; q: number; specificity: number; index: number; order: number } | undefined;
+  offered.forEach((type, order) => {
+    const [major] = type.split('/');
+    let hit: { q: number; specificity: number; index: number } | undefined;
+    for (const r of ranges) {
+      const specificity = r.range === type ? 2 : r.range === `${major}/*` ? 1 : r.range === '*/*' ? 0 : -1;
+      if (specificity < 0 || (hit !== undefined && hit.specificity > specificity)) continue;
+      if (hit === undefined || specificity > hit.specificity || r.q > hit.q) hit = { q: r.q, specificity, index: r.index };
+    }
+    if (hit === undefined || hit.q <= 0) return;
+    const better = best === undefined || hit.q > best.q || (hit.q === best.q && (hit.specificity > best.specificity || (hit.specificity === best.specificity && hit.index < best.index)));
+    if (better) best = { type, ...hit, order };
+  });
+  return best?.type;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
 /**
@@ -196,9 +266,4 @@ function versionImports(source: string, assets: ReadonlyMap<string, Asset>): str
     const dep = assets.get(name);
     return dep ? `${head}./${name}?v=${dep.hash}'` : whole;
   });
-}
-
-function queryPart(url: string): string {
-  const i = url.indexOf('?');
-  return i < 0 ? '' : url.slice(i);
 }
