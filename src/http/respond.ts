@@ -57,12 +57,13 @@ export function sendJson(res: PlainResponse, status: number, body: unknown): voi
 export function sendBody(res: PlainResponse, status: number, contentType: string, body: string | Uint8Array): void {
   res.statusCode = status;
   res.setHeader('Content-Type', contentType);
-  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  // Encoded once: the length and the write then share the bytes.
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (compressionAllowed(res) && compressibleType(contentType)) {
     addVary(res, 'Accept-Encoding');
     const req = res.req;
-    if (length >= COMPRESS_MIN_BYTES && req.method !== 'HEAD' && res.getHeader('Content-Encoding') === undefined && acceptsGzip(req.headers['accept-encoding'])) {
-      gzip(body, (err, out) => {
+    if (bytes.length >= COMPRESS_MIN_BYTES && req.method !== 'HEAD' && res.getHeader('Content-Encoding') === undefined && acceptsGzip(req.headers['accept-encoding'])) {
+      gzip(bytes, (err, out) => {
         if (res.destroyed || res.writableEnded) return; // the client went away meanwhile
         if (err) {
           res.destroy();
@@ -75,8 +76,8 @@ export function sendBody(res: PlainResponse, status: number, contentType: string
       return;
     }
   }
-  res.setHeader('Content-Length', length);
-  res.end(body);
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
 }
 
 /** A body that is never compressed (binary answers, e.g. OTLP protobuf). */
