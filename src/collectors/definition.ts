@@ -5,7 +5,7 @@
  * folder and one line of the registry, nothing else.
  */
 
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import { bool, int } from '../config/env-types';
 import type { LineProtocolParser } from '../formats/influx/parse';
 import type { Collector, CollectorEnv } from './collector';

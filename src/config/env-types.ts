@@ -4,7 +4,7 @@
  * its setting is declared.
  */
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /** Env strings → booleans, strictly: anything else is an error naming the variable. */
 export const bool = z.preprocess((v) => {

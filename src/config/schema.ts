@@ -4,7 +4,7 @@
  * is checked the same way whichever way it arrives.
  */
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { COLLECTOR_SETTINGS } from '../collectors/registry';
 import { bool, int } from './env-types';
 import { parseQuotaPolicy } from '../quota/quotas';

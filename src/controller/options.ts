@@ -5,7 +5,7 @@
 
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ConfigError } from '../config/load';
 import { SETTINGS } from '../config/schema';
 
@@ -46,9 +46,9 @@ const ENV = {
   retryPeriodSeconds: ['LEADER_ELECTION_RETRY_PERIOD_SECONDS', seconds(2, 0.1, 300)],
   agentNamespace: ['AGENT_NAMESPACE', z.string().default('')],
   agentPodSelector: ['AGENT_POD_SELECTOR', z.string().min(1).default(AGENT_LABELS)],
-  agentServiceLabels: ['AGENT_SERVICE_LABELS', labels.default(parseLabels(AGENT_LABELS))],
+  agentServiceLabels: ['AGENT_SERVICE_LABELS', labels.default(AGENT_LABELS)],
   agentMetricsPortName: ['AGENT_METRICS_PORT_NAME', z.string().min(1).default('http')],
-  defaultMonitorLabels: ['DEFAULT_MONITOR_LABELS', labels.default({})],
+  defaultMonitorLabels: ['DEFAULT_MONITOR_LABELS', labels.default('')],
   // `namespace/name` of the PodMonitor the chart rendered: MonitorsSelected checks it too.
   chartPodMonitor: ['CHART_POD_MONITOR', z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be <namespace>/<name>').optional()],
   discoveryIntervalSeconds: ['DISCOVERY_INTERVAL_SECONDS', seconds(60, 1, 86_400)],

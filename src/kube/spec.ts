@@ -7,7 +7,7 @@
  * Pure: no I/O. Shared by the controller (to accept or reject a spec) and by the agent (to apply it).
  */
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { configSchema, envName, LIVE_SETTINGS, type Config, type SettingKey } from '../config/schema';
 import type { LabelSelector, MonitorMode } from './resources';
 

@@ -9,7 +9,7 @@
  * series refused while its existing ones still update, and never evicts another namespace's.
  */
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { HttpError } from '../http/errors';
 
 export interface Quota {
@@ -28,8 +28,8 @@ export interface QuotaPolicy {
 
 const quotaSchema = z.object({
   maxSeries: z.number().int().min(0).default(0),
-  samplesPerSecond: z.number().min(0).default(0),
-  requestsPerSecond: z.number().min(0).default(0),
+  samplesPerSecond: z.number().finite().min(0).default(0),
+  requestsPerSecond: z.number().finite().min(0).default(0),
 }).strict();
 
 const policySchema = z.object({

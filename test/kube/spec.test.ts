@@ -44,9 +44,9 @@ describe('MetricsManagerConfig spec', () => {
 
   it('problems name the spec field, in spec terms', () => {
     const cases: [unknown, string, RegExp][] = [
-      [{ rateLimit: { requestsPerMinute: 0 } }, 'spec.rateLimit.requestsPerMinute', />=1/],
+      [{ rateLimit: { requestsPerMinute: 0 } }, 'spec.rateLimit.requestsPerMinute', /greater than or equal to 1\b/],
       [{ retention: { seconds: 'long' } }, 'spec.retention.seconds', /number/],
-      [{ stream: { intervalMs: 50 } }, 'spec.stream.intervalMs', />=100/],
+      [{ stream: { intervalMs: 50 } }, 'spec.stream.intervalMs', /greater than or equal to 100\b/],
       [{ cors: { allowCredentials: true } }, 'spec.cors.origins', /spec\.cors\.allowCredentials=true needs explicit spec\.cors\.origins/],
       [{ rateLimit: { requestPerMinute: 5 } }, 'spec.rateLimit', /requestPerMinute/],
       [{ nodeSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }, 'spec.nodeSelector.matchExpressions[0].values', /must not be empty/],

@@ -1,6 +1,6 @@
 export { NvidiaCollector, NVIDIA_METRICS, type NvidiaCollectorOptions } from './nvidia-collector';
 export { parseNvidiaSmiCsv, NVIDIA_SMI_ARGS, NVIDIA_SMI_FIELDS, type NvidiaGpuReading } from './nvidia-smi-csv';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 import { NvidiaCollector } from './nvidia-collector';
 

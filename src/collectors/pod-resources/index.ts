@@ -7,7 +7,7 @@
  */
 
 import { promises as fsp } from 'node:fs';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { Labels, Sample } from '../../model/sample';
 import type { Collection, Collector } from '../collector';
 import { defineCollector, enabledSetting, intervalSetting } from '../definition';

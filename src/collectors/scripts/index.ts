@@ -16,7 +16,7 @@ import type { Collection, Collector } from '../collector';
 import { type KillFn, type RunOutcome, runScript, type SpawnFn } from './run-script';
 
 export type { KillFn, RunOutcome, SpawnFn } from './run-script';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { int } from '../../config/env-types';
 import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 

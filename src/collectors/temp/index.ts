@@ -8,7 +8,7 @@ import type { Collection, Collector, CollectorEnv } from '../collector';
 import { numberedDirs, parseMilliCelsius, sensorName, tempChannels } from './sensors';
 
 export { numberedDirs, parseMilliCelsius, sensorName, tempChannels } from './sensors';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { isRegex } from '../../config/env-types';
 import { defineCollector, enabledSetting, intervalSetting } from '../definition';
 

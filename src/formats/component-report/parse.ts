@@ -4,7 +4,7 @@
  * become labels, so the series of different components never merge.
  */
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { checkLabels, checkMetricName, ValidationError } from '../../model/names';
 import type { MetricType, Sample } from '../../model/sample';
 import { jsonTimestampMillis } from '../../model/time';
@@ -18,7 +18,7 @@ export const COMPONENT_TYPE_LABEL = 'component_type';
 const metricSchema = z.object({
   metric_name: z.string().min(1).max(256),
   metric_type: z.enum(['gauge', 'counter', 'histogram', 'summary']).default('gauge'),
-  metric_value: z.number(),
+  metric_value: z.number().finite('must be a finite number'),
   timestamp: z.union([z.string(), z.number()]).nullish(),
   labels: z.record(z.string(), z.string()).nullish(),
   help_text: z.string().max(1024).nullish(),

@@ -5,7 +5,7 @@
  * invalid item is named so the client can fix them in one go.
  */
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { checkLabels, checkMetricName, fieldSeriesName, ValidationError } from '../../model/names';
 import type { ItemError, Labels, MetricType, Sample } from '../../model/sample';
 import { jsonTimestampMillis } from '../../model/time';
@@ -13,14 +13,17 @@ import { jsonTimestampMillis } from '../../model/time';
 /** histogram/summary given as a single number carry no bucket structure: exposed as untyped. */
 const TYPE_MAP: Record<string, MetricType> = { gauge: 'gauge', counter: 'counter', histogram: 'untyped', summary: 'untyped', untyped: 'untyped' };
 
-const tags = z.record(z.string(), z.string(), 'tags must be an object of string values').nullish();
-const timestamp = z.union([z.number(), z.string()], 'timestamp must be a number or a string').nullish();
+/** A schema's own error in our words (zod 3 takes it as an error map). */
+const says = (message: string) => ({ errorMap: () => ({ message }) });
+
+const tags = z.record(z.string(), z.string(), says('tags must be an object of string values')).nullish();
+const timestamp = z.union([z.number(), z.string()], says('timestamp must be a number or a string')).nullish();
 const metricType = z.enum(['gauge', 'counter', 'histogram', 'summary', 'untyped']).default('gauge');
 
 const simpleSchema = z.object({
   name: z.string().min(1).max(256),
   // Numeric strings are accepted like the reference's lax validation; "NaN" and friends are not.
-  value: z.union([z.number(), z.string().regex(/^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/, 'value must be a finite number').transform(Number)]),
+  value: z.union([z.number().finite('value must be a finite number'), z.string().regex(/^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/, 'value must be a finite number').transform(Number)]),
   tags,
   timestamp,
   metric_type: metricType,
@@ -28,7 +31,7 @@ const simpleSchema = z.object({
   unit: z.string().max(64).optional(),
 });
 
-const fieldValue = z.union([z.number(), z.boolean(), z.string()], 'field values must be numbers, booleans or strings');
+const fieldValue = z.union([z.number(), z.boolean(), z.string()], says('field values must be numbers, booleans or strings'));
 
 const pointSchema = z.object({
   name: z.string().min(1).max(256),
@@ -38,7 +41,7 @@ const pointSchema = z.object({
   metric_type: metricType,
 });
 
-const batchSchema = z.object({ metrics: z.array(z.unknown(), 'metrics must be an array') });
+const batchSchema = z.object({ metrics: z.array(z.unknown(), says('metrics must be an array')) });
 
 function describe(err: z.ZodError, prefix = ''): string[] {
   return err.issues.map((i) => `${prefix}${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`);
