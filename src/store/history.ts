@@ -80,19 +80,30 @@ export class HistoryArena {
  * inside whole stores (bench/store-memory.ts, both modes); this sits between.
  */
 const HISTORY_OVERHEAD_BYTES = 480;
-/** What a typed array costs beyond its contents: the view and buffer objects (measured, as above). */
-const TYPED_ARRAY_BYTES = 184;
+/** What the chunk table costs beyond its doubles: the array object and its elements' header. */
+const TABLE_ARRAY_BYTES = 32;
 /** Completed chunks' table: two doubles a chunk, grown by doubling from this many chunks. */
 const TABLE_MIN_CHUNKS = 4;
-const NO_CHUNKS = new Float64Array(0);
+const NO_CHUNKS: number[] = [];
+
+/**
+ * `n` zeros in a JS array V8 keeps as unboxed doubles (8 bytes each, on the heap): a typed array
+ * would put them in a separately allocated backing store, whose native bookkeeping cost more than
+ * the table itself (about 400 bytes per series on Node 24). Filled with a non-integer first, so
+ * the array's elements kind is double from the start.
+ */
+function doubles(n: number): number[] {
+  const a = new Array<number>(n).fill(0.5);
+  return a.fill(0);
+}
 
 export class SeriesHistory {
   private readonly open = new ChunkWriter();
   /**
-   * Completed chunks, oldest first, as pairs (arena reference, last timestamp) from pair `head` on:
-   * a typed array, so what it holds is known exactly (a JS array's capacity is not).
+   * Completed chunks, oldest first, as pairs (arena reference, last timestamp) from pair `head` on.
+   * Made at its full length and never pushed to, so its capacity is its length (known exactly).
    */
-  private table: Float64Array = NO_CHUNKS;
+  private table: number[] = NO_CHUNKS;
   private head = 0;
   private n = 0;
   /** True once any chunk was dropped (time window or byte budget): older points are gone. */
@@ -102,7 +113,7 @@ export class SeriesHistory {
 
   /** Bytes held by this history itself (the arena's slabs are counted by the store). */
   get bytes(): number {
-    return HISTORY_OVERHEAD_BYTES + this.open.buf.length + (this.table.length > 0 ? TYPED_ARRAY_BYTES + this.table.length * 8 : 0);
+    return HISTORY_OVERHEAD_BYTES + this.open.buf.length + (this.table.length > 0 ? TABLE_ARRAY_BYTES + this.table.length * 8 : 0);
   }
 
   /** Points held. */
@@ -156,13 +167,12 @@ export class SeriesHistory {
     let grown = 0;
     if (end === this.table.length) {
       // Full: slide the live pairs down if half of it is dropped chunks, else double.
-      const live = this.table.subarray(this.head * 2, end);
       if (this.head > 0 && this.head * 2 >= this.table.length >>> 1) {
         this.table.copyWithin(0, this.head * 2, end);
       } else {
-        const next = new Float64Array(Math.max(TABLE_MIN_CHUNKS * 2, this.table.length * 2));
-        next.set(live);
-        grown = (next.length - this.table.length) * 8 + (this.table.length === 0 ? TYPED_ARRAY_BYTES : 0);
+        const next = doubles(Math.max(TABLE_MIN_CHUNKS * 2, this.table.length * 2));
+        for (let i = this.head * 2; i < end; i++) next[i - this.head * 2] = this.table[i];
+        grown = (next.length - this.table.length) * 8 + (this.table.length === 0 ? TABLE_ARRAY_BYTES : 0);
         this.table = next;
       }
       this.head = 0;
