@@ -102,9 +102,15 @@ export function sendError(res: PlainResponse, e: HttpError): void {
 /** `/a/b?x=1` → `/a/b`. */
 export function pathOf(url: string | undefined): string {
   if (!url) return '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
+  // A server must accept the absolute form (`GET http://host:9100/metrics`, RFC 9112 §3.2.2),
+  // which clients send through a proxy; its path is what follows the authority.
+  const start = url.charCodeAt(0) === 47 /* / */ ? 0 : (ABSOLUTE_FORM.exec(url)?.[0].length ?? 0);
+  const q = url.indexOf('?', start);
+  const path = q < 0 ? url.slice(start) : url.slice(start, q);
+  return path === '' ? '/' : path;
 }
+
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
 /** `/a/b?x=1` → `?x=1`; '' without a query. */
 export function searchOf(url: string | undefined): string {

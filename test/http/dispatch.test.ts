@@ -138,6 +138,27 @@ describe('HTTP dispatch on node:http', () => {
       assert.deepEqual(String(o.headers.allow).split(', ').sort(), ['DELETE', 'GET', 'HEAD', 'POST']);
     });
 
+    it('serves a request line in absolute form (as sent through a proxy), pushes included', async () => {
+      const at = (method: string, target: string, body?: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const u = new URL(a.url);
+        const req = http.request({ host: u.hostname, port: u.port, method, path: target }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      const push = await at('POST', `${a.url}/write?precision=s`, 'absolute_form_total value=7');
+      assert.equal(push.status, 204, push.body);
+      const got = await at('GET', `${a.url}/metrics`);
+      assert.equal(got.status, 200);
+      assert.match(got.body, /^absolute_form_total(\{[^}]*\})? 7\b/m);
+      assert.equal((await at('GET', `${a.url}`)).status, (await raw(`${a.url}/`, 'GET')).status);
+      assert.equal((await at('GET', `${a.url}/nowhere`)).status, 404);
+    });
+
     it('a bad percent-encoding in a path segment is a 400 naming it', async () => {
       const r = await raw(`${a.url}/dashboard/assets/%E0%A4%A`, 'GET');
       assert.equal(r.status, 400);
