@@ -84,6 +84,21 @@ function bitLength(z: number): number {
   return z < TWO32 ? 32 - Math.clz32(z) : 40;
 }
 
+/**
+ * Where a writer gets buffers too large for V8 to keep on its own heap: none means plain typed
+ * arrays (see history.ts's BufferPool for why a store pools them).
+ */
+export interface ChunkBuffers {
+  /** A zero-filled buffer of exactly `bytes` bytes (a power of two above ON_HEAP_MAX_BYTES). */
+  take(bytes: number): Uint8Array;
+  /** Returns a buffer `take` gave; the caller holds no reference to it afterwards. */
+  give(buf: Uint8Array): void;
+}
+
+/** V8 keeps typed arrays up to this size inside its heap, without a backing store of their own. */
+export const ON_HEAP_MAX_BYTES = 64;
+const NO_BYTES = new Uint8Array(0);
+
 /** Mutable encoder state of one chunk being written. */
 export class ChunkWriter {
   /** Bit stream; byte 0 is reserved for the count. Grown on demand, zero beyond `bitLen`. */
@@ -115,8 +130,19 @@ export class ChunkWriter {
   /** The previous value is the mantissa state's (not a raw one). */
   private prevDecimal = false;
 
-  constructor(initialBytes = 32) {
+  constructor(
+    initialBytes = 32,
+    private readonly buffers: ChunkBuffers | null = null,
+  ) {
     this.buf = new Uint8Array(initialBytes);
+  }
+
+  /** Gives a pooled buffer back; the writer holds nothing afterwards and must not be written to again. */
+  dispose(): void {
+    this.giveBack(this.buf);
+    this.buf = NO_BYTES;
+    this.bitLen = 8;
+    this.count = 0;
   }
 
   /** Bytes the chunk takes when completed (count byte included). */
@@ -359,11 +385,16 @@ export class ChunkWriter {
   }
 
   private grow(bits: number): void {
-    let cap = this.buf.length * 2;
+    let cap = Math.max(this.buf.length * 2, 8);
     while (cap << 3 < bits) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = this.buffers !== null && cap > ON_HEAP_MAX_BYTES ? this.buffers.take(cap) : new Uint8Array(cap);
     next.set(this.buf);
+    this.giveBack(this.buf);
     this.buf = next;
+  }
+
+  private giveBack(buf: Uint8Array): void {
+    if (this.buffers !== null && buf.length > ON_HEAP_MAX_BYTES) this.buffers.give(buf);
   }
 }
 

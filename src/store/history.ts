@@ -9,7 +9,7 @@
  * eaten up by per-chunk object overhead.
  */
 
-import { CHUNK_POINTS, ChunkWriter, chunkFirstTime, readChunk } from './chunk';
+import { CHUNK_POINTS, ChunkWriter, chunkFirstTime, readChunk, type ChunkBuffers } from './chunk';
 
 /** Slab size: a few hundred typical chunks, small enough that a small store wastes little. */
 export const SLAB_BYTES = 64 * 1024;
@@ -22,17 +22,94 @@ interface Slab {
   live: number;
 }
 
+/** Block size of the open chunks' buffer pool: 512 buffers of 128 bytes, 16 of 4 KiB. */
+export const POOL_BLOCK_BYTES = 64 * 1024;
+
+interface PoolBlock {
+  readonly size: number;
+  readonly buf: ArrayBuffer;
+  /** Bytes handed out so far by bumping (views past this were never made). */
+  bumped: number;
+  /** Views given back, ready to hand out again. */
+  readonly free: Uint8Array[];
+  live: number;
+}
+
+/**
+ * Buffers of the open chunks, one per series with history, as views into shared 64 KiB blocks of
+ * one size each. A typed array of its own (what a chunk of more than 64 bytes needs) costs its
+ * backing store's native bookkeeping besides its bytes: about 400 bytes per buffer on Node 24,
+ * more than a typical open chunk holds. A view into a block shares that block's. A block is
+ * freed when its last buffer comes back, so a store that shrinks gives the memory back.
+ */
+export class BufferPool implements ChunkBuffers {
+  /** Blocks by the ArrayBuffer their views share (give() finds a view's block through it). */
+  private readonly blocks = new Map<ArrayBuffer, PoolBlock>();
+  /** Per size: blocks that can hand out a buffer (some given back, or room to bump). */
+  private readonly open = new Map<number, PoolBlock[]>();
+  /** Bytes of buffers handed out and not given back. */
+  inUseBytes = 0;
+
+  /** Bytes of the blocks (what the process holds for the pool). */
+  get bytes(): number {
+    return this.blocks.size * POOL_BLOCK_BYTES;
+  }
+
+  take(bytes: number): Uint8Array {
+    let list = this.open.get(bytes);
+    if (list === undefined) this.open.set(bytes, (list = []));
+    let block = list[list.length - 1];
+    if (block === undefined) {
+      block = { size: bytes, buf: new ArrayBuffer(POOL_BLOCK_BYTES), bumped: 0, free: [], live: 0 };
+      this.blocks.set(block.buf, block);
+      list.push(block);
+    }
+    let view = block.free.pop();
+    if (view === undefined) {
+      view = new Uint8Array(block.buf, block.bumped, bytes);
+      block.bumped += bytes;
+    }
+    block.live++;
+    if (block.free.length === 0 && block.bumped + bytes > POOL_BLOCK_BYTES) list.pop();
+    this.inUseBytes += bytes;
+    return view;
+  }
+
+  give(buf: Uint8Array): void {
+    const block = this.blocks.get(buf.buffer as ArrayBuffer);
+    if (block === undefined || buf.length !== block.size) throw new Error('BufferPool: not a buffer of this pool');
+    this.inUseBytes -= block.size;
+    const list = this.open.get(block.size)!;
+    const wasFull = block.free.length === 0 && block.bumped + block.size > POOL_BLOCK_BYTES;
+    if (--block.live === 0) {
+      // Its last buffer: the block goes (a full block is on no list).
+      this.blocks.delete(block.buf);
+      if (!wasFull) list.splice(list.indexOf(block), 1);
+      return;
+    }
+    buf.fill(0);
+    block.free.push(buf);
+    if (wasFull) list.push(block);
+  }
+}
+
 /** The shared store of completed chunks. One per SeriesStore. */
 export class HistoryArena {
+  /** Buffers of the open chunks of this store's histories. */
+  readonly openBuffers = new BufferPool();
+
   private readonly slabs: Array<Slab | null> = [];
   private readonly freeIds: number[] = [];
   private current: Slab | null = null;
   private currentId = -1;
   private slabCount = 0;
 
-  /** Bytes allocated for slabs (what the process really holds, holes included). */
+  /**
+   * Bytes allocated for slabs (what the process really holds, holes included), and the open
+   * buffers' pool beyond the buffers in use (each history counts its own).
+   */
   get bytes(): number {
-    return this.slabCount * SLAB_BYTES;
+    return this.slabCount * SLAB_BYTES + this.openBuffers.bytes - this.openBuffers.inUseBytes;
   }
 
   /** Copies `len` bytes of `src` in; returns the reference. */
@@ -98,7 +175,7 @@ function doubles(n: number): number[] {
 }
 
 export class SeriesHistory {
-  private readonly open = new ChunkWriter();
+  private readonly open: ChunkWriter;
   /**
    * Completed chunks, oldest first, as pairs (arena reference, last timestamp) from pair `head` on.
    * Made at its full length and never pushed to, so its capacity is its length (known exactly).
@@ -109,7 +186,9 @@ export class SeriesHistory {
   /** True once any chunk was dropped (time window or byte budget): older points are gone. */
   trimmed = false;
 
-  constructor(private readonly arena: HistoryArena) {}
+  constructor(private readonly arena: HistoryArena) {
+    this.open = new ChunkWriter(32, arena.openBuffers);
+  }
 
   /** Bytes held by this history itself (the arena's slabs are counted by the store). */
   get bytes(): number {
@@ -200,8 +279,9 @@ export class SeriesHistory {
     return k;
   }
 
-  /** Releases every completed chunk (the series is going away or its history is disabled). */
+  /** Releases every chunk, the open one's buffer too: the series is going away or its history is disabled. */
   releaseAll(): void {
+    this.open.dispose();
     for (let i = 0; i < this.n; i++) this.arena.release(this.table[(this.head + i) * 2]);
     this.table = NO_CHUNKS;
     this.head = 0;
