@@ -3,6 +3,8 @@ const given = process.argv.slice(2).some((a) => a.endsWith('.js') && !a.includes
 module.exports = {
   ...(given ? {} : { spec: ['build/test/**/*.test.js'] }),
   recursive: true,
+  // fast-check's generators range up to the maxLength a property gives (see the file).
+  require: ['./build/test/helpers/property-sizes.js'],
   timeout: 20000,
   exit: true,
   reporter: './scripts/mocha-reporter.js',
