@@ -23,7 +23,7 @@ const metricType = z.enum(['gauge', 'counter', 'histogram', 'summary', 'untyped'
 const simpleSchema = z.object({
   name: z.string().min(1).max(256),
   // Numeric strings are accepted like the reference's lax validation; "NaN" and friends are not.
-  value: z.union([z.number().finite('value must be a finite number'), z.string().regex(/^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/, 'value must be a finite number').transform(Number)]),
+  value: z.union([z.number().finite('value must be a finite number'), z.string().regex(/^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/, 'value must be a finite number').transform(Number).refine(Number.isFinite, 'value must be a finite number')], says('value must be a finite number or a numeric string')),
   tags,
   timestamp,
   metric_type: metricType,

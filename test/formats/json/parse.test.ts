@@ -22,7 +22,14 @@ describe('JSON formats', () => {
     it('rejects bad input with ValidationError naming the field', () => {
       assert.throws(() => parseSimple({ value: 1 }), (e: unknown) => e instanceof ValidationError && /name/.test(e.message));
       assert.throws(() => parseSimple({ name: 'm', value: 'Infinity' }), ValidationError);
-      assert.throws(() => parseSimple({ name: 'm', value: true }), ValidationError);
+      // The value's problem in words a pusher can act on, whatever was wrong with it.
+      for (const value of [true, 'abc', null, undefined, {}]) {
+        assert.throws(() => parseSimple({ name: 'm', value }), (e: unknown) => e instanceof ValidationError && e.message === 'value: value must be a finite number or a numeric string', String(value));
+      }
+      // JSON reads 1e999 as Infinity: not a value we store.
+      assert.throws(() => parseSimple({ name: 'm', value: JSON.parse('1e999') as number }), /value: value must be a finite number$/);
+      assert.throws(() => parseSimple({ name: 'm', value: '1e999' }), /value: value must be a finite number$/);
+      assert.equal(parseSimple({ name: 'm', value: ' 12.5 ' }).value, 12.5);
       assert.throws(() => parseSimple({ name: 'm', value: 1, metric_type: 'meter' }), /metric_type/);
     });
   });
