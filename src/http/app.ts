@@ -15,7 +15,7 @@ import type { AppContext } from './context';
 import { HttpError, notFound, toHttpError } from './errors';
 import { answerPreflight, applyCors, assignCorrelationId, trackRequest } from './middleware';
 import { rateLimiter, TokenBucketStore } from './rate-limit';
-import { bodyLimitBytes, RouteTable, type PathRoutes, type Route } from './routes-table';
+import { bodyLimitBytes, routeLabel, RouteTable, type PathRoutes, type Route } from './routes-table';
 import { pathOf, queryOf, sendBody, sendError, type Handler, type RouteHandlers } from './respond';
 import { capabilitiesRoutes } from './routes/capabilities';
 import { healthRoutes } from './routes/health';
@@ -42,7 +42,7 @@ export function buildApp(ctx: AppContext, extra: RouteHandlers = []): BuiltApp {
   const handlers = joinHandlers(table, [...healthRoutes(ctx), ...queryRoutes(ctx), ...capabilitiesRoutes(ctx), ...ingestRoutes(ctx), ...otlpRoutes(ctx), ...extra]);
   const rateLimitStore = new TokenBucketStore(cfg, ctx.now);
   ctx.metrics.watchRateLimiter(rateLimitStore);
-  const limit = rateLimiter(cfg, rateLimitStore, table, (route) => ctx.metrics.rateLimitedRequest(route));
+  const limit = rateLimiter(cfg, rateLimitStore, (route) => ctx.metrics.rateLimitedRequest(route));
   const admission = new Admission({ budgetBytes: () => cfg().ingestMemoryBudgetBytes });
   ctx.metrics.watchAdmission(admission);
   const denied = (route: string, reason: string) => ctx.metrics.authDenied(route, reason);
@@ -83,13 +83,14 @@ export function buildApp(ctx: AppContext, extra: RouteHandlers = []): BuiltApp {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     assignCorrelationId(req, res);
     const path = pathOf(req.url);
-    trackRequest(ctx.metrics, req, res, () => table.label(path));
+    // One lookup serves the metrics label, the limiter and the dispatch below.
+    const found = table.match(req.method, path);
+    trackRequest(ctx.metrics, req, res, () => routeLabel(found));
     const c = cfg();
     if (c.gzip) allowCompression(res);
     if (applyCors(c, req, res)) return;
-    if (limit(req, res, path)) return;
+    if (limit(req, res, found)) return;
     if (answerPreflight(req, res)) return;
-    const found = table.match(req.method, path);
     checkAccess(ctx.auth, found?.route, req, denied, (denial) => {
       if (denial !== undefined) return fail(denial, req, res);
       if (found === undefined) return fail(notFound(`no route for ${req.method} ${path}`), req, res);

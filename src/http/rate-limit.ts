@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema';
 import { sendJson } from './respond';
-import type { RouteTable } from './routes-table';
+import { isExempt, routeLabel, type RouteMatch } from './routes-table';
 
 interface Bucket {
   tokens: number;
@@ -193,16 +193,17 @@ function ipv6Groups(address: string): number[] | undefined {
 }
 
 /**
- * The limiter step: `limit(req, res, path)` counts the request against its client's bucket, sets
+ * The limiter step: `limit(req, res, found)` counts the request against its client's bucket, sets
  * the RateLimit headers, and answers 429 itself when the bucket is empty (then it returns true).
- * Requests the route table exempts, and all requests while RATE_LIMIT_ENABLED is off, pass
- * untouched.
+ * `found` is the request's match in the route table (the dispatcher's, so the limiter and the
+ * route agree on what is served). Requests of exempt routes, and all requests while
+ * RATE_LIMIT_ENABLED is off, pass untouched.
  */
-export function rateLimiter(config: () => Config, store: TokenBucketStore, table: RouteTable, onLimited: (route: string) => void) {
+export function rateLimiter(config: () => Config, store: TokenBucketStore, onLimited: (route: string) => void) {
   store.start();
-  return (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
+  return (req: IncomingMessage, res: ServerResponse, found: RouteMatch | undefined): boolean => {
     const c = config();
-    if (!c.rateLimitEnabled || table.exempt(req.method, path, req.headers.accept)) return false;
+    if (!c.rateLimitEnabled || isExempt(found?.route, req.headers.accept)) return false;
     const t = store.take(rateLimitKey(clientAddress(req, c.trustForwardedHeaders)));
     const limit = c.rateLimitBurst;
     const resetSeconds = Math.max(0, Math.ceil((t.nextTokenAtMs - store.now()) / 1000));
@@ -213,7 +214,7 @@ export function rateLimiter(config: () => Config, store: TokenBucketStore, table
     res.setHeader('RateLimit', `limit=${limit}, remaining=${t.remaining}, reset=${resetSeconds}`);
     if (t.allowed) return false;
     res.setHeader('Retry-After', String(resetSeconds));
-    onLimited(table.label(path));
+    onLimited(routeLabel(found));
     req.resume(); // drain an unread body so the connection can carry the answer
     sendJson(res, 429, { error: 'rate_limited', message: 'Rate limit exceeded; retry after the number of seconds in Retry-After' });
     return true;

@@ -136,16 +136,6 @@ export class RouteTable {
     }
   }
 
-  /** The rows of the template `path` falls under, or undefined for an unknown path. */
-  lookup(path: string): PathRoutes | undefined {
-    const hit = this.exact.get(path);
-    if (hit !== undefined) return hit;
-    for (const t of this.templated) {
-      if (path.startsWith(t.prefix) && path.length > t.prefix.length && path.split('/').length === t.segments) return t.routes;
-    }
-    return undefined;
-  }
-
   /**
    * The template and row that serve a request, as clients have always been served: an exact match
    * first, else ignoring letter case and one trailing slash (`/Health`, `/api/v1/metrics/names/`).
@@ -161,9 +151,10 @@ export class RouteTable {
     let param: string | undefined;
     if (entry === undefined) {
       const lower = p.toLowerCase();
+      const parts = p.split('/');
       for (const t of this.templated) {
-        if (lower.startsWith(t.prefix) && lower.length > t.prefix.length && p.split('/').length === t.segments) {
-          const segment = p.split('/')[t.paramAt];
+        if (lower.startsWith(t.prefix) && lower.length > t.prefix.length && parts.length === t.segments) {
+          const segment = parts[t.paramAt];
           if (segment === '') continue;
           entry = t.routes;
           param = segment;
@@ -177,24 +168,32 @@ export class RouteTable {
     return { entry, route, param };
   }
 
-  /** The row serving `method` on `path`, if any. */
-  find(method: string | undefined, path: string): Route | undefined {
-    return this.lookup(path)?.byMethod.get(method ?? 'GET');
+  /** The rows of the template `path` is served under, or undefined for an unknown path. */
+  lookup(path: string): PathRoutes | undefined {
+    return this.match(undefined, path)?.entry;
   }
 
-  /** The bounded `route` label: the template for known paths, `other` for anything else. */
+  /** The bounded `route` label of `path` (routeLabel of its match). */
   label(path: string): string {
-    return this.lookup(path)?.template ?? OTHER_ROUTE;
+    return routeLabel(this.match(undefined, path));
   }
 
-  /** Whether the rate limiter skips this request (unknown paths are limited); `accept` is its Accept header. */
+  /** Whether the rate limiter skips this request (isExempt of its match). */
   exempt(method: string | undefined, path: string, accept?: string): boolean {
-    const route = this.find(method, path);
-    if (route === undefined) return false;
-    if (route.rateLimit === 'page') return route.eventStream === true && !wantsHtml(accept);
-    return route.rateLimit === 'exempt';
+    return isExempt(this.match(method, path)?.route, accept);
   }
+}
 
+/** The bounded `route` label of a request: its template when the table serves its path, `other` for anything else. */
+export function routeLabel(found: RouteMatch | undefined): string {
+  return found?.entry.template ?? OTHER_ROUTE;
+}
+
+/** Whether the rate limiter skips a request served by `route` (unknown paths and methods are limited); `accept` is its Accept header. */
+export function isExempt(route: Route | undefined, accept?: string): boolean {
+  if (route === undefined) return false;
+  if (route.rateLimit === 'page') return route.eventStream === true && !wantsHtml(accept);
+  return route.rateLimit === 'exempt';
 }
 
 /** The body limit in bytes a route allows under the live config (0 when it reads no body). */
