@@ -57,8 +57,8 @@ export function acceptsGzip(header: string | undefined): boolean {
   return g > 0 && g >= (identityQ ?? lowest);
 }
 
-/** The q parameter of `;q=0.5;x=y` (1 when absent, 0 when unreadable). */
-function qValue(params: string): number {
+/** The q parameter of a list member's parameters, `q=0.5;x=y` (1 when absent, 0 when unreadable or out of 0..1). */
+export function qValue(params: string): number {
   for (const p of params.split(';')) {
     const eq = p.indexOf('=');
     if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== 'q') continue;

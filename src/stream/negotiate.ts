@@ -3,9 +3,8 @@
  * the URL (Accept has text/html and not text/event-stream) gets the dashboard page; everything else
  * (EventSource's `text/event-stream`, curl's `*\/*`, no Accept at all) gets the event stream.
  *
- * Agreement with the dashboard (src/stream's static part): the stream router calls `next()` when
- * `wantsHtml` is true, so the dashboard router, mounted AFTER the stream router, answers the same
- * path with the page. A router mounted before it may use this same predicate.
+ * Agreement with the dashboard: the stream route (src/stream/route.ts) hands requests for which
+ * `wantsHtml` is true to the dashboard's page handler, so the same path answers with the page.
  */
 
 export function wantsHtml(accept: string | undefined): boolean {

@@ -169,8 +169,6 @@ export function queryRoutes(ctx: AppContext): RouteHandlers {
       sendBody(res, 200, type, body);
     }],
     ['GET /api/metrics/query', (_req, res, query) => sendJson(res, 200, components(query))],
-    ['GET /metrics/self', async (_req, res) => {
-      sendBody(res, 200, ctx.metrics.registry.contentType, await ctx.metrics.registry.metrics());
-    }],
+    ['GET /metrics/self', (_req, res) => sendBody(res, 200, ctx.metrics.registry.contentType, ctx.metrics.registry.metrics())],
   ];
 }

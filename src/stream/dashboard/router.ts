@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { qValue } from '../../http/compress';
 import { notFound } from '../../http/errors';
 import { addVary, decodeParam, onlyValue, pathOf, searchOf, sendBody, type Handler, type RouteHandlers } from '../../http/respond';
 
@@ -225,10 +226,8 @@ function redirect(req: IncomingMessage, res: ServerResponse, status: number, loc
 export function preferredType(accept: string | undefined, offered: readonly string[]): string | undefined {
   if (accept === undefined || accept.trim() === '') return offered[0];
   const ranges = accept.split(',').map((part, index) => {
-    const [range, ...params] = part.split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const qv = q === undefined ? 1 : Number(q.slice(2));
-    return { range: range.trim().toLowerCase(), q: Number.isFinite(qv) ? qv : 0, index };
+    const semi = part.indexOf(';');
+    return { range: (semi < 0 ? part : part.slice(0, semi)).trim().toLowerCase(), q: semi < 0 ? 1 : qValue(part.slice(semi + 1)), index };
   });
   let best: { type: string; q: number; specificity: number; index: number; order: number } | undefined;
   offered.forEach((type, order) => {
