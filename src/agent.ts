@@ -125,10 +125,10 @@ export class Agent {
     this.config = new LiveConfig(c);
     this.logger = opts.logger ?? createLogger({ level: c.logLevel, format: c.logFormat, service: c.serviceName, version: VERSION });
     this.store = new SeriesStore(() => this.config.get(), now, (reason, n, origin) => this.metrics.seriesRemoved(reason, n, origin), (reason, n) => this.metrics.historyChunksTrimmed(reason, n));
-    // The parser's series cache is bounded on its own (reported as metrics_manager_events_parser_cache_bytes
-    // and in /api/health): a sixteenth of the store's budget, 2 to 16 MiB (16 MiB holds about 25k
-    // series of 3 fields; series pushed once never enter it).
-    const lineProtocol = new LineProtocolParser({ maxCachedBytes: Math.min(16 * MiB, Math.max(2 * MiB, Math.floor(this.memoryPlan.storeBytes / 16))) });
+    // The parser's series cache is bounded on its own (memoryPlan.parserCacheBytes; its use is
+    // reported as metrics_manager_events_parser_cache_bytes and in /api/health). Series pushed
+    // once never enter it.
+    const lineProtocol = new LineProtocolParser({ maxCachedBytes: this.memoryPlan.parserCacheBytes });
     this.metrics = new SelfMetrics({ series: () => this.store.size, bytes: () => this.store.bytes }, lineProtocol);
     this.hub = new Hub(this.store, this.metrics, (err) => this.logger.error('subscriber failed', { error: String(err) }));
     this.hostname = c.hostname || os.hostname();
@@ -341,8 +341,8 @@ export class Agent {
     const mp = this.memoryPlan;
     this.logger.info('memory plan', {
       memory_limit_bytes: mp.limitBytes ?? null, memory_limit_source: mp.limitSource, heap_limit_bytes: heapLimitBytes(), heap_sizing: this.heapSizing,
-      max_store_bytes: c.maxStoreBytes, max_store_bytes_source: mp.storeSource, shed_above_rss_bytes: mp.shedAboveRssBytes ?? null,
-      malloc: mallocSettings(),
+      max_store_bytes: c.maxStoreBytes, max_store_bytes_source: mp.storeSource, parser_cache_max_bytes: mp.parserCacheBytes,
+      shed_above_rss_bytes: mp.shedAboveRssBytes ?? null, malloc: mallocSettings(),
     });
     this.logger.info('agent started', { port: this.port, otlp_port: c.otlpHttpPort || undefined, version: VERSION });
   }
@@ -381,7 +381,7 @@ const MiB = 1024 * 1024;
 function memoryView(p: MemoryPlan, heapSizing: string): Record<string, unknown> {
   return {
     limit_bytes: p.limitBytes ?? null, limit_source: p.limitSource, max_store_bytes: p.storeBytes,
-    max_store_bytes_source: p.storeSource, shed_above_rss_bytes: p.shedAboveRssBytes ?? null,
+    max_store_bytes_source: p.storeSource, parser_cache_max_bytes: p.parserCacheBytes, shed_above_rss_bytes: p.shedAboveRssBytes ?? null,
     heap_limit_bytes: heapLimitBytes(), heap_sizing: heapSizing, malloc: mallocSettings(),
   };
 }

@@ -65,6 +65,20 @@ describe('memory: container limit, store budget and the guard', () => {
     assert.equal(none.shedAboveRssBytes, undefined);
   });
 
+  it('bounds the line-protocol parser cache at a quarter of the store budget, 4 to 32 MiB', () => {
+    const base = { limitSource: 'test', configuredStoreBytes: 0, forwardQueueBytes: 16 * MiB };
+    // The image in 256 MiB and 512 MiB (heap limits as its entry script sizes them).
+    const p256 = memoryPlan({ ...base, limitBytes: 256 * MiB, heapLimitBytes: 150 * MiB });
+    assert.equal(p256.storeBytes, 60 * MiB);
+    assert.equal(p256.parserCacheBytes, 15 * MiB, 'room for the 30,000-series bench (8.7 MB by the cache estimate); a sixteenth (3.75 MiB) was not');
+    const p512 = memoryPlan({ ...base, limitBytes: 512 * MiB, heapLimitBytes: 332 * MiB });
+    assert.ok(p512.storeBytes / 4 > 32 * MiB, String(p512.storeBytes / MiB));
+    assert.equal(p512.parserCacheBytes, 32 * MiB, 'capped');
+    const p384 = memoryPlan({ ...base, limitBytes: 384 * MiB, heapLimitBytes: 240 * MiB });
+    assert.equal(p384.parserCacheBytes, Math.floor(p384.storeBytes / 4));
+    assert.equal(memoryPlan({ ...base, configuredStoreBytes: 8 * MiB, heapLimitBytes: 4096 * MiB }).parserCacheBytes, 4 * MiB, 'floored');
+  });
+
   it('the guard reads resident memory without file-backed pages (RssAnon + RssShmem)', () => {
     const status = 'Name:\tnode\nVmRSS:\t   97300 kB\nRssAnon:\t   45600 kB\nRssFile:\t   51600 kB\nRssShmem:\t     100 kB\nVmData:\t 1 kB\n';
     assert.equal(parseUnreclaimableRss(status), (45600 + 100) * 1024);
@@ -84,7 +98,7 @@ describe('memory: container limit, store budget and the guard', () => {
   it('the guard sheds above the high mark and recovers below the low one', () => {
     let rss = 100 * MiB;
     let t = 0;
-    const plan: MemoryPlan = { limitBytes: 200 * MiB, limitSource: 'test', storeBytes: 50 * MiB, storeSource: 'test', shedAboveRssBytes: 180 * MiB, resumeBelowRssBytes: 170 * MiB };
+    const plan: MemoryPlan = { limitBytes: 200 * MiB, limitSource: 'test', storeBytes: 50 * MiB, storeSource: 'test', parserCacheBytes: 12.5 * MiB, shedAboveRssBytes: 180 * MiB, resumeBelowRssBytes: 170 * MiB };
     const g = new MemoryGuard(() => plan, { rss: () => rss, heapUsed: () => 10, heapLimit: () => 100 }, () => t, 100);
     assert.equal(g.shouldShed(), false);
     rss = 185 * MiB;

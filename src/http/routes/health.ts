@@ -28,6 +28,7 @@ function memoryHealth(ctx: AppContext, collect: boolean): Record<string, unknown
     shedding: g?.active ?? false,
     shed_requests: g?.shed ?? 0,
     parser_cache_bytes: ctx.lineProtocol.cachedBytes,
+    parser_cache_max_bytes: p?.parserCacheBytes ?? null,
   };
 }
 
