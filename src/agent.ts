@@ -57,6 +57,8 @@ export interface AgentOptions {
   authKubeConfig?: KubeConfig;
   /** How V8's heap was sized (src/memory/heap-size.ts `heapSizing`), for the start log and /api/v1/config. */
   heapSizing?: string;
+  /** V8 flags set at start (src/memory/v8-flags.ts), for the start log and /api/v1/config. */
+  v8Flags?: readonly string[];
 }
 
 /** Something the agent starts after the store and stops before it: sources and sinks. */
@@ -106,10 +108,12 @@ export class Agent {
   readonly memoryPlan: MemoryPlan;
   readonly memoryGuard: MemoryGuard;
   private readonly heapSizing: string;
+  private readonly v8Flags: readonly string[];
 
   constructor(opts: AgentOptions) {
     const now = opts.now ?? Date.now;
     this.heapSizing = opts.heapSizing ?? 'not reported';
+    this.v8Flags = opts.v8Flags ?? [];
     const given = opts.config;
     this.authKubeConfig = () => opts.authKubeConfig ?? opts.cluster?.kubeConfig ?? defaultKubeConfig();
     const limit = given.memoryLimitBytes > 0 ? { bytes: given.memoryLimitBytes, source: 'MEMORY_LIMIT_BYTES' } : readContainerMemoryLimit();
@@ -297,7 +301,7 @@ export class Agent {
     const dashboard = dashboardRoutes();
     const { listener, rateLimitStore, drain, admission } = buildApp(this.ctx, [
       ...streamRoutes(this.stream, dashboard.pageAtStream),
-      ...configRoutes({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan, this.heapSizing) }),
+      ...configRoutes({ config: this.config, applied: () => this.cluster?.applied() ?? null, nodeName: this.cluster?.nodeName, memory: memoryView(this.memoryPlan, this.heapSizing, this.v8Flags) }),
       ...dashboard.routes,
     ]);
     this.rateLimitShutdown = () => rateLimitStore.shutdown();
@@ -340,7 +344,7 @@ export class Agent {
     }
     const mp = this.memoryPlan;
     this.logger.info('memory plan', {
-      memory_limit_bytes: mp.limitBytes ?? null, memory_limit_source: mp.limitSource, heap_limit_bytes: heapLimitBytes(), heap_sizing: this.heapSizing,
+      memory_limit_bytes: mp.limitBytes ?? null, memory_limit_source: mp.limitSource, heap_limit_bytes: heapLimitBytes(), heap_sizing: this.heapSizing, v8_flags: this.v8Flags,
       max_store_bytes: c.maxStoreBytes, max_store_bytes_source: mp.storeSource, parser_cache_max_bytes: mp.parserCacheBytes,
       shed_above_rss_bytes: mp.shedAboveRssBytes ?? null, malloc: mallocSettings(),
     });
@@ -378,11 +382,11 @@ export class Agent {
 
 const MiB = 1024 * 1024;
 
-function memoryView(p: MemoryPlan, heapSizing: string): Record<string, unknown> {
+function memoryView(p: MemoryPlan, heapSizing: string, v8Flags: readonly string[]): Record<string, unknown> {
   return {
     limit_bytes: p.limitBytes ?? null, limit_source: p.limitSource, max_store_bytes: p.storeBytes,
     max_store_bytes_source: p.storeSource, parser_cache_max_bytes: p.parserCacheBytes, shed_above_rss_bytes: p.shedAboveRssBytes ?? null,
-    heap_limit_bytes: heapLimitBytes(), heap_sizing: heapSizing, malloc: mallocSettings(),
+    heap_limit_bytes: heapLimitBytes(), heap_sizing: heapSizing, v8_flags: v8Flags, malloc: mallocSettings(),
   };
 }
 

@@ -9,6 +9,7 @@ import { clusterOptionsFromEnv } from './cluster/options';
 import { ConfigError, loadConfig } from './config/load';
 import { controllerFromEnv } from './controller';
 import { HEAP_SIZED_ENV, heapSizing } from './memory/heap-size';
+import { applyAgentV8Flags } from './memory/v8-flags';
 import { Top } from './top/top';
 
 const USAGE = 'usage: metrics-manager [agent|controller|top [URL]]';
@@ -36,7 +37,8 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const heap = heapSizing(process.execArgv, process.env.NODE_OPTIONS, process.env[HEAP_SIZED_ENV]);
-  const agent = new Agent({ config, cluster: clusterOptionsFromEnv(process.env), heapSizing: heap });
+  const v8Flags = applyAgentV8Flags();
+  const agent = new Agent({ config, cluster: clusterOptionsFromEnv(process.env), heapSizing: heap, v8Flags });
   const stop = (signal: string) => {
     agent.logger.info('shutting down', { signal });
     agent.stop().then(

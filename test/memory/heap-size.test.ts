@@ -76,7 +76,7 @@ describe('heap sized from the container limit', () => {
     });
 
     /** Starts bin/metrics-manager in a new group of `limitMiB`; returns what /api/v1/config says about memory. */
-    type MemoryView = { heap_limit_bytes: number; heap_sizing: string; limit_bytes: number; malloc: Record<string, string | null> };
+    type MemoryView = { heap_limit_bytes: number; heap_sizing: string; limit_bytes: number; v8_flags: string[]; malloc: Record<string, string | null> };
     async function runIn(limitMiB: number, extraEnv: Record<string, string> = {}, cmd: [string, string[]] = [ENTRY, ['agent']]): Promise<MemoryView & { environ: string[] }> {
       const g = MemoryCgroup.create(`mm-heap-${process.pid}-${groups.length}`, limitMiB * MiB);
       groups.push(g);
@@ -118,6 +118,8 @@ describe('heap sized from the container limit', () => {
       const small = await runIn(256);
       const large = await runIn(512);
       assert.equal(small.limit_bytes, 256 * MiB);
+      // main.ts sets the agent's run-time V8 flags however it was started (test/memory/v8-flags.test.ts checks that they take).
+      assert.deepEqual(small.v8_flags, ['--no-allocation-site-pretenuring']);
       assert.match(small.heap_sizing, /^--max-old-space-size=147 --max-semi-space-size=1 from a memory limit of 256 MiB \(cgroup v[12] /);
       assert.match(large.heap_sizing, /^--max-old-space-size=326 --max-semi-space-size=2 from a memory limit of 512 MiB/);
       // heap_size_limit = old space + the young generation (three semi-spaces on Node 20's V8; Node's default here would add 48 MiB).
