@@ -327,6 +327,11 @@ export class Agent {
     const ports = [c.port, ...(c.otlpHttpPort ? [c.otlpHttpPort] : [])];
     for (const port of ports) {
       const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, listener);
+      // Each open connection costs memory and a descriptor whatever it sends (or does not: a slow
+      // client may take 66 s to finish its headers), so their number is bounded; Node closes the
+      // ones past it on accept.
+      server.maxConnections = c.maxConnections;
+      server.on('drop', () => this.metrics.connectionsDropped.inc());
       server.on('connection', (sock) => {
         this.metrics.connectionsActive.inc({ type: 'http' });
         this.metrics.connectionsTotal.inc({ type: 'http' });

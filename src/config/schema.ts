@@ -90,6 +90,9 @@ export const SETTINGS = {
   sseHeartbeatIntervalMs: ['SSE_HEARTBEAT_INTERVAL_MS', int(100, 300_000).default(15_000)],
   sseClientBufferBytes: ['SSE_CLIENT_BUFFER_BYTES', int(64 * 1024, 1024 * MiB).default(4 * MiB)],
   sseMaxClients: ['SSE_MAX_CLIENTS', int(1, 1_000_000).default(10_000)],
+  // Open connections per listening port (stream clients included); past it new ones are closed at
+  // once, counted in metrics_manager_connections_dropped_total. Read at start.
+  maxConnections: ['MAX_CONNECTIONS', int(1, 1_000_000).default(2048)],
   persistDebounceMs: ['FILE_PERSIST_DEBOUNCE_MS', int(0, 5000).default(100)],
   shutdownTimeoutMs: ['SHUTDOWN_TIMEOUT_MS', int(100, 60_000).default(10_000)],
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { clientAddress, parseAddress } from '../../src/http/rate-limit';
 import { OTHER_ROUTE, ROUTES, RouteTable, type Route } from '../../src/http/routes-table';
@@ -156,6 +157,60 @@ describe('HTTP edge: route table, bounded labels and keys, browser safety, drain
       } finally {
         a.agent.config.update({ corsOrigins: ['http://dash.example'] });
       }
+    });
+  });
+
+  describe('open connections are bounded (MAX_CONNECTIONS)', () => {
+    let a: RunningAgent;
+    const sockets: net.Socket[] = [];
+    before(async () => {
+      a = await startAgent({ MAX_CONNECTIONS: '4' });
+    });
+    after(async () => {
+      for (const s of sockets) s.destroy();
+      await a.stop();
+    });
+
+    /** A connection that sends half a request and waits; resolves with it once the server holds it. */
+    async function idle(): Promise<{ socket: net.Socket; closed: Promise<string> }> {
+      const socket = net.connect(a.agent.port, '127.0.0.1');
+      sockets.push(socket);
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(got)));
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
+      return { socket, closed };
+    }
+
+    it('closes a connection past the bound at once, counts it, and accepts again once one closes', async () => {
+      const held: { socket: net.Socket; closed: Promise<string> }[] = [];
+      for (let i = 0; i < 4; i++) held.push(await idle());
+      const over = await idle();
+      assert.equal(await over.closed, '', 'closed without an answer');
+      // The four held ones were not touched: each still completes its request.
+      held[0].socket.write('\r\n');
+      const first = await new Promise<string>((resolve) => held[0].socket.once('data', (d: Buffer) => resolve(d.toString())));
+      assert.match(first, /^HTTP\/1\.1 200 /);
+      for (const h of held) h.socket.destroy();
+      await Promise.all(held.map((h) => h.closed));
+      // The server sees the closes on its next turns; until then a fresh connection may be dropped
+      // too (and counted), after that it is served.
+      let dropped = NaN;
+      let refused = 0;
+      for (let i = 0; i < 50 && Number.isNaN(dropped); i++) {
+        let lines: string[];
+        try {
+          lines = await selfLines(a.url, 'metrics_manager_connections_dropped_total');
+        } catch {
+          refused++;
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        dropped = selfValue(lines);
+      }
+      assert.equal(dropped, 1 + refused);
     });
   });
 
