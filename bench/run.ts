@@ -6,7 +6,7 @@
  *   (or npm run bench -- --no-profile …)
  *
  * --only=lp,small,memory,fixtures,machine,forward,profile,targets runs just those parts (comma-separated;
- * `targets` runs the issue targets' own scripts: gpu-per-pod, store-v2 --only=pushgateway, dashboard)
+ * `targets` runs the issue targets' own scripts: gpu-per-pod, store-v2 --only=pushgateway, lp-modes --limits=256,512, dashboard)
  * and prints their sections without touching bench/RESULTS.md (for working on one scenario).
  *
  * Builds nothing: `npm run bench` has built dist/ (the agent) and build/ (this harness) already.

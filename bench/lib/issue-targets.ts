@@ -1,6 +1,6 @@
 /**
  * The issues' measured targets that have bench scripts of their own (per-pod GPU cost, RSS beside
- * the Pushgateway, the dashboard in Chromium), run by `npm run bench` one after another as child
+ * the Pushgateway, line protocol in a container's settings, the dashboard in Chromium), run by `npm run bench` one after another as child
  * processes, so one run reports every target with its peer. Each script also runs alone; see its
  * header for what it measures. A script that fails leaves its reason in the report, not a gap.
  */
@@ -44,6 +44,16 @@ const CHILDREN: Child[] = [
         '',
         `Agent / Pushgateway: ${p.ratio.toFixed(2)}× of the RSS, ${p.ratioOfGrowth.toFixed(2)}× of the growth.`,
       ];
+    },
+  },
+  {
+    title: 'Line protocol with the V8 flags and memory limit of a 256 / 512 MiB container (issue 9; scenario 1 measures Node defaults)',
+    script: 'lp-modes.js',
+    args: ['--runs=1', '--limits=256,512'],
+    summarize: (out) => {
+      const rows = out.split('\n').filter((l) => l.startsWith('|'));
+      if (rows.length < 3) throw new Error('no result table');
+      return rows;
     },
   },
   {
