@@ -24,7 +24,7 @@ import { lineProtocolManifest } from './lib/bodies';
 import { mb, num, table } from './lib/format';
 import { cpuSeconds, rssBytes, which } from './lib/procs';
 import { getText, log, startTarget } from './lib/targets';
-import { runWrk } from './lib/wrk';
+import { okCount, runWrk } from './lib/wrk';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
           const w = await runWrk({ ...shape, durationS: 10, timestampBaseMs: base + window++ * 600_000, step: 'measure' });
           const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
           const cpu = (cpuSeconds(t.proc.pid) - c0) / wallS;
-          const ok = Object.entries(w.codes).reduce((n, [c, v]) => (c.startsWith('2') ? n + v : n), 0);
+          const ok = okCount(w);
           const self = await getText(`${t.url}/metrics/self`);
           const row = [
             limit === 'none' ? 'none (Node defaults)' : `${limit} MiB (${nodeArgs.join(' ')})`,

@@ -24,7 +24,7 @@ import { collectorProfiles, fixtureCollectorCost, forwardAgent, forwardInproc, m
 import { mb, num, passFail, rate, ratio, table } from './lib/format';
 import { cpuSeconds, killAllSync, Proc, rssBytes, sleep, StepError, stopAll, which } from './lib/procs';
 import { baseEnv, checkAlive, counterSum, debVersion, describeError, getText, log, ROOT, startTarget, versionOf, type Started, type TargetName } from './lib/targets';
-import { failureSummary, runWrk, type WrkResult } from './lib/wrk';
+import { failureSummary, okCount, runWrk, type WrkResult } from './lib/wrk';
 import { issueTargets } from './lib/issue-targets';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
@@ -123,9 +123,6 @@ async function scenario(step: string, wrkBin: string, t: Started, m: Manifest, s
   return { warmup: warm, wrk, okPerS: ok / wrk.durationS, samplesPerS: (ok * samplesPerRequest) / wrk.durationS, cpuCores: (cpu1 - cpu0) / wallS, failures };
 }
 
-function okCount(r: WrkResult): number {
-  return Object.entries(r.codes).reduce((n, [c, v]) => (c.startsWith('2') ? n + v : n), 0);
-}
 
 async function benchTarget(name: TargetName, bin: string | undefined, wrkBin: string, tmp: string, manifests: Record<string, Manifest>): Promise<TargetResult> {
   const r: TargetResult = { name, version: '', notes: [] };

@@ -385,8 +385,6 @@ export class Agent {
   }
 }
 
-const MiB = 1024 * 1024;
-
 function memoryView(p: MemoryPlan, heapSizing: string, v8Flags: readonly string[]): Record<string, unknown> {
   return {
     limit_bytes: p.limitBytes ?? null, limit_source: p.limitSource, max_store_bytes: p.storeBytes,

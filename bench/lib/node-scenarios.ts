@@ -14,7 +14,7 @@ import { summariseBusy, type AreaTime, type SelfTime } from './cpuprofile';
 import { code, mb, num, passFail, pct, rate, ratio, table } from './format';
 import { cpuSeconds, cpuSecondsFine, rssBytes, sleep, StepError } from './procs';
 import { checkAlive, counterSum, debVersion, describeError, getText, log, ROOT, runBenchScript, sampleLines, startTarget, type Started } from './targets';
-import { failureSummary, runWrk, type WrkResult } from './wrk';
+import { failureSummary, okCount, runWrk, type WrkResult } from './wrk';
 
 export const NODE_TARGETS = {
   /** All built-in collectors at 1 s: at most 1 % of one core. */
@@ -397,7 +397,7 @@ export async function forwardAgent(opts: {
     const v1 = cpuSeconds(vm.proc.pid);
     const s1 = await sinkStats(agent.url);
     checkAlive(step, agent.proc);
-    const ok = Object.entries(wrk.codes).reduce((n, [c, v]) => (c.startsWith('2') ? n + v : n), 0);
+    const ok = okCount(wrk);
     // Drain: the queue empties (or stops shrinking for 10 s).
     const d0 = performance.now();
     let last = s1;

@@ -90,3 +90,8 @@ export function failureSummary(r: WrkResult): { bad: number; text: string } {
   const first = r.failures.length ? `; first: ${r.failures.map((f) => JSON.stringify(f)).join(', ')}` : '';
   return { bad, text: parts.join(', ') + first };
 }
+
+/** Requests answered 2xx. */
+export function okCount(r: WrkResult): number {
+  return Object.entries(r.codes).reduce((n, [c, v]) => (c.startsWith('2') ? n + v : n), 0);
+}
