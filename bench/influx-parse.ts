@@ -7,7 +7,8 @@
  * - spread: the load of bench/lib/bodies.ts scenario 1, 1000 distinct `cpu,host=…,cpu=…` series
  *   per body out of 3392 (10176 series of 3 fields), as the agent sees from many Telegrafs.
  *
- * On `spread` it also times parsing plus the store's series lookup (a Map of every series key,
+ * On `spread` it also times a reused parser whose cache may hold half of the series, kept when
+ * full or cleared each time it fills, and parsing plus the store's series lookup (a Map of every series key,
  * as in SeriesStore.write), looking up `sample.key` or, as the store did before samples had `key`,
  * a key built again from name and labels.
  *
@@ -141,6 +142,14 @@ function main(): void {
     report('LineProtocolParser.parse (reused)', measure(bodies, seconds, (t) => cached.parse(t).samples.length), bodies);
     if (cached.cacheResets !== 0) throw new Error('the cache was reset during the benchmark');
     if (name !== 'spread') continue;
+
+    // More series than the cache may hold (its bound at half of what they need): full, it keeps
+    // what it has (the default), or is cleared each time it fills (minResetIntervalMs 0).
+    const half = Math.floor(cached.cachedEntries / 2);
+    for (const [label, minResetIntervalMs] of [['reused, bound at half the series: kept when full', undefined], ['reused, bound at half: cleared whenever full', 0]] as const) {
+      const small = new LineProtocolParser({ maxCachedSeries: half, minResetIntervalMs });
+      report(label, measure(bodies, seconds, (t) => small.parse(t).samples.length), bodies);
+    }
 
     // A warmed store fed by the reused parser: every series present, under the parser's key strings.
     const store = new Map<string, { value: number }>();

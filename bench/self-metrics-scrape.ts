@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const scrapes = Number(process.argv[2] ?? 2000);
   const mod = path.resolve(process.argv[3] ?? path.join(__dirname, '..', 'src', 'telemetry', 'self-metrics.js'));
   const { SelfMetrics } = require(mod) as typeof import('../src/telemetry/self-metrics');
-  const m = new SelfMetrics({ series: () => 1234, bytes: () => 567_890 }, { cacheResets: 1, cachedEntries: 10, cachedBytes: 2048 });
+  const m = new SelfMetrics({ series: () => 1234, bytes: () => 567_890 }, { cacheResets: 1, cacheUncachedLines: 3, cachedEntries: 10, cachedBytes: 2048 });
   m.watchRateLimiter({ size: 3, dropped: 0 });
   m.watchAdmission({ inUseBytes: 0, active: 0, refused: { budget: 0, pressure: 0 } });
   m.watchHeapPages({ releases: 0, releasedBytes: 0 });

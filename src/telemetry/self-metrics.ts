@@ -45,6 +45,7 @@ export interface SinkStatsView {
 /** What the line-protocol parser's series cache reports. */
 export interface ParserCacheStats {
   readonly cacheResets: number;
+  readonly cacheUncachedLines: number;
   readonly cachedEntries: number;
   readonly cachedBytes: number;
 }
@@ -293,8 +294,12 @@ export class SelfMetrics {
     });
     if (parser) {
       new Counter({
-        name: `${P}events_parser_cache_resets_total`, help: 'Times the line-protocol series cache hit its bound and was cleared.', registry: this.registry,
+        name: `${P}events_parser_cache_resets_total`, help: 'Times the full line-protocol series cache was cleared (at most once per 30 s).', registry: this.registry,
         collect() { this.reset(); this.inc(parser.cacheResets); },
+      });
+      new Counter({
+        name: `${P}events_parser_cache_uncached_lines_total`, help: 'Line-protocol lines parsed without the series cache because it was full.', registry: this.registry,
+        collect() { this.reset(); this.inc(parser.cacheUncachedLines); },
       });
       new Gauge({
         name: `${P}events_parser_cache_bytes`, help: 'Estimated bytes held by the line-protocol series cache.', registry: this.registry,

@@ -38,6 +38,13 @@ export interface LineProtocolParserOptions {
    * kilobytes of tags per series fill gigabytes. Default 16 MiB.
    */
   maxCachedBytes?: number;
+  /**
+   * A full cache is cleared at most this often (ms), at the start of a `parse` call; in between it
+   * keeps what it holds and parses new series texts without it. Default 30 s.
+   */
+  minResetIntervalMs?: number;
+  /** Monotonic clock in ms (tests inject one). Default performance.now. */
+  now?: () => number;
 }
 
 // Char codes.
@@ -78,6 +85,7 @@ const MAX_ABS_MS = 8.64e15;
  * than one node's clients send, while a client that puts ids in tags cannot grow it forever.
  */
 const DEFAULT_MAX_CACHED_SERIES = 100_000;
+const DEFAULT_MIN_RESET_INTERVAL_MS = 30_000;
 const DEFAULT_MAX_CACHED_BYTES = 16 * 1024 * 1024;
 /**
  * Estimated heap bytes of cache entries besides the characters of their strings (counted one byte
@@ -163,6 +171,11 @@ interface SeriesCache {
   bytes: number;
   readonly maxBytes: number;
   resets: number;
+  /** When the cache was last cleared (the parser's clock), and how soon it may be again. */
+  resetAt: number;
+  readonly minResetIntervalMs: number;
+  /** Lines parsed without the cache because it was full (a counter). */
+  uncached: number;
   /**
    * Measurement and sample names, each held once however many series share it (`m,host=a` and
    * `m,host=b` have one `m`, their `usage_idle` fields one `m_usage_idle`); the store keeps the
@@ -204,24 +217,38 @@ interface Ctx {
  * per agent and reuse it for every request; `parse` is synchronous, so sharing it is safe.
  *
  * The cache is bounded by `maxCachedSeries` entries and `maxCachedBytes`, checked before each
- * line (so one line's new entries can pass them; its samples hold the same strings anyway). Past a
- * bound the cache is dropped as a whole and refilled, rather than evicting the least recently used
- * entries: that needs no bookkeeping on the hot path, and a working set that fits (the normal case)
- * never reaches it. Each drop counts in `cacheResets`; a count that keeps rising means the bounds
- * are below the clients' working set and every request pays the full parsing cost again.
+ * line (so one line's new entries can pass them; its samples hold the same strings anyway). A full
+ * cache stops taking entries and keeps what it holds: with more series than the bounds, that share
+ * of the lines still hits (clearing it on every fill, as a client set cycling through the same
+ * series would make it, hits none). It is cleared as a whole at most every `minResetIntervalMs`,
+ * so series that replace others (new pods) get in; no least-recently-used bookkeeping on the hot
+ * path. `cacheResets` counts the clearings and `cacheUncachedLines` the lines that found it full:
+ * a count that keeps rising means the bounds are below the clients' working set.
  */
 export class LineProtocolParser {
   private readonly cache: SeriesCache;
+  private readonly now: () => number;
 
   constructor(options?: LineProtocolParserOptions) {
     const maxEntries = positiveInteger('maxCachedSeries', options?.maxCachedSeries ?? DEFAULT_MAX_CACHED_SERIES);
     const maxBytes = positiveInteger('maxCachedBytes', options?.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
-    this.cache = { series: new Map(), entries: 0, maxEntries, bytes: 0, maxBytes, resets: 0, names: new Map(), seen: new Int32Array(1 << (SEEN_BITS_LOG2 - 5)), seenCount: 0 };
+    const minResetIntervalMs = options?.minResetIntervalMs ?? DEFAULT_MIN_RESET_INTERVAL_MS;
+    if (!(minResetIntervalMs >= 0)) throw new RangeError(`minResetIntervalMs must be a number ≥ 0, got ${String(minResetIntervalMs)}`);
+    this.now = options?.now ?? (() => performance.now());
+    this.cache = {
+      series: new Map(), entries: 0, maxEntries, bytes: 0, maxBytes, resets: 0, resetAt: this.now(), minResetIntervalMs, uncached: 0,
+      names: new Map(), seen: new Int32Array(1 << (SEEN_BITS_LOG2 - 5)), seenCount: 0,
+    };
   }
 
-  /** How many times the cache was dropped for reaching one of its bounds (a counter). */
+  /** How many times the cache was cleared for being full (a counter). */
   get cacheResets(): number {
     return this.cache.resets;
+  }
+
+  /** Lines parsed without the cache because it was full and not yet due to be cleared (a counter). */
+  get cacheUncachedLines(): number {
+    return this.cache.uncached;
   }
 
   /** Entries in the cache now, series and field keys (a gauge). */
@@ -260,8 +287,13 @@ export class LineProtocolParser {
       errors.push({ line: 0, message: `precision ${JSON.stringify(String(precision))} is not one of ns, us, ms, s, m, h` });
       return { samples, errors, points: 0 };
     }
+    const cache = this.cache;
+    if (isFull(cache)) {
+      const now = this.now();
+      if (now - cache.resetAt >= cache.minResetIntervalMs) resetCache(cache, now);
+    }
     const ctx: Ctx = {
-      cache: this.cache,
+      cache,
       samples,
       precision,
       defaultTs: opts?.defaultTimestampMs,
@@ -348,13 +380,19 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
   const seriesEnd = i;
   const len = seriesEnd - start;
   const cache = ctx.cache;
-  // The bounds are enforced here, before this line looks anything up or adds anything, so no entry
-  // is dropped while a line uses it.
-  if (cache.entries >= cache.maxEntries || cache.bytes >= cache.maxBytes) resetCache(cache);
+  // The bounds are checked here, before this line adds anything: a full cache is only read.
+  const full = isFull(cache);
   let entry = cache.series.get(hash) ?? null;
   while (entry !== null && !(entry.raw.length === len && t.startsWith(entry.raw, start))) entry = entry.next;
-  if (entry === null) entry = admit(cache, hash) ? addSeries(cache, t, start, seriesEnd, hash, escaped) : transientSeries(t, start, seriesEnd, escaped);
+  if (entry === null) {
+    if (full) cache.uncached++;
+    entry = !full && admit(cache, hash) ? addSeries(cache, t, start, seriesEnd, hash, escaped) : transientSeries(t, start, seriesEnd, escaped);
+  }
   if (entry.error !== null) return entry.error;
+  // New fields of a cached series join it unless the cache is full; then this line's samples go
+  // without slots, as a transient series' do.
+  const keep = entry.cached && !full;
+  let kept = entry.cached;
 
   while (i < end && t.charCodeAt(i) === SPACE) i++;
   if (i >= end) return 'missing field set';
@@ -403,12 +441,18 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
         return `missing "=" after field key ${show(t, keyStart, i)}`;
       }
       if (i === keyStart) return 'empty field key';
-      const found = fieldEntry(cache, entry, t, keyStart, i, keyHash, keyEscaped);
+      const found = fieldEntry(cache, entry, t, keyStart, i, keyHash, keyEscaped, keep);
       if (typeof found === 'string') return found;
       field = found;
+      if (kept && !keep) {
+        kept = false;
+        cache.uncached++;
+      }
       // Remember the order of this line for the next one.
-      if (before === null) entry.first = field;
-      else before.after = field;
+      if (!entry.cached || keep) {
+        if (before === null) entry.first = field;
+        else before.after = field;
+      }
     }
     before = field;
     p = field.after;
@@ -499,10 +543,9 @@ function parseLine(ctx: Ctx, t: string, start: number, end: number): string | nu
 
   const labels = entry.labels;
   const samples = ctx.samples;
-  const cached = entry.cached;
   for (let k = 0; k < count; k++) {
     const f = fields[k];
-    samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key, slot: cached ? f : undefined });
+    samples.push({ name: f.name, labels, value: values[k], timestampMs: ts, type: 'gauge', key: f.key, slot: kept ? f : undefined });
   }
   return null;
 }
@@ -560,13 +603,18 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+function isFull(cache: SeriesCache): boolean {
+  return cache.entries >= cache.maxEntries || cache.bytes >= cache.maxBytes;
+}
+
 /** Drops every cached entry. The old entries are garbage once no sample or line refers to them. */
-function resetCache(cache: SeriesCache): void {
+function resetCache(cache: SeriesCache, now: number): void {
   cache.series.clear();
   cache.names.clear();
   cache.entries = 0;
   cache.bytes = 0;
   cache.resets++;
+  cache.resetAt = now;
 }
 
 /**
@@ -728,9 +776,10 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
 
 /**
  * The cached entry of a field key of this series, added on first sight; a message when the key is
- * invalid (not cached: such lines are rejected anyway).
+ * invalid (not cached: such lines are rejected anyway). With `keep` false a new key of a cached
+ * series is made for this line only (the cache is full).
  */
-function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean): FieldEntry | string {
+function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean, keep: boolean): FieldEntry | string {
   const len = end - start;
   if (entry.index !== null) {
     for (let e = entry.index.get(hash) ?? null; e !== null; e = e.next) {
@@ -747,7 +796,8 @@ function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: nu
   if (key.length > LIMITS.maxNameLength) return `field key ${show(t, start, end)} is longer than ${LIMITS.maxNameLength} characters`;
   // The field `value` is named after the measurement: then one string serves as both.
   const sanitized = fieldSeriesName(entry.measurement, key);
-  const name = sanitized === entry.measurement ? entry.measurement : entry.cached ? internName(cache, flat(sanitized), '') : flat(sanitized);
+  const kept = entry.cached && keep;
+  const name = sanitized === entry.measurement ? entry.measurement : kept ? internName(cache, flat(sanitized), '') : flat(sanitized);
   const raw = t.slice(start, end);
   const found: FieldEntry = {
     raw: raw === 'value' ? 'value' : detach(raw),
@@ -762,6 +812,7 @@ function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: nu
     series: null,
     epoch: 0,
   };
+  if (entry.cached && !keep) return found;
   entry.fields = found;
   entry.fieldCount++;
   if (entry.index !== null) addToIndex(entry.index, found);

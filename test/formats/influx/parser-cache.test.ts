@@ -88,7 +88,14 @@ describe('influx LineProtocolParser (cache across calls)', () => {
   it('gives the same results as a fresh parser over many random bodies, also when its bounds are tiny', () => {
     const rnd = prng(20240601);
     const pool = makeSeriesPool(rnd, 40);
-    const parsers = [new LineProtocolParser(), new LineProtocolParser({ maxCachedSeries: 7 }), new LineProtocolParser({ maxCachedBytes: 4000 })];
+    // Unbounded in effect; full and kept (the default interval); full and cleared whenever full.
+    const parsers = [
+      new LineProtocolParser(),
+      new LineProtocolParser({ maxCachedSeries: 7 }),
+      new LineProtocolParser({ maxCachedBytes: 4000 }),
+      new LineProtocolParser({ maxCachedSeries: 7, minResetIntervalMs: 0 }),
+      new LineProtocolParser({ maxCachedBytes: 4000, minResetIntervalMs: 0 }),
+    ];
     let samples = 0;
     for (let round = 0; round < 400; round++) {
       const body = makeBody(rnd, pool, 30);
@@ -103,9 +110,8 @@ describe('influx LineProtocolParser (cache across calls)', () => {
       }
     }
     assert.ok(samples > 5000, `the generator should make mostly good lines (${samples} samples)`);
-    assert.equal(parsers[0].cacheResets, 0);
-    assert.ok(parsers[1].cacheResets > 100);
-    assert.ok(parsers[2].cacheResets > 100);
+    assert.deepEqual(parsers.map((p) => p.cacheResets > 100), [false, false, false, true, true]);
+    assert.deepEqual(parsers.map((p) => p.cacheUncachedLines > 100), [false, true, true, true, true]);
   });
 
   it('hands out the same name, key and labels objects for a repeated series in later calls', () => {
@@ -199,7 +205,7 @@ describe('influx LineProtocolParser (cache across calls)', () => {
     assert.ok(second < first, `${second} < ${first}`);
     assert.ok(first - second >= 'cpu_usage_user'.length + 'cpu_usage_system'.length, `${first} - ${second}`);
     // Names come back equal after a reset (the table is cleared with the cache) and samples stay right.
-    const tiny = new LineProtocolParser({ maxCachedSeries: 4 });
+    const tiny = new LineProtocolParser({ maxCachedSeries: 4, minResetIntervalMs: 0 });
     for (let k = 0; k < 10; k++) {
       const body = `m,id=${k} a=1\nm,id=${k} a=2`;
       const r = tiny.parse(body);
@@ -216,27 +222,50 @@ describe('influx LineProtocolParser (cache across calls)', () => {
     }, TypeError);
   });
 
-  it('resets the cache past maxCachedSeries, counts it, and still parses right', () => {
-    const p = new LineProtocolParser({ maxCachedSeries: 10 });
+  it('past maxCachedSeries keeps what it holds, parses the rest without it, counts those lines, and clears at most once per interval', () => {
+    let now = 0;
+    const p = new LineProtocolParser({ maxCachedSeries: 10, minResetIntervalMs: 30_000, now: () => now });
     const body = Array.from({ length: 25 }, (_, k) => `m,id=${k} a=${k},b=${k}`).join('\n');
     p.parse(body); // first sight: nothing cached
     assert.equal(p.cachedEntries, 0);
     for (let call = 1; call <= 3; call++) {
+      now += 1000;
       const r = p.parse(body);
       assert.deepStrictEqual(plain(r), plain(parseLineProtocol(body)));
       checkKeys(r);
-      // Each line adds 3 entries; the bound is checked before each line.
-      assert.ok(p.cachedEntries <= 10 + 2, String(p.cachedEntries));
+      // The first four series texts (3 entries each: the bound is checked before each line) stay,
+      // and their samples keep their slots; the other 21 lines find the cache full.
+      assert.equal(p.cachedEntries, 12);
+      assert.deepEqual(r.samples.map((s) => s.slot !== undefined), Array.from({ length: 50 }, (_, k) => k < 8));
+      assert.equal(p.cacheUncachedLines, 21 * call);
     }
-    // 75 lines of 3 new entries each, in windows of 4 lines (12 entries) per cache generation.
-    assert.equal(p.cacheResets, 18);
-    assert.equal(p.cachedEntries, 3 * 3);
+    assert.equal(p.cacheResets, 0);
+    // A series text the cache holds hands out the same objects on every call, while full too.
+    const twice = [p.parse('m,id=0 a=1').samples[0], p.parse('m,id=0 a=2').samples[0]];
+    assert.ok(twice[0].labels === twice[1].labels && twice[0].slot === twice[1].slot && twice[0].slot !== undefined);
+    // A new field of a cached series does not grow a full cache: an endless stream of new keys
+    // on one series text is parsed, not kept.
+    for (let k = 0; k < 100; k++) {
+      const r = p.parse(`m,id=1 f${k}=1`);
+      assert.equal(r.samples[0].name, `m_f${k}`);
+      assert.equal(r.samples[0].slot, undefined);
+      checkKeys(r);
+    }
+    assert.equal(p.cachedEntries, 12);
+    // Once the interval has passed, the next call clears it, and the series seen since come in.
+    now += 30_000;
+    p.parse(body);
+    assert.equal(p.cacheResets, 1);
+    assert.equal(p.cachedEntries, 12);
+    assert.deepEqual(p.parse('m,id=0 a=3').samples.map((s) => s.slot !== undefined), [true]);
   });
 
-  it('resets the cache past maxCachedBytes', () => {
-    const p = new LineProtocolParser({ maxCachedBytes: 10_000 });
+  it('past maxCachedBytes stops taking entries, and with interval 0 clears on the next call', () => {
+    let now = 0;
+    const p = new LineProtocolParser({ maxCachedBytes: 10_000, minResetIntervalMs: 0, now: () => now });
     const big = 'v'.repeat(1000);
     for (let k = 0; k < 20; k++) {
+      now++;
       const line = `m,id=${k},a=${big},b=${big} x=1`;
       const r = p.parse(`${line}\n${line}`);
       assert.equal(r.samples.length, 2);
@@ -244,6 +273,14 @@ describe('influx LineProtocolParser (cache across calls)', () => {
       assert.ok(p.cachedBytes < 2 * 10_000, String(p.cachedBytes));
     }
     assert.equal(p.cacheResets, 9);
+    const kept = new LineProtocolParser({ maxCachedBytes: 10_000 });
+    for (let k = 0; k < 20; k++) {
+      const line = `m,id=${k},a=${big},b=${big} x=1`;
+      assert.equal(kept.parse(`${line}\n${line}`).samples.length, 2);
+    }
+    assert.equal(kept.cacheResets, 0);
+    assert.ok(kept.cachedBytes < 2 * 10_000, String(kept.cachedBytes));
+    assert.ok(kept.cacheUncachedLines >= 2 * 17, String(kept.cacheUncachedLines));
   });
 
   it('reports the cached error of a bad series text with the line number of each use', () => {
