@@ -410,18 +410,23 @@ export function createSections(deps) {
   const pending = [];
   let pumping = false;
   const makePending = () => {
-    
     if (!uPlotClass()) {
       // Its deferred script has not run yet: wait for it a frame at a time.
       pumping = true;
       requestAnimationFrame(makePending);
       return;
     }
+    // Every width is read before the first chart is made: a new uPlot writes to the page, so a
+    // width read after it would lay the whole page out again, once per chart.
+    const todo = pending.filter((c) => !c.u && c.visible && charts.get(c.spec.id) === c);
+    const widths = todo.map(plotWidth);
     const t0 = performance.now();
-    do {
-      const c = pending.shift();
-      if (c && !c.u && c.visible && charts.get(c.spec.id) === c) redraw(c);
-    } while (pending.length > 0 && performance.now() - t0 < MAKE_BUDGET_MS);
+    let made = 0;
+    while (made < todo.length && (made === 0 || performance.now() - t0 < MAKE_BUDGET_MS)) {
+      redraw(todo[made], widths[made]);
+      made++;
+    }
+    pending.splice(0, pending.length, ...todo.slice(made));
     pumping = pending.length > 0;
     if (pumping) requestAnimationFrame(makePending);
   };
