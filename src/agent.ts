@@ -27,6 +27,7 @@ import { NamespaceStats } from './auth/stamp';
 import { createKubeApi, defaultKubeConfig, type KubeConfig } from './kube/client';
 import { buildApp } from './http/app';
 import { graceful, type GracefulServer } from './http/graceful-close';
+import { PerAddressLimit } from './http/connection-limit';
 import type { AppContext } from './http/context';
 import { Hub } from './hub/hub';
 import { createLogger, type Logger } from './log/logger';
@@ -331,8 +332,10 @@ export class Agent {
       // client may take 66 s to finish its headers), so their number is bounded; Node closes the
       // ones past it on accept.
       server.maxConnections = c.maxConnections;
-      server.on('drop', () => this.metrics.connectionsDropped.inc());
+      server.on('drop', () => this.metrics.connectionsDropped.inc({ reason: 'port' }));
+      const perAddress = new PerAddressLimit(c.maxConnectionsPerAddress, () => this.metrics.connectionsDropped.inc({ reason: 'address' }));
       server.on('connection', (sock) => {
+        if (!perAddress.admit(sock)) return;
         this.metrics.connectionsActive.inc({ type: 'http' });
         this.metrics.connectionsTotal.inc({ type: 'http' });
         sock.once('close', () => this.metrics.connectionsActive.dec({ type: 'http' }));

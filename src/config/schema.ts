@@ -93,6 +93,8 @@ export const SETTINGS = {
   // Open connections per listening port (stream clients included); past it new ones are closed at
   // once, counted in metrics_manager_connections_dropped_total. Read at start.
   maxConnections: ['MAX_CONNECTIONS', int(1, 1_000_000).default(2048)],
+  // The same per remote address, so one client cannot hold them all (src/http/connection-limit.ts).
+  maxConnectionsPerAddress: ['MAX_CONNECTIONS_PER_ADDRESS', int(1, 1_000_000).default(512)],
   persistDebounceMs: ['FILE_PERSIST_DEBOUNCE_MS', int(0, 5000).default(100)],
   shutdownTimeoutMs: ['SHUTDOWN_TIMEOUT_MS', int(100, 60_000).default(10_000)],
 

@@ -86,7 +86,9 @@ export class SelfMetrics {
     name: `${P}connections_total`, help: 'Connections opened, by type.', labelNames: ['type'] as const, registry: this.registry,
   });
   readonly connectionsDropped = new Counter({
-    name: `${P}connections_dropped_total`, help: 'Connections closed as soon as they were accepted because MAX_CONNECTIONS were open on that port.', registry: this.registry,
+    name: `${P}connections_dropped_total`,
+    help: 'Connections closed as soon as they were accepted: reason port, MAX_CONNECTIONS were open on that port; address, MAX_CONNECTIONS_PER_ADDRESS from that address.',
+    labelNames: ['reason'] as const, registry: this.registry,
   });
   private readonly received = new Counter({
     name: `${P}events_received_total`, help: 'Samples accepted into the store, by ingestion format.',

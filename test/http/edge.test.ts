@@ -160,20 +160,20 @@ describe('HTTP edge: route table, bounded labels and keys, browser safety, drain
     });
   });
 
-  describe('open connections are bounded (MAX_CONNECTIONS)', () => {
+  describe('open connections are bounded (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS)', () => {
     let a: RunningAgent;
     const sockets: net.Socket[] = [];
-    before(async () => {
-      a = await startAgent({ MAX_CONNECTIONS: '4' });
-    });
-    after(async () => {
-      for (const s of sockets) s.destroy();
+    afterEach(async () => {
+      for (const s of sockets.splice(0)) s.destroy();
       await a.stop();
     });
 
-    /** A connection that sends half a request and waits; resolves with it once the server holds it. */
-    async function idle(): Promise<{ socket: net.Socket; closed: Promise<string> }> {
-      const socket = net.connect(a.agent.port, '127.0.0.1');
+    /**
+     * A connection (from `from`, a loopback address) that sends half a request and waits; resolves
+     * with it once connected. `closed` resolves with what it received when it closes.
+     */
+    async function idle(from = '127.0.0.1'): Promise<{ socket: net.Socket; closed: Promise<string> }> {
+      const socket = net.connect({ port: a.agent.port, host: '127.0.0.1', localAddress: from });
       sockets.push(socket);
       let got = '';
       socket.on('data', (d: Buffer) => (got += d.toString()));
@@ -183,34 +183,65 @@ describe('HTTP edge: route table, bounded labels and keys, browser safety, drain
       socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
       return { socket, closed };
     }
+    /** Finishes the half-sent request of `h` and returns the start of its answer. */
+    async function finish(h: { socket: net.Socket }): Promise<string> {
+      const answer = new Promise<string>((resolve) => h.socket.once('data', (d: Buffer) => resolve(d.toString())));
+      h.socket.write('\r\n');
+      return answer;
+    }
+    /** The dropped-connections counter of `reason`, read once the agent answers again (0 before any drop). */
+    async function dropped(reason: string): Promise<{ value: number; refused: number }> {
+      // The server sees closes on its next turns; until then a fresh connection may be dropped too
+      // (and counted), after that it is served.
+      let refused = 0;
+      for (let i = 0; i < 50; i++) {
+        try {
+          const lines = await selfLines(a.url, `metrics_manager_connections_dropped_total{reason="${reason}"}`);
+          return { value: lines.length === 0 ? 0 : selfValue(lines), refused };
+        } catch {
+          refused++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      throw new Error('the agent did not answer again');
+    }
 
-    it('closes a connection past the bound at once, counts it, and accepts again once one closes', async () => {
+    it('closes a connection past MAX_CONNECTIONS at once, counts it, and accepts again once one closes', async () => {
+      a = await startAgent({ MAX_CONNECTIONS: '4' });
       const held: { socket: net.Socket; closed: Promise<string> }[] = [];
       for (let i = 0; i < 4; i++) held.push(await idle());
       const over = await idle();
       assert.equal(await over.closed, '', 'closed without an answer');
       // The four held ones were not touched: each still completes its request.
-      held[0].socket.write('\r\n');
-      const first = await new Promise<string>((resolve) => held[0].socket.once('data', (d: Buffer) => resolve(d.toString())));
-      assert.match(first, /^HTTP\/1\.1 200 /);
+      assert.match(await finish(held[0]), /^HTTP\/1\.1 200 /);
       for (const h of held) h.socket.destroy();
       await Promise.all(held.map((h) => h.closed));
-      // The server sees the closes on its next turns; until then a fresh connection may be dropped
-      // too (and counted), after that it is served.
-      let dropped = NaN;
-      let refused = 0;
-      for (let i = 0; i < 50 && Number.isNaN(dropped); i++) {
-        let lines: string[];
-        try {
-          lines = await selfLines(a.url, 'metrics_manager_connections_dropped_total');
-        } catch {
-          refused++;
-          await new Promise((r) => setTimeout(r, 20));
-          continue;
-        }
-        dropped = selfValue(lines);
+      const port = await dropped('port');
+      assert.equal(port.value, 1 + port.refused);
+      assert.equal((await dropped('address')).value, 0);
+    });
+
+    it('closes a connection past MAX_CONNECTIONS_PER_ADDRESS from that address only, counts it, and takes it again once one closes', async () => {
+      a = await startAgent({ MAX_CONNECTIONS: '100', MAX_CONNECTIONS_PER_ADDRESS: '3' });
+      const held: { socket: net.Socket; closed: Promise<string> }[] = [];
+      for (let i = 0; i < 3; i++) held.push(await idle('127.0.0.2'));
+      const over = await idle('127.0.0.2');
+      assert.equal(await over.closed, '', 'closed without an answer');
+      // Another address is served meanwhile, and so are the held ones.
+      assert.match(await finish(await idle('127.0.0.3')), /^HTTP\/1\.1 200 /);
+      assert.match(await finish(held[2]), /^HTTP\/1\.1 200 /);
+      assert.deepEqual(await dropped('address'), { value: 1, refused: 0 });
+      // One closes: that address may open one again.
+      held[0].socket.destroy();
+      await held[0].closed;
+      let served = '';
+      for (let i = 0; i < 50 && served === ''; i++) {
+        const again = await idle('127.0.0.2');
+        served = await Promise.race([finish(again), again.closed]);
+        if (served === '') await new Promise((r) => setTimeout(r, 20));
       }
-      assert.equal(dropped, 1 + refused);
+      assert.match(served, /^HTTP\/1\.1 200 /);
+      assert.equal((await dropped('port')).value, 0);
     });
   });
 
