@@ -6,7 +6,8 @@
  * (npm run bench runs it last, in its own process, after bench/run.ts's scenarios.) Each scenario
  * starts a fresh agent (build/src/main.js, else dist/main.js) as a child process on a free
  * loopback port with SYSTEM_METRICS_SOURCE=none and RATE_LIMIT_ENABLED=false, so only the
- * benchmark's own series exist and pushes are never refused.
+ * benchmark's own series exist and pushes are never refused (and MAX_CONNECTIONS_PER_ADDRESS
+ * raised: the fan-out's 1000 clients all come from one address).
  *
  * 1. Push → event latency, one client watching (`?name=` of the pushed metric): 1000 single-sample
  *    pushes (POST /api/v1/metrics/simple), measured in this process from just before the request
@@ -75,7 +76,7 @@ async function startAgent(): Promise<{ proc: Proc; url: string }> {
     cmd: process.execPath,
     args: [agentMain(), 'agent'],
     cwd: ROOT,
-    env: { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error' },
+    env: { ...baseEnv(), METRICS_PORT: String(port), HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', RATE_LIMIT_ENABLED: 'false', MAX_CONNECTIONS_PER_ADDRESS: '100000', LOG_LEVEL: 'error' },
   });
   await waitReady(proc, `${url}/health`);
   return { proc, url };
@@ -344,7 +345,7 @@ function report(lat: LatencyResult | Error, fan: FanoutResult | Error, floor: Fl
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   out.push(SECTION, '');
   out.push(`Written by \`node build/bench/stream.js\` (run last by \`npm run bench\`); replaced by every run of it. ${date} · ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}) · node ${process.version} · took ${totalS.toFixed(0)} s${QUICK ? ' · QUICK run' : ''}.`, '');
-  out.push('Method: a fresh agent per scenario (child process, `SYSTEM_METRICS_SOURCE=none`, `RATE_LIMIT_ENABLED=false`); see the header of bench/stream.ts.', '');
+  out.push('Method: a fresh agent per scenario (child process, `SYSTEM_METRICS_SOURCE=none`, `RATE_LIMIT_ENABLED=false`, `MAX_CONNECTIONS_PER_ADDRESS=100000` since every client comes from one address); see the header of bench/stream.ts.', '');
 
   out.push('### Push → event latency, one client watching', '');
   if (lat instanceof Error) out.push(`**failed**: ${lat.message}`, '');
