@@ -291,11 +291,11 @@ async function screenshots(): Promise<string[]> {
 }
 
 function writeResults(r: Record<string, number>): void {
-  const date = new Date().toISOString().slice(0, 10);
+  const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const section = [
     '## Dashboard (browser)',
     '',
-    `${date}, \`node build/bench/dashboard.js --seconds=${SECONDS} --series=${SERIES}\`, headless Debian chromium, ${os.cpus().length} CPUs; measured while the machine was shared (other builds and test suites running, load average ${r.loadAverage1m.toFixed(0)} on this many CPUs), so treat the numbers as upper bounds.`,
+    `${date} UTC, \`node build/bench/dashboard.js --seconds=${SECONDS} --series=${SERIES}\`, headless Debian chromium, ${os.cpus().length} CPUs, 1-minute load average ${r.loadAverage1m.toFixed(2)} at the end of the window (this bench and its browser included; a higher one means the machine was shared).`,
     '',
     '| what | measured | target |',
     '|---|---|---|',
