@@ -30,6 +30,28 @@ describe('HTTP query and exposition', () => {
     assert.match(bad.text, /invalid match selector/);
   });
 
+  it('?limit=N answers at most N series and says when it left some out; a bad limit is a 400 naming it', async () => {
+    await postText(`${a.url}/write`, 'fps,source=cam1 value=30\nfps,source=cam2 value=25\nfps,source=cam3 value=20\nup value=1');
+    type L = { metrics: Array<{ name: string; type: string }>; count: number; truncated?: boolean };
+    const one = await json<L>('/api/v1/metrics?name=fps&limit=1');
+    assert.equal(one.count, 1);
+    assert.equal(one.metrics.length, 1);
+    assert.equal(one.metrics[0].name, 'fps');
+    assert.equal(one.truncated, true);
+    const all = await json<L>('/api/v1/metrics?name=fps&limit=3');
+    assert.equal(all.count, 3);
+    assert.equal(all.truncated, undefined, 'nothing left out');
+    const latest = await json<{ metrics: Record<string, unknown>; truncated?: boolean }>('/api/v1/metrics/latest?limit=2');
+    assert.equal(Object.keys(latest.metrics).length, 2);
+    assert.equal(latest.truncated, true);
+    for (const bad of ['0', '-1', '1.5', 'x', '', '1e3', '9999999999']) {
+      const r = await get(`/api/v1/metrics?limit=${encodeURIComponent(bad)}`);
+      assert.equal(r.status, 400, `limit=${bad}`);
+      assert.match(r.text, /limit must be a positive integer/);
+    }
+    assert.equal((await get('/api/v1/metrics?limit=1&limit=2')).status, 400);
+  });
+
   it('GET /api/v1/metrics/latest is keyed per series, not per name', async () => {
     await postText(`${a.url}/write`, 'fps,source=cam1 value=30\nfps,source=cam2 value=25\nup value=1');
     const j = await json<{ metrics: Record<string, { fields: { value: number } }> }>('/api/v1/metrics/latest');

@@ -80,16 +80,40 @@ function durationParam(query: URLSearchParams, name: string): number | undefined
 
 const MAX_POINTS_PER_SERIES = 11_000;
 
+/**
+ * `?limit=N`: at most N series in the answer (a client that wants one series' type and unit need
+ * not take a whole family); undefined when absent.
+ */
+function limitParam(query: URLSearchParams): number | undefined {
+  const v = singleParam(query, 'limit');
+  if (v === undefined) return undefined;
+  if (!/^[1-9]\d{0,8}$/.test(v)) throw badRequest(`limit must be a positive integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** The first `limit` series the filter selects, and whether more were left out. */
+function selectLimited(ctx: AppContext, query: URLSearchParams): { series: Series[]; truncated: boolean } {
+  const limit = limitParam(query) ?? Infinity;
+  const series: Series[] = [];
+  for (const s of selectSeries(ctx.store, filterFrom(query))) {
+    if (series.length === limit) return { series, truncated: true };
+    series.push(s);
+  }
+  return { series, truncated: false };
+}
+
 export function queryRoutes(ctx: AppContext): RouteHandlers {
   const list = (query: URLSearchParams) => {
-    const metrics = [...selectSeries(ctx.store, filterFrom(query))].map(metricData);
-    return { metrics, count: metrics.length };
+    const { series, truncated } = selectLimited(ctx, query);
+    const metrics = series.map(metricData);
+    return truncated ? { metrics, count: metrics.length, truncated } : { metrics, count: metrics.length };
   };
 
   const latest = (query: URLSearchParams) => {
+    const { series, truncated } = selectLimited(ctx, query);
     const metrics: Record<string, unknown> = {};
-    for (const s of selectSeries(ctx.store, filterFrom(query))) metrics[compactKey(s.name, s.labels)] = metricData(s);
-    return { metrics };
+    for (const s of series) metrics[compactKey(s.name, s.labels)] = metricData(s);
+    return truncated ? { metrics, truncated } : { metrics };
   };
 
   const names = () => {

@@ -314,6 +314,7 @@ export function createSections(deps) {
       try {
         const url = new URL('api/v1/metrics', root);
         url.searchParams.set('name', name);
+        url.searchParams.set('limit', '1'); // one series tells the family's type and unit
         const res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
         if (!res.ok) continue;
         const body = await res.json();
