@@ -271,6 +271,18 @@ export class SelfMetrics {
     });
   }
 
+  /** The lock on large JSON answers (src/http/large-answers.ts), read at scrape time. */
+  watchLargeAnswers(gate: { readonly refused: number; readonly waiting: number }): void {
+    new Counter({
+      name: `${P}large_answers_refused_total`, help: 'Reads of more than 2000 series refused with 503 because 4 others already waited for the one being built.', registry: this.registry,
+      collect() { this.reset(); this.inc(gate.refused); },
+    });
+    new Gauge({
+      name: `${P}large_answers_waiting`, help: 'Reads of more than 2000 series waiting for the one being built.', registry: this.registry,
+      collect() { this.set(gate.waiting); },
+    });
+  }
+
   /** Plain numbers for /api/v1/stats. */
   readonly stats = {
     requests: 0,

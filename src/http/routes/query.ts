@@ -12,7 +12,8 @@ import { parseSelector } from '../../query/selector';
 import type { Series } from '../../store/series-store';
 import type { AppContext } from '../context';
 import { badRequest } from '../errors';
-import { sendBody, sendJson, type RouteHandlers } from '../respond';
+import { ANSWER_SLICE, eachInSlices, joinInSlices, OneAtATime } from '../large-answers';
+import { JSON_CONTENT_TYPE, sendBody, sendJson, type PlainResponse, type RouteHandlers } from '../respond';
 
 /** One series in the reference's MetricData shape (timestamp in seconds), plus its type. */
 export function metricData(s: Series): Record<string, unknown> {
@@ -103,17 +104,39 @@ function selectLimited(ctx: AppContext, query: URLSearchParams): { series: Serie
 }
 
 export function queryRoutes(ctx: AppContext): RouteHandlers {
-  const list = (query: URLSearchParams) => {
-    const { series, truncated } = selectLimited(ctx, query);
-    const metrics = series.map(metricData);
-    return truncated ? { metrics, count: metrics.length, truncated } : { metrics, count: metrics.length };
+  const large = new OneAtATime();
+  ctx.metrics.watchLargeAnswers(large);
+  /**
+   * Sends the JSON `text()` makes of `size` series: at once when small; else one large answer at a
+   * time (src/http/large-answers.ts; `text` then works in slices), the lock held until the answer
+   * is sent or the client gone.
+   */
+  const answer = async (res: PlainResponse, size: number, text: () => Promise<string>) => {
+    if (size > ANSWER_SLICE) {
+      const release = await large.acquire();
+      res.once('close', release);
+      if (res.destroyed) return release();
+    }
+    sendBody(res, 200, JSON_CONTENT_TYPE, await text());
   };
 
-  const latest = (query: URLSearchParams) => {
+  const list = (res: PlainResponse, query: URLSearchParams) => {
     const { series, truncated } = selectLimited(ctx, query);
-    const metrics: Record<string, unknown> = {};
-    for (const s of series) metrics[compactKey(s.name, s.labels)] = metricData(s);
-    return truncated ? { metrics, truncated } : { metrics };
+    return answer(res, series.length, async () => {
+      const items = await joinInSlices(series, (s) => JSON.stringify(metricData(s)));
+      return `{"metrics":[${items}],"count":${series.length}${truncated ? ',"truncated":true' : ''}}`;
+    });
+  };
+
+  const latest = (res: PlainResponse, query: URLSearchParams) => {
+    const { series, truncated } = selectLimited(ctx, query);
+    return answer(res, series.length, async () => {
+      // Keyed as an object would be: a later series with the same compact key takes the earlier one's place.
+      const byKey = new Map<string, Series>();
+      await eachInSlices(series, (s) => byKey.set(compactKey(s.name, s.labels), s));
+      const items = await joinInSlices(byKey, ([key, s]) => `${JSON.stringify(key)}:${JSON.stringify(metricData(s))}`);
+      return `{"metrics":{${items}}${truncated ? ',"truncated":true' : ''}}`;
+    });
   };
 
   const names = () => {
@@ -179,8 +202,8 @@ export function queryRoutes(ctx: AppContext): RouteHandlers {
   };
 
   return [
-    ['GET /api/v1/metrics', (_req, res, query) => sendJson(res, 200, list(query))],
-    ['GET /api/v1/metrics/latest', (_req, res, query) => sendJson(res, 200, latest(query))],
+    ['GET /api/v1/metrics', (_req, res, query) => list(res, query)],
+    ['GET /api/v1/metrics/latest', (_req, res, query) => latest(res, query)],
     ['GET /api/v1/metrics/names', (_req, res) => sendJson(res, 200, names())],
     ['DELETE /api/v1/metrics', (_req, res, query) => sendJson(res, 200, clear(query))],
     ['GET /api/v1/query_range', (_req, res, query) => sendJson(res, 200, queryRange(query))],
