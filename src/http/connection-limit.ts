@@ -36,9 +36,4 @@ export class PerAddressLimit {
     });
     return true;
   }
-
-  /** Addresses with a connection open now. */
-  get addresses(): number {
-    return this.open.size;
-  }
 }

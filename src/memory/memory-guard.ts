@@ -24,10 +24,10 @@ const MIN_STORE_BYTES = 8 * MiB;
  * cached series text costs about 290 bytes per series it feeds (3 fields a line; measured with
  * the parser's own estimate), a quarter to a third of what the store spends on that series once
  * it has some history, so a quarter of the budget holds entries for the series the store can
- * hold. Smaller, a client set whose series outnumber the cache empties it over and over (it is
- * dropped whole at its bound): every line is then parsed from scratch and the fresh objects made
- * for it keep the collector busy. A sixteenth of the budget, as before, cut line-protocol ingest
- * to a sixth (1.5 → 0.25 M samples/s, 30,000 series) in a 512 MiB container.
+ * hold. Smaller, the lines of the series it cannot hold are parsed from scratch, and the fresh
+ * objects made for them keep the collector busy. A sixteenth of the budget (when a full cache was
+ * still dropped whole) cut line-protocol ingest to a sixth (1.5 → 0.25 M samples/s, 30,000
+ * series) in a 512 MiB container.
  */
 const PARSER_CACHE_SHARE = 0.25;
 const MIN_PARSER_CACHE_BYTES = 4 * MiB;

@@ -776,8 +776,8 @@ function resolveSeries(entry: SeriesEntry, t: string, start: number, end: number
 
 /**
  * The cached entry of a field key of this series, added on first sight; a message when the key is
- * invalid (not cached: such lines are rejected anyway). With `keep` false a new key of a cached
- * series is made for this line only (the cache is full).
+ * invalid (not cached: such lines are rejected anyway). `keep`: the series is cached and the
+ * cache not full; else a new key is made for this line only.
  */
 function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: number, end: number, hash: number, escaped: boolean, keep: boolean): FieldEntry | string {
   const len = end - start;
@@ -796,8 +796,7 @@ function fieldEntry(cache: SeriesCache, entry: SeriesEntry, t: string, start: nu
   if (key.length > LIMITS.maxNameLength) return `field key ${show(t, start, end)} is longer than ${LIMITS.maxNameLength} characters`;
   // The field `value` is named after the measurement: then one string serves as both.
   const sanitized = fieldSeriesName(entry.measurement, key);
-  const kept = entry.cached && keep;
-  const name = sanitized === entry.measurement ? entry.measurement : kept ? internName(cache, flat(sanitized), '') : flat(sanitized);
+  const name = sanitized === entry.measurement ? entry.measurement : keep ? internName(cache, flat(sanitized), '') : flat(sanitized);
   const raw = t.slice(start, end);
   const found: FieldEntry = {
     raw: raw === 'value' ? 'value' : detach(raw),
