@@ -21,6 +21,7 @@ interface PageModule {
   cleanLabels(l: unknown): Record<string, string>;
   seriesKey(name: string, labels: Record<string, string>): string;
   itemKey(name: string, labels: unknown): string;
+  labelText(labels: Record<string, string>): string;
   mergeSorted<T>(a: T[], b: T[], cmp: (x: T, y: T) => number): T[];
   parseFilter(text: string): { include: string[]; exclude: string[]; empty: boolean };
   matchesFilter(haystack: string, f: { include: string[]; exclude: string[] }): boolean;
@@ -192,6 +193,15 @@ describe('dashboard page helpers', () => {
     assert.deepEqual(Object.keys(l), ['__proto__', 'b']);
     assert.equal(l.b, '1');
     assert.equal(Object.getPrototypeOf(l), null);
+    // Sorted string labels (as the agent sends them) take the copying fast path: the same result.
+    const src = JSON.parse('{"__proto__": "p", "b": "1"}');
+    const fast = m.cleanLabels(src);
+    assert.deepEqual(Object.entries(fast), [['__proto__', 'p'], ['b', '1']]);
+    assert.equal(Object.getPrototypeOf(fast), null);
+    src.b = 'changed';
+    assert.equal(fast.b, '1', 'a copy, not the item itself');
+    assert.deepEqual(Object.keys(m.cleanLabels({ b: '1', a: '2' })), ['a', 'b']);
+    assert.equal(m.labelText(m.cleanLabels({ b: '1', a: '2' })), 'a=2, b=1');
   });
 
   it('keys a stream item as seriesKey(cleanLabels) does, whatever order and types its labels come in', () => {

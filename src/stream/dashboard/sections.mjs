@@ -402,7 +402,7 @@ export function createSections(deps) {
    */
   const drawShown = (/** @type {Chart[]} */ shown) => {
     const ready = shown.filter((c) => c.u);
-    const widths = ready.map(plotWidth); // reads first, then the writes
+    const widths = widthsOf(ready); // reads first, then the writes
     ready.forEach((c, i) => redraw(c, widths[i]));
     for (const c of shown) if (!c.u && c.labels.length > 0 && !pending.includes(c)) pending.push(c);
     if (pending.length > 0 && !pumping) makePending();
@@ -420,7 +420,7 @@ export function createSections(deps) {
     // Every width is read before the first chart is made: a new uPlot writes to the page, so a
     // width read after it would lay the whole page out again, once per chart.
     const todo = pending.filter((c) => !c.u && c.visible && charts.get(c.spec.id) === c);
-    const widths = todo.map(plotWidth);
+    const widths = widthsOf(todo);
     const t0 = performance.now();
     let made = 0;
     while (made < todo.length && (made === 0 || performance.now() - t0 < MAKE_BUDGET_MS)) {
@@ -440,9 +440,10 @@ export function createSections(deps) {
   const markInView = (/** @type {Chart[]} */ fresh) => {
     const vh = window.innerHeight;
     const rects = fresh.map((c) => c.card.getBoundingClientRect());
+    // Only those on the screen itself: the observer brings the ones near it a frame later.
     fresh.forEach((c, i) => {
       const r = rects[i];
-      if (r.width > 0 && r.top < vh + IO_MARGIN_PX && r.bottom > -IO_MARGIN_PX) c.visible = true;
+      if (r.width > 0 && r.top < vh && r.bottom > 0) c.visible = true;
     });
   };
 
@@ -534,6 +535,19 @@ export function createSections(deps) {
 
   let chartMarked = false;
   const plotWidth = (/** @type {Chart} */ c) => Math.max(160, c.plotEl.clientWidth || 300);
+  /**
+   * The plot widths of `cs`, one read per grid: its cards share one column width, and a read in
+   * a card that content-visibility skips lays that card out on its own.
+   */
+  const widthsOf = (/** @type {Chart[]} */ cs) => {
+    /** @type {Map<Element | null, number>} */
+    const perGrid = new Map();
+    return cs.map((c) => {
+      let w = perGrid.get(c.card.parentElement);
+      if (w === undefined) perGrid.set(c.card.parentElement, (w = plotWidth(c)));
+      return w;
+    });
+  };
   /** Draws a chart (creating its uPlot the first time); `w` is its width when already measured. */
   const redraw = (/** @type {Chart} */ c, /** @type {number} */ w = undefined) => {
     const UPlot = uPlotClass();
