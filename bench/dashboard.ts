@@ -1,7 +1,7 @@
 /**
  * Dashboard benchmark, issue 13 — not a test.
  *
- *   node build/bench/dashboard.js [--seconds=20] [--series=2000] [--no-write] [--screenshots]
+ *   node build/bench/dashboard.js [--seconds=20] [--series=2000] [--loads=5] [--against=DIR] [--no-write] [--screenshots]
  *
  * Headless Debian chromium (playwright-core) against an in-process agent (SYSTEM_METRICS_SOURCE=none,
  * rate limit off) that holds `series` custom series, every one of them updated once a second by
@@ -25,6 +25,10 @@
  *    chart of three points. What the dashboard takes above it is the dashboard's own work; the
  *    baseline itself is the browser's (a new renderer process that COOP asks for, V8's first `Intl`
  *    object that uPlot makes, the first style and layout, one chart).
+ *    With --against=DIR (another checkout, built with `npx tsc -p tsconfig.test.json`), that
+ *    tree's agent serves its own dashboard with the same series, and its loads alternate with
+ *    this tree's and the baseline's: before and after in the same minutes. --loads=N (default 5)
+ *    loads of each page; the first of each is cold.
  *
  * With --screenshots, it also writes docs/img/dashboard-<host>-<section>.png for the fixture hosts
  * desktop, dgpu and lnl-npu (collectors on test/fixtures/hosts/<host>/t0) with a few custom
@@ -52,7 +56,18 @@ const argv = process.argv.slice(2);
 const arg = (name: string, def: number) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const SECONDS = arg('seconds', 20);
 const SERIES = arg('series', 2000);
+const LOADS = arg('loads', 5);
+const AGAINST = argv.find((a) => a.startsWith('--against='))?.slice('--against='.length);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The agent of another checkout (its build/), for --against. */
+async function startAgentOf(dir: string): Promise<{ agent: { stop(): Promise<void> }; url: string }> {
+  const req = (m: string) => require(path.resolve(dir, 'build', 'src', m)); // eslint-disable-line @typescript-eslint/no-require-imports
+  const config = req('config/load').loadConfig({ METRICS_PORT: '0', HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', RATE_LIMIT_ENABLED: 'false', MAX_METRICS_BATCH_SIZE: '10000', SHUTDOWN_TIMEOUT_MS: '1000' });
+  const agent = new (req('agent').Agent)({ config, logger: req('log/logger').createLogger({ level: 'error', format: 'json', service: 'bench', version: 'bench', silent: true }) });
+  await agent.start();
+  return { agent, url: `http://127.0.0.1:${agent.port}` };
+}
 
 async function startAgent(env: Record<string, string>): Promise<{ agent: Agent; url: string }> {
   const config = loadConfig({ METRICS_PORT: '0', HOST: '127.0.0.1', SYSTEM_METRICS_SOURCE: 'none', TELEGRAF_FORWARD: 'false', RATE_LIMIT_ENABLED: 'false', MAX_METRICS_BATCH_SIZE: '10000', SHUTDOWN_TIMEOUT_MS: '1000', ...env });
@@ -146,19 +161,27 @@ async function measure(): Promise<Record<string, number>> {
     await pushLines(url, loadLines(round++));
     await pushLines(url, [`aaa_probe value=0 ${Date.now()}`]);
 
-    // First render, 5 loads of each page, alternating (the first of each cold). The page reports
-    // the moment on its console: polling it with page.waitForFunction would compile and run
-    // playwright's injected script in the page while it loads, on the very path being measured.
+    // First render, LOADS loads of each page, alternating (the first of each cold). The page
+    // reports the moment on its console: polling it with page.waitForFunction would compile and
+    // run playwright's injected script in the page while it loads, on the very path being measured.
     const firsts: number[] = [];
     const baselines: number[] = [];
+    const againsts: number[] = [];
     const baseline = await startBaseline();
+    const against = AGAINST ? await startAgentOf(AGAINST) : undefined;
     try {
-      for (let i = 0; i < 5; i++) {
+      if (against) {
+        await pushLines(against.url, loadLines(0));
+        await pushLines(against.url, [`aaa_probe value=0 ${Date.now()}`]);
+      }
+      for (let i = 0; i < LOADS; i++) {
         firsts.push(await firstRender(ctx, `${url}/dashboard`));
+        if (against) againsts.push(await firstRender(ctx, `${against.url}/dashboard`));
         baselines.push(await firstRender(ctx, baseline.url));
       }
     } finally {
       await baseline.close();
+      await against?.agent.stop();
     }
 
     const page: Page = await ctx.newPage();
@@ -237,6 +260,7 @@ async function measure(): Promise<Record<string, number>> {
       firstRenderMaxMs: Math.max(...firsts),
       baselineFirstRenderMedianMs: quantile(baselines, 0.5),
       baselineFirstRenderMaxMs: Math.max(...baselines),
+      ...(againsts.length > 0 ? { againstFirstRenderMedianMs: quantile(againsts, 0.5), againstFirstRenderMaxMs: Math.max(...againsts) } : {}),
     };
   } finally {
     await ctx.close();
@@ -302,10 +326,11 @@ function writeResults(r: Record<string, number>): void {
     `| page main thread busy (all tasks), ${r.series} series updating every second | ${(100 * r.mainThreadBusyShare).toFixed(1)} % of a core | ≤ 25 % |`,
     `| of which script + layout + style | ${(100 * r.scriptLayoutStyleShare).toFixed(1)} % of a core | |`,
     `| pushed value on screen, p50 / p99 / max (${r.probes} probes, ${r.probesNotSeen} not seen) | ${r.latencyP50Ms.toFixed(0)} / ${r.latencyP99Ms.toFixed(0)} / ${r.latencyMaxMs.toFixed(0)} ms | p99 ≤ 100 ms |`,
-    `| first render (rows and a chart), median / max of 5 loads | ${r.firstRenderMedianMs.toFixed(0)} / ${r.firstRenderMaxMs.toFixed(0)} ms | ≤ 300 ms |`,
+    `| first render (rows and a chart), median / max of ${LOADS} loads | ${r.firstRenderMedianMs.toFixed(0)} / ${r.firstRenderMaxMs.toFixed(0)} ms | ≤ 300 ms |`,
+    ...(r.againstFirstRenderMedianMs !== undefined ? [`| the same for the dashboard of \`${AGAINST}\`, loads alternating | ${r.againstFirstRenderMedianMs.toFixed(0)} / ${r.againstFirstRenderMaxMs.toFixed(0)} ms | |`] : []),
     `| the same for the baseline page (a row and one uPlot chart, the same headers), loads alternating | ${r.baselineFirstRenderMedianMs.toFixed(0)} / ${r.baselineFirstRenderMaxMs.toFixed(0)} ms | |`,
     '',
-    'Busy share is CDP `Performance.getMetrics` TaskDuration over the window; script + layout + style is ScriptDuration + LayoutDuration + RecalcStyleDuration, the part that depends least on how busy the machine is. Latency runs from just before the push request to the MutationObserver seeing the value in the table cell (the same wall clock). First render is `performance.now()` (ms since navigation start) in the first animation frame that finds a table row and a section chart with its canvas, for 5 loads of a page in the same browser profile (the first cold, the rest with cached assets), with the 2000 series already in the store; the page reports it on its console, so nothing else runs in it meanwhile. The baseline page is the least a page can do to pass the same check with the same headers (a row and one uPlot chart of three points), loaded alternately with the dashboard: the difference is the cost of the dashboard itself. There is no peer figure: Grafana or Netdata were not run here.',
+    'Busy share is CDP `Performance.getMetrics` TaskDuration over the window; script + layout + style is ScriptDuration + LayoutDuration + RecalcStyleDuration, the part that depends least on how busy the machine is. Latency runs from just before the push request to the MutationObserver seeing the value in the table cell (the same wall clock). First render is `performance.now()` (ms since navigation start) in the first animation frame that finds a table row and a section chart with its canvas, for ' + LOADS + ' loads of a page in the same browser profile (the first cold, the rest with cached assets), with the 2000 series already in the store; the page reports it on its console, so nothing else runs in it meanwhile. The baseline page is the least a page can do to pass the same check with the same headers (a row and one uPlot chart of three points), loaded alternately with the dashboard: the difference is the cost of the dashboard itself. There is no peer figure: Grafana or Netdata were not run here.',
     '',
   ].join('\n');
   let text = fs.readFileSync(RESULTS_FILE, 'utf8');
