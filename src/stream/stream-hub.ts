@@ -9,10 +9,14 @@
  *   after the previous one, so a client gets at most one event per 50 ms however fast apps push;
  * - system batches (collectors, the shared Telegraf poller): at most one flush per
  *   PROMETHEUS_POLLER_INTERVAL_MS (read live) is caused by them;
- * - a new client joins at the next flush and gets its first snapshot there: at once after a quiet
- *   spell, else at most one joining flush per `joinIntervalMs` (250 ms), so every client that
- *   connects within one interval shares one snapshot build (a connection burst costs a few builds,
- *   not one per client).
+ * - a new client joins at the next flush and gets its first snapshot there: at once while the
+ *   join credit lasts (`joinBurst`, 3, flushes back to back; one comes back per `joinIntervalMs`,
+ *   250 ms), then at most one joining flush per interval, so every client that connects within
+ *   one interval of a burst shares one snapshot build (a connection burst costs a few builds, not
+ *   one per client); a flush that serves more joiners than the credit spends all of it. The
+ *   credit is for the few joins that come together in normal use: a page reloaded makes two (its
+ *   old stream reconnects as the page goes, then the new page connects), and the second waited
+ *   out the interval for its first data.
  *
  * What changed is read from the store itself (SeriesStore.updatedSince walks its recency list), so
  * the Hub subscriber costs nothing per sample: it only looks at the batch's origin.
@@ -75,8 +79,10 @@ export interface StreamHubOptions {
   monotonic?: () => number;
   /** The `retry:` hint sent at connection start. Default 1000 ms. */
   retryMs?: number;
-  /** Smallest gap between two flushes that serve joining clients (snapshot builds). Default 250 ms. */
+  /** Gap between two flushes that serve joining clients (snapshot builds), once the credit is spent. Default 250 ms. */
   joinIntervalMs?: number;
+  /** Joining flushes that may come back to back before joinIntervalMs paces them. Default 3. */
+  joinBurst?: number;
   /** Smallest gap between two events to one client. Default 50 ms. */
   coalesceMs?: number;
   /** Heartbeat interval; default SSE_HEARTBEAT_INTERVAL_MS from the settings (15 s). */
@@ -169,9 +175,11 @@ export class StreamHub {
   private flushTimer: { cancel(): void } | undefined;
   private flushAt = Infinity;
   private lastFlushMono = -Infinity;
-  /** When a flush last served joining clients. */
-  private lastJoinMono = -Infinity;
+  /** Joining flushes allowed at once (at `joinCreditAt`); one more each joinIntervalMs, up to joinBurst. */
+  private joinCredit: number;
+  private joinCreditAt = 0;
   private readonly joinIntervalMs: number;
+  private readonly joinBurst: number;
   private lastSystemFlushMono = -Infinity;
   private systemPending = false;
   /** Wall time of the last flush: changes since then go into the next one. */
@@ -196,6 +204,9 @@ export class StreamHub {
     if (!(this.coalesceMs >= 0)) throw new RangeError('coalesceMs must be ≥ 0');
     this.joinIntervalMs = opts.joinIntervalMs ?? 250;
     if (!(this.joinIntervalMs >= 0)) throw new RangeError('joinIntervalMs must be ≥ 0');
+    this.joinBurst = opts.joinBurst ?? 3;
+    if (!(Number.isInteger(this.joinBurst) && this.joinBurst >= 1)) throw new RangeError('joinBurst must be an integer ≥ 1');
+    this.joinCredit = this.joinBurst;
     this.retry = retryBytes(opts.retryMs ?? 1000);
     this.journal = new EventJournal(opts.journalSize ?? 16_384);
     this.sliceMs = opts.sliceMs ?? 5;
@@ -287,7 +298,15 @@ export class StreamHub {
     res.on('close', () => {
       if (!c.closed) this.drop(c, 'client');
     });
-    this.schedule(Math.max(this.mono(), this.lastFlushMono + this.coalesceMs, this.lastJoinMono + this.joinIntervalMs));
+    const now = this.mono();
+    const credit = this.joinCreditNow(now);
+    this.schedule(Math.max(now, this.lastFlushMono + this.coalesceMs, credit >= 1 ? now : now + (1 - credit) * this.joinIntervalMs));
+  }
+
+  /** The join credit at `now`: what was left, plus one per joinIntervalMs since, up to joinBurst. */
+  private joinCreditNow(now: number): number {
+    if (this.joinIntervalMs === 0) return this.joinBurst;
+    return Math.min(this.joinBurst, this.joinCredit + (now - this.joinCreditAt) / this.joinIntervalMs);
   }
 
   // ------------------------------------------------------------------ scheduling
@@ -387,7 +406,14 @@ export class StreamHub {
     }
     if (this.clients.size === 0) return;
     this.counters.flushes++;
-    for (const g of this.groups.values()) if (g.joining.length > 0) this.lastJoinMono = mono;
+    let joiners = 0;
+    for (const g of this.groups.values()) joiners += g.joining.length;
+    if (joiners > 0) {
+      // A flush caused by data serves joiners too and spends credit all the same (never below 0).
+      // One that serves more joiners than the whole credit is a burst: pace the rest from here.
+      this.joinCredit = joiners > this.joinBurst ? 0 : Math.max(0, this.joinCreditNow(mono) - 1);
+      this.joinCreditAt = mono;
+    }
 
     const wall = this.now();
     this.store.expire();

@@ -94,6 +94,34 @@ describe('stream: a burst of clients connecting together', function () {
     }
   });
 
+  it('serves the first joins at once (a reloaded page joins twice), then one joining flush per interval', async () => {
+    const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxSystemSeries: 100_000, maxStoreBytes: 512 * 1024 * 1024, historySeconds: 60 }));
+    const hub = new Hub(store, new SelfMetrics({ series: () => store.size, bytes: () => store.bytes }));
+    hub.accept({ samples: [{ name: 'j', labels: {}, value: 1, timestampMs: Date.now(), type: 'gauge' }], origin: 'custom', format: 'json' });
+    // An interval no test waits out: a join that has to wait for it gets nothing here.
+    stream = new StreamHub({
+      store, hub,
+      settings: () => ({ pollerIntervalMs: 500, retentionSeconds: 300, sseHeartbeatIntervalMs: 15_000, sseClientBufferBytes: 64 << 20, sseMaxClients: 1000 }),
+      joinIntervalMs: 600_000, joinBurst: 3, coalesceMs: 0,
+    });
+    stream.start();
+    server = http.createServer((req, res) => stream!.open(req, res, new URLSearchParams('delta=1')));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics/stream`;
+    // One after another, each connecting once the one before has its snapshot.
+    for (let i = 0; i < 3; i++) {
+      const c = await SseClient.open(url);
+      clients.push(c);
+      await c.waitForEvents(1, 10_000);
+      assert.equal(c.parsed()[0].kind, 'snapshot', `join ${i + 1} is served at once`);
+    }
+    const fourth = await SseClient.open(url);
+    clients.push(fourth);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(fourth.events.length, 0, 'the credit is spent: the fourth join waits for the interval');
+    assert.equal(stream.stats().flushes, 3);
+  });
+
   it('a write during a sliced snapshot reaches the joiner in the next event (delta mode)', async () => {
     const store = new SeriesStore(() => ({ retentionSeconds: 300, maxSeries: 100_000, maxSystemSeries: 100_000, maxStoreBytes: 512 * 1024 * 1024, historySeconds: 60 }));
     const hub = new Hub(store, new SelfMetrics({ series: () => store.size, bytes: () => store.bytes }));
