@@ -377,6 +377,11 @@ describe('dashboard section helpers', () => {
 
   it('legends name lines by the labels that differ; exact selectors escape values', () => {
     assert.deepEqual(s.varyingLabels([{ labels: { host: 'n', source: 'cam1' } }, { labels: { host: 'n', source: 'cam2' } }]), ['source']);
+    // A label on some lines only tells them apart too; one line keeps its labels but the host.
+    assert.deepEqual(s.varyingLabels([{ labels: { z: '1', gpu: '0' } }, { labels: { z: '1' } }, { labels: { z: '1', gpu: '0' } }]), ['gpu']);
+    assert.deepEqual(s.varyingLabels([{ labels: { host: 'n', b: '1', a: '2' } }]), ['a', 'b']);
+    assert.deepEqual(s.varyingLabels([{ labels: { a: '1' } }, { labels: { a: '1' } }]), []);
+    assert.deepEqual(s.varyingLabels([]), []);
     assert.equal(s.exactSelector('m', { b: 'say "hi"\\', a: '1' }), '{__name__="m",a="1",b="say \\"hi\\"\\\\"}');
   });
 });

@@ -222,16 +222,25 @@ export function isSystemName(/** @type {string} */ name) {
  * @param {Array<{ labels: Record<string, string> }>} es
  */
 export function varyingLabels(es) {
-  /** @type {Map<string, Set<string>>} */
+  // Per label: its first value, whether another differs, and on how many series it is. No set of
+  // values: the first snapshot runs this over every custom series on the way to the first frame.
+  /** @type {Map<string, { first: string, differs: boolean, on: number }>} */
   const seen = new Map();
   for (const e of es) {
     for (const k of Object.keys(e.labels)) {
-      let set = seen.get(k);
-      if (!set) seen.set(k, (set = new Set()));
-      set.add(e.labels[k]);
+      const v = e.labels[k];
+      const s = seen.get(k);
+      if (s === undefined) seen.set(k, { first: v, differs: false, on: 1 });
+      else {
+        s.on++;
+        if (v !== s.first) s.differs = true;
+      }
     }
   }
-  return [...seen].filter(([k, v]) => v.size > 1 || (es.length > 1 && es.some((e) => e.labels[k] === undefined)) || (es.length === 1 && k !== 'host')).map(([k]) => k).sort();
+  /** @type {string[]} */
+  const out = [];
+  for (const [k, s] of seen) if (s.differs || (es.length > 1 && s.on < es.length) || (es.length === 1 && k !== 'host')) out.push(k);
+  return out.sort();
 }
 
 /** A Prometheus selector for exactly one series (double-quoted values, escaped). */
