@@ -22,7 +22,7 @@ export class OneAtATime {
   /** Callers refused because the queue was full (a counter). */
   refused = 0;
 
-  constructor(private readonly maxWaiting: number = MAX_WAITING) {}
+  constructor(readonly maxWaiting: number = MAX_WAITING) {}
 
   /** Resolves with the release once it is the caller's turn; throws a 503 when too many wait. */
   async acquire(): Promise<() => void> {

@@ -205,14 +205,8 @@ export class SelfMetrics {
 
   /** The rate limiter's bucket count and drops, read at scrape time. */
   watchRateLimiter(stats: { readonly size: number; readonly dropped: number }): void {
-    new Gauge({
-      name: `${P}rate_limit_buckets`, help: 'Client token buckets held by the rate limiter.', registry: this.registry,
-      collect() { this.set(stats.size); },
-    });
-    new Counter({
-      name: `${P}rate_limit_buckets_dropped_total`, help: 'Client buckets forgotten because RATE_LIMIT_MAX_CLIENTS was reached.', registry: this.registry,
-      collect() { this.reset(); this.inc(stats.dropped); },
-    });
+    this.gaugeOf('rate_limit_buckets', 'Client token buckets held by the rate limiter.', () => stats.size);
+    this.counterOf('rate_limit_buckets_dropped_total', 'Client buckets forgotten because RATE_LIMIT_MAX_CLIENTS was reached.', () => stats.dropped);
   }
 
   /** Pushes by the namespace they came from (src/hub/push-labels.ts); bounded label values. */
@@ -224,34 +218,16 @@ export class SelfMetrics {
 
   /** The node's pod cache (src/cluster/pod-cache.ts), read at scrape time. */
   watchPodCache(stats: () => { pods: number; relists: number; dropped: number; synced: boolean }): void {
-    new Gauge({
-      name: `${P}pod_cache_pods`, help: 'Pods of this node held in the pod cache.', registry: this.registry,
-      collect() { this.set(stats().pods); },
-    });
-    new Gauge({
-      name: `${P}pod_cache_synced`, help: '1 once the pod cache has listed the pods of this node at least once.', registry: this.registry,
-      collect() { this.set(stats().synced ? 1 : 0); },
-    });
-    new Counter({
-      name: `${P}pod_cache_relists_total`, help: 'Full lists of the pods of this node (the first, 410 Gone, periodic resync).', registry: this.registry,
-      collect() { this.reset(); this.inc(stats().relists); },
-    });
-    new Counter({
-      name: `${P}pod_cache_dropped_total`, help: 'Pods not cached because POD_CACHE_MAX_PODS was reached (counted per refusal).', registry: this.registry,
-      collect() { this.reset(); this.inc(stats().dropped); },
-    });
+    this.gaugeOf('pod_cache_pods', 'Pods of this node held in the pod cache.', () => stats().pods);
+    this.gaugeOf('pod_cache_synced', '1 once the pod cache has listed the pods of this node at least once.', () => stats().synced ? 1 : 0);
+    this.counterOf('pod_cache_relists_total', 'Full lists of the pods of this node (the first, 410 Gone, periodic resync).', () => stats().relists);
+    this.counterOf('pod_cache_dropped_total', 'Pods not cached because POD_CACHE_MAX_PODS was reached (counted per refusal).', () => stats().dropped);
   }
 
   /** Admission of push work (src/http/admission.ts), read at scrape time. */
   watchAdmission(stats: { readonly inUseBytes: number; readonly active: number; readonly refused: Readonly<Record<string, number>> }): void {
-    new Gauge({
-      name: `${P}ingest_admitted_bytes`, help: 'Estimated decoding memory reserved by push requests in progress.', registry: this.registry,
-      collect() { this.set(stats.inUseBytes); },
-    });
-    new Gauge({
-      name: `${P}ingest_requests_in_progress`, help: 'Push requests admitted and not finished.', registry: this.registry,
-      collect() { this.set(stats.active); },
-    });
+    this.gaugeOf('ingest_admitted_bytes', 'Estimated decoding memory reserved by push requests in progress.', () => stats.inUseBytes);
+    this.gaugeOf('ingest_requests_in_progress', 'Push requests admitted and not finished.', () => stats.active);
     new Counter({
       name: `${P}ingest_refused_total`, help: 'Push requests refused with 503, by reason (budget: INGEST_MEMORY_BUDGET_BYTES spent by concurrent pushes; pressure: the process is short of memory).',
       labelNames: ['reason'] as const, registry: this.registry,
@@ -261,26 +237,24 @@ export class SelfMetrics {
 
   /** The return of V8's pooled free pages to the OS (src/memory/heap-pages.ts), read at scrape time. */
   watchHeapPages(stats: { readonly releases: number; readonly releasedBytes: number }): void {
-    new Counter({
-      name: `${P}heap_page_releases_total`, help: 'Last-resort garbage collections run to return pooled free V8 heap pages to the OS (each pauses the agent briefly).', registry: this.registry,
-      collect() { this.reset(); this.inc(stats.releases); },
-    });
-    new Counter({
-      name: `${P}heap_page_released_bytes_total`, help: 'Anonymous resident memory given back to the OS by those collections.', registry: this.registry,
-      collect() { this.reset(); this.inc(stats.releasedBytes); },
-    });
+    this.counterOf('heap_page_releases_total', 'Last-resort garbage collections run to return pooled free V8 heap pages to the OS (each pauses the agent briefly).', () => stats.releases);
+    this.counterOf('heap_page_released_bytes_total', 'Anonymous resident memory given back to the OS by those collections.', () => stats.releasedBytes);
+  }
+
+  /** A counter whose total is kept elsewhere and read at scrape time. */
+  private counterOf(name: string, help: string, read: () => number): void {
+    new Counter({ name: P + name, help, registry: this.registry, collect() { this.reset(); this.inc(read()); } });
+  }
+
+  /** A gauge read at scrape time. */
+  private gaugeOf(name: string, help: string, read: () => number): void {
+    new Gauge({ name: P + name, help, registry: this.registry, collect() { this.set(read()); } });
   }
 
   /** The lock on large JSON answers (src/http/large-answers.ts), read at scrape time. */
-  watchLargeAnswers(gate: { readonly refused: number; readonly waiting: number }): void {
-    new Counter({
-      name: `${P}large_answers_refused_total`, help: 'Reads of more than 2000 series refused with 503 because 4 others already waited for the one being built.', registry: this.registry,
-      collect() { this.reset(); this.inc(gate.refused); },
-    });
-    new Gauge({
-      name: `${P}large_answers_waiting`, help: 'Reads of more than 2000 series waiting for the one being built.', registry: this.registry,
-      collect() { this.set(gate.waiting); },
-    });
+  watchLargeAnswers(gate: { readonly refused: number; readonly waiting: number; readonly maxWaiting: number }, largeItems: number): void {
+    this.counterOf('large_answers_refused_total', `Reads of more than ${largeItems} series refused with 503 because ${gate.maxWaiting} others already waited for the one being built.`, () => gate.refused);
+    this.gaugeOf('large_answers_waiting', `Reads of more than ${largeItems} series waiting for the one being built.`, () => gate.waiting);
   }
 
   /** Plain numbers for /api/v1/stats. */
@@ -307,36 +281,15 @@ export class SelfMetrics {
       collect() { this.reset(); for (const [namespace, n] of pushes.snapshot()) this.inc({ namespace }, n); },
     });
     if (parser) {
-      new Counter({
-        name: `${P}events_parser_cache_resets_total`, help: 'Times the full line-protocol series cache was cleared (at most once per 30 s).', registry: this.registry,
-        collect() { this.reset(); this.inc(parser.cacheResets); },
-      });
-      new Counter({
-        name: `${P}events_parser_cache_uncached_lines_total`, help: 'Line-protocol lines parsed without the series cache because it was full.', registry: this.registry,
-        collect() { this.reset(); this.inc(parser.cacheUncachedLines); },
-      });
-      new Gauge({
-        name: `${P}events_parser_cache_bytes`, help: 'Estimated bytes held by the line-protocol series cache.', registry: this.registry,
-        collect() { this.set(parser.cachedBytes); },
-      });
+      this.counterOf('events_parser_cache_resets_total', 'Times the full line-protocol series cache was cleared (at most once per 30 s).', () => parser.cacheResets);
+      this.counterOf('events_parser_cache_uncached_lines_total', 'Line-protocol lines parsed without the series cache because it was full.', () => parser.cacheUncachedLines);
+      this.gaugeOf('events_parser_cache_bytes', 'Estimated bytes held by the line-protocol series cache.', () => parser.cachedBytes);
     }
-    new Gauge({
-      name: `${P}events_series`, help: 'Series held in the store.', registry: this.registry,
-      collect() { this.set(store.series()); },
-    });
-    new Gauge({
-      name: `${P}events_store_bytes`, help: 'Estimated bytes held by the store (series, labels and history).', registry: this.registry,
-      collect() { this.set(store.bytes()); },
-    });
+    this.gaugeOf('events_series', 'Series held in the store.', () => store.series());
+    this.gaugeOf('events_store_bytes', 'Estimated bytes held by the store (series, labels and history).', () => store.bytes());
     const regex = regexEngineStats();
-    new Counter({
-      name: `${P}regex_engine_resets_total`, help: 'Times the RE2 matcher heap ran out (a pattern too large for it) and a fresh matcher was loaded.', registry: this.registry,
-      collect() { this.reset(); this.inc(regex.resets); },
-    });
-    new Gauge({
-      name: `${P}regex_compiled`, help: 'Label-matcher regexes held compiled (bounded LRU cache).', registry: this.registry,
-      collect() { this.set(regex.cached); },
-    });
+    this.counterOf('regex_engine_resets_total', 'Times the RE2 matcher heap ran out (a pattern too large for it) and a fresh matcher was loaded.', () => regex.resets);
+    this.gaugeOf('regex_compiled', 'Label-matcher regexes held compiled (bounded LRU cache).', () => regex.cached);
     registerProcessMetrics(this.registry, P);
   }
 
@@ -386,10 +339,7 @@ export class SelfMetrics {
 
   /** The token file's state (AUTH_MODE=token), read at scrape time. */
   watchTokens(stats: { readonly tokens: number; readonly reloads: number; readonly reloadFailures: number }): void {
-    new Gauge({
-      name: `${P}auth_tokens`, help: 'Valid tokens loaded from AUTH_TOKENS_FILE.', registry: this.registry,
-      collect() { this.set(stats.tokens); },
-    });
+    this.gaugeOf('auth_tokens', 'Valid tokens loaded from AUTH_TOKENS_FILE.', () => stats.tokens);
     new Counter({
       name: `${P}auth_token_file_reloads_total`, help: 'Times AUTH_TOKENS_FILE was read, by result (ok; failed: unreadable, the previous tokens kept).',
       labelNames: ['result'] as const, registry: this.registry,
