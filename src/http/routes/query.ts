@@ -105,19 +105,31 @@ function selectLimited(ctx: AppContext, query: URLSearchParams): { series: Serie
 
 export function queryRoutes(ctx: AppContext): RouteHandlers {
   const large = new OneAtATime();
-  ctx.metrics.watchLargeAnswers(large);
+  ctx.metrics.watchLargeAnswers(large, ANSWER_SLICE);
   /**
    * Sends the JSON `text()` makes of `size` series: at once when small; else one large answer at a
-   * time (src/http/large-answers.ts; `text` then works in slices), the lock held until the answer
-   * is sent or the client gone.
+   * time (src/http/large-answers.ts; `text` then works in slices), the lock held until the text is
+   * built and the answer sent or the client gone. Not released when the client goes mid-build: a
+   * client that asks and hangs up, again and again, would start a build beside each unfinished one.
    */
   const answer = async (res: PlainResponse, size: number, text: () => Promise<string>) => {
-    if (size > ANSWER_SLICE) {
-      const release = await large.acquire();
-      res.once('close', release);
-      if (res.destroyed) return release();
+    if (size <= ANSWER_SLICE) return sendBody(res, 200, JSON_CONTENT_TYPE, await text());
+    const release = await large.acquire();
+    let built = false;
+    let closed = res.destroyed;
+    const done = () => {
+      if (built && closed) release();
+    };
+    res.once('close', () => {
+      closed = true;
+      done();
+    });
+    try {
+      if (!closed) sendBody(res, 200, JSON_CONTENT_TYPE, await text());
+    } finally {
+      built = true;
+      done();
     }
-    sendBody(res, 200, JSON_CONTENT_TYPE, await text());
   };
 
   const list = (res: PlainResponse, query: URLSearchParams) => {
