@@ -900,6 +900,7 @@ function start() {
   };
 
   let firstEvent = false;
+  let firstSnapshot = false;
   /** @param {MessageEvent} ev */
   const onEvent = (ev) => {
     const now = Date.now();
@@ -952,7 +953,6 @@ function start() {
     }
     requestFrame();
   };
-  let firstSnapshot = false;
 
   // ---- sparkline seeding from query_range, for series that have been on screen
   /** Series waiting for their history, oldest request first. */
