@@ -5,7 +5,8 @@
  *
  * An agent (a child process, SYSTEM_METRICS_SOURCE=none, rate limit off) holds `series` custom
  * series of one family, pushed as line protocol. While one client reads every series
- * (GET /api/v1/metrics, then /api/v1/metrics/latest), another asks /health back to back over its
+ * (GET /api/v1/metrics, /api/v1/metrics/latest, then GET /metrics as Prometheus text and as
+ * OpenMetrics), another asks /health back to back over its
  * own connection: the longest /health round trip during the read is how long the read held the
  * agent's event loop (pushes, scrapes and streams wait as long). `--agent-main` runs another build's
  * main.js, to compare. Results go to bench/RESULTS.md under "## Large reads against probes".
@@ -32,7 +33,15 @@ interface Reading {
   probes: number;
 }
 
-async function readWhileProbing(url: string, route: string): Promise<Reading> {
+/** The reads: route, and the Accept header when it matters. */
+const READS: Array<{ route: string; accept?: string }> = [
+  { route: '/api/v1/metrics' },
+  { route: '/api/v1/metrics/latest' },
+  { route: '/metrics' },
+  { route: '/metrics', accept: 'application/openmetrics-text; version=1.0.0' },
+];
+
+async function readWhileProbing(url: string, route: string, accept?: string): Promise<Reading> {
   const probes: number[] = [];
   let stop = false;
   const prober = (async () => {
@@ -45,7 +54,7 @@ async function readWhileProbing(url: string, route: string): Promise<Reading> {
   })();
   await new Promise((r) => setTimeout(r, 100));
   const t = performance.now();
-  const res = await fetch(`${url}${route}`);
+  const res = await fetch(`${url}${route}`, accept ? { headers: { accept } } : {});
   const body = await res.arrayBuffer();
   const readMs = performance.now() - t;
   if (res.status !== 200) throw new Error(`${route}: ${res.status}`);
@@ -53,7 +62,7 @@ async function readWhileProbing(url: string, route: string): Promise<Reading> {
   stop = true;
   await prober;
   const sorted = [...probes].sort((x, y) => x - y);
-  return { route, mb: body.byteLength / 1e6, readMs, healthMaxMs: sorted.at(-1) ?? NaN, healthP50Ms: sorted[sorted.length >> 1] ?? NaN, probes: probes.length };
+  return { route: accept ? `${route} (${accept.split(';')[0]})` : route, mb: body.byteLength / 1e6, readMs, healthMaxMs: sorted.at(-1) ?? NaN, healthP50Ms: sorted[sorted.length >> 1] ?? NaN, probes: probes.length };
 }
 
 async function main(): Promise<void> {
@@ -70,7 +79,7 @@ async function main(): Promise<void> {
     if (r.status !== 204) throw new Error(`push: ${r.status} ${await r.text()}`);
   }
   const readings: Reading[] = [];
-  for (const route of ['/api/v1/metrics', '/api/v1/metrics/latest']) for (let k = 0; k < RUNS; k++) readings.push(await readWhileProbing(url, route));
+  for (const { route, accept } of READS) for (let k = 0; k < RUNS; k++) readings.push(await readWhileProbing(url, route, accept));
   await agent.stop();
   for (const r of readings) process.stdout.write(`${r.route}: ${r.mb.toFixed(1)} MB in ${r.readMs.toFixed(0)} ms; /health max ${r.healthMaxMs.toFixed(0)} ms, p50 ${r.healthP50Ms.toFixed(1)} ms (${r.probes} probes)\n`);
   if (argv.includes('--no-write')) return;

@@ -66,3 +66,12 @@ export async function joinInSlices<T>(items: Iterable<T>, item: (t: T) => string
   await eachInSlices(items, (t) => out.push(item(t)));
   return out.join(',');
 }
+
+/** Runs a pausing builder (a generator that yields every ANSWER_SLICE items) with the event loop let run at each pause. */
+export async function runInSlices<T>(steps: Generator<void, T, void>): Promise<T> {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await yieldToLoop();
+  }
+}

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { HttpError } from '../../src/http/errors';
-import { ANSWER_SLICE, joinInSlices, OneAtATime } from '../../src/http/large-answers';
+import { textSteps } from '../../src/formats/prometheus/encode';
+import { ANSWER_SLICE, joinInSlices, OneAtATime, runInSlices } from '../../src/http/large-answers';
 import { postText, startAgent, type RunningAgent } from '../helpers/agent';
 
-describe('large JSON answers: in slices, one at a time', () => {
+describe('large answers (JSON lists, Prometheus exposition): in slices, one at a time', () => {
   it('OneAtATime: one holder, callers served in arrival order, a full queue refused with a 503 and counted', async () => {
     const lock = new OneAtATime(2);
     const order: string[] = [];
@@ -40,6 +41,17 @@ describe('large JSON answers: in slices, one at a time', () => {
     assert.equal(await joinInSlices([1, 2], String), '1,2');
   });
 
+  it('runInSlices gives what the builder gives, and lets the event loop run at its pauses', async () => {
+    const fams = [{ name: 'x', type: 'gauge' as const, series: Array.from({ length: ANSWER_SLICE + 1 }, (_, i) => ({ key: `x{i="${i}"}`, name: 'x', value: i })) }];
+    let done = false;
+    let ranDuring = false;
+    setImmediate(() => (ranDuring = !done));
+    const text = await runInSlices(textSteps(fams, {}, ANSWER_SLICE));
+    done = true;
+    assert.equal(text.split('\n').length, ANSWER_SLICE + 3); // TYPE line, the series, a final newline
+    assert.ok(ranDuring, 'the event loop ran at the pause');
+  });
+
   describe('through the agent', () => {
     let a: RunningAgent;
     const N = 3 * ANSWER_SLICE + 11;
@@ -61,6 +73,17 @@ describe('large JSON answers: in slices, one at a time', () => {
       assert.equal(latest.metrics['big{id=s42}'].fields.value, 42);
       const cut = (await (await fetch(`${a.url}/api/v1/metrics?name=big&limit=${ANSWER_SLICE + 1}`)).json()) as { count: number; truncated: boolean };
       assert.deepEqual([cut.count, cut.truncated], [ANSWER_SLICE + 1, true]);
+    });
+
+    it('exposes every series once on /metrics, in the text format and in OpenMetrics', async () => {
+      const text = await (await fetch(`${a.url}/metrics`)).text();
+      const om = await (await fetch(`${a.url}/metrics`, { headers: { Accept: 'application/openmetrics-text; version=1.0.0' } })).text();
+      assert.ok(om.endsWith('# EOF\n'));
+      for (const body of [text, om]) {
+        const ids = body.split('\n').filter((l) => l.startsWith('big{')).map((l) => Number(/id="s(\d+)"/.exec(l)![1]));
+        assert.equal(ids.length, N);
+        assert.equal(new Set(ids).size, N);
+      }
     });
 
     it('many at once: each is answered whole or refused with 503 + Retry-After, and the refusals are counted', async () => {

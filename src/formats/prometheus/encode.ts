@@ -71,16 +71,29 @@ interface TextBlock {
  * of their own. Families without series print nothing. Timestamps are rounded to whole milliseconds.
  */
 export function encodeText(families: Iterable<ExpoFamily>, opts: EncodeOptions = {}): string {
+  return runToEnd(textSteps(families, opts, Infinity));
+}
+
+/**
+ * `encodeText` that pauses (yields) after every `every` series, for a caller that lets other work
+ * run in between; its return value is the text. See `pausable` for what it reads when.
+ */
+export function* textSteps(families: Iterable<ExpoFamily>, opts: EncodeOptions, every: number): Generator<void, string, void> {
   const withTimestamps = opts.timestamps === true;
   const blocks = new Map<string, TextBlock>();
   let lastTs = NaN;
   let lastTsText = '';
+  let left = every;
 
-  for (const fam of families) {
+  for (const fam of pausable(families, every)) {
     const byFamilyName = fam.type === 'histogram' || fam.type === 'summary';
     let block: TextBlock | undefined;
     let lastName: string | undefined;
-    for (const s of fam.series) {
+    for (const s of pausable(fam.series, every)) {
+      if (--left === 0) {
+        left = every;
+        yield;
+      }
       // The block depends only on the series name, and series of one name usually come together.
       if (block === undefined || s.name !== lastName) {
         lastName = s.name;
@@ -116,6 +129,24 @@ export function encodeText(families: Iterable<ExpoFamily>, opts: EncodeOptions =
   let out = '';
   for (const b of blocks.values()) out += b.header + b.body;
   return out;
+}
+
+/**
+ * What a pausing encoder iterates: the families, and each family's series when its turn comes, are
+ * copied first, so a pause never resumes inside a live collection the store changes meanwhile (a
+ * series deleted and pushed again would be visited twice: a duplicate sample fails the whole
+ * scrape). Values are read when each series is written. Without pauses, the iterable itself.
+ */
+function pausable<T>(items: Iterable<T>, every: number): Iterable<T> {
+  return every === Infinity ? items : Array.from(items);
+}
+
+/** Runs an encoder's steps without pausing; returns what it returns. */
+function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 function textHeader(name: string, type: MetricType, help: string | undefined, unit: string | undefined): string {
@@ -171,18 +202,28 @@ interface OmBlock {
  * counters non-negative and not NaN).
  */
 export function encodeOpenMetrics(families: Iterable<ExpoFamily>, opts: EncodeOptions = {}): string {
+  return runToEnd(openMetricsSteps(families, opts, Infinity));
+}
+
+/** `encodeOpenMetrics` that pauses after every `every` series (as `textSteps`). */
+export function* openMetricsSteps(families: Iterable<ExpoFamily>, opts: EncodeOptions, every: number): Generator<void, string, void> {
   const withTimestamps = opts.timestamps === true;
   const blocks = new Map<string, OmBlock>();
   let lastTs = NaN;
   let lastTsText = '';
+  let left = every;
 
-  for (const fam of families) {
+  for (const fam of pausable(families, every)) {
     const type: OmType = fam.type === 'untyped' ? 'unknown' : fam.type;
     const counterBase = type === 'counter' ? stripSuffix(fam.name, '_total') : '';
     const totalName = counterBase + '_total';
     const createdName = counterBase + '_created';
     let block: OmBlock | undefined;
-    for (const s of fam.series) {
+    for (const s of pausable(fam.series, every)) {
+      if (--left === 0) {
+        left = every;
+        yield;
+      }
       let blockName: string;
       let key = s.key;
       if (type === 'counter') {

@@ -4,7 +4,7 @@
  */
 
 import { COMPONENT_NAME_LABEL } from '../../formats/component-report/parse';
-import { encodeOpenMetrics, encodeText, formatValue, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, type ExpoFamily } from '../../formats/prometheus/encode';
+import { formatValue, OPENMETRICS_CONTENT_TYPE, openMetricsSteps, TEXT_CONTENT_TYPE, textSteps } from '../../formats/prometheus/encode';
 import { ValidationError } from '../../model/names';
 import { compactKey } from '../../model/series-key';
 import { expositionFamilies, matches, rangeQuery, selectSeries, type SeriesFilter } from '../../query/series-query';
@@ -12,7 +12,7 @@ import { parseSelector } from '../../query/selector';
 import type { Series } from '../../store/series-store';
 import type { AppContext } from '../context';
 import { badRequest } from '../errors';
-import { ANSWER_SLICE, eachInSlices, joinInSlices, OneAtATime } from '../large-answers';
+import { ANSWER_SLICE, eachInSlices, joinInSlices, OneAtATime, runInSlices } from '../large-answers';
 import { JSON_CONTENT_TYPE, sendBody, sendJson, type PlainResponse, type RouteHandlers } from '../respond';
 
 /** One series in the reference's MetricData shape (timestamp in seconds), plus its type. */
@@ -107,13 +107,14 @@ export function queryRoutes(ctx: AppContext): RouteHandlers {
   const large = new OneAtATime();
   ctx.metrics.watchLargeAnswers(large, ANSWER_SLICE);
   /**
-   * Sends the JSON `text()` makes of `size` series: at once when small; else one large answer at a
-   * time (src/http/large-answers.ts; `text` then works in slices), the lock held until the text is
-   * built and the answer sent or the client gone. Not released when the client goes mid-build: a
-   * client that asks and hangs up, again and again, would start a build beside each unfinished one.
+   * Sends the text `text()` makes of `size` series (JSON unless `type` says otherwise): at once when
+   * small; else one large answer at a time (src/http/large-answers.ts; `text` then works in
+   * slices), the lock held until the text is built and the answer sent or the client gone. Not
+   * released when the client goes mid-build: a client that asks and hangs up, again and again,
+   * would start a build beside each unfinished one.
    */
-  const answer = async (res: PlainResponse, size: number, text: () => Promise<string>) => {
-    if (size <= ANSWER_SLICE) return sendBody(res, 200, JSON_CONTENT_TYPE, await text());
+  const answer = async (res: PlainResponse, size: number, text: () => Promise<string>, type = JSON_CONTENT_TYPE) => {
+    if (size <= ANSWER_SLICE) return sendBody(res, 200, type, await text());
     const release = await large.acquire();
     let built = false;
     let closed = res.destroyed;
@@ -125,7 +126,7 @@ export function queryRoutes(ctx: AppContext): RouteHandlers {
       done();
     });
     try {
-      if (!closed) sendBody(res, 200, JSON_CONTENT_TYPE, await text());
+      if (!closed) sendBody(res, 200, type, await text());
     } finally {
       built = true;
       done();
@@ -184,9 +185,19 @@ export function queryRoutes(ctx: AppContext): RouteHandlers {
     return { status: 'success', data: { resultType: 'matrix', result } };
   };
 
-  const expose = (accept: string | undefined, families: Iterable<ExpoFamily>) => {
+  /**
+   * Prometheus exposition (OpenMetrics when asked for) of the store's series, or of those `where`
+   * keeps: a large answer like the JSON lists, sized by the whole store (the bound holds before
+   * the filter has run). Prometheus and its peers scrape one at a time per target.
+   */
+  const expose = (accept: string | undefined, res: PlainResponse, where?: (s: Series) => boolean) => {
     const om = (accept ?? '').includes('application/openmetrics-text');
-    return om ? { type: OPENMETRICS_CONTENT_TYPE, body: encodeOpenMetrics(families) } : { type: TEXT_CONTENT_TYPE, body: encodeText(families) };
+    return answer(
+      res,
+      ctx.store.size,
+      () => runInSlices((om ? openMetricsSteps : textSteps)(expositionFamilies(ctx.store, where), {}, ANSWER_SLICE)),
+      om ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE,
+    );
   };
 
   // Component report API: read back what components reported.
@@ -219,14 +230,8 @@ export function queryRoutes(ctx: AppContext): RouteHandlers {
     ['GET /api/v1/metrics/names', (_req, res) => sendJson(res, 200, names())],
     ['DELETE /api/v1/metrics', (_req, res, query) => sendJson(res, 200, clear(query))],
     ['GET /api/v1/query_range', (_req, res, query) => sendJson(res, 200, queryRange(query))],
-    ['GET /metrics', (req, res) => {
-      const { type, body } = expose(req.headers.accept, expositionFamilies(ctx.store));
-      sendBody(res, 200, type, body);
-    }],
-    ['GET /api/metrics/prometheus', (req, res) => {
-      const { type, body } = expose(req.headers.accept, expositionFamilies(ctx.store, reported));
-      sendBody(res, 200, type, body);
-    }],
+    ['GET /metrics', (req, res) => expose(req.headers.accept, res)],
+    ['GET /api/metrics/prometheus', (req, res) => expose(req.headers.accept, res, reported)],
     ['GET /api/metrics/query', (_req, res, query) => sendJson(res, 200, components(query))],
     ['GET /metrics/self', (_req, res) => sendBody(res, 200, ctx.metrics.registry.contentType, ctx.metrics.registry.metrics())],
   ];

@@ -5,7 +5,11 @@ import {
   encodeText,
   formatValue,
   OPENMETRICS_CONTENT_TYPE,
+  openMetricsSteps,
   TEXT_CONTENT_TYPE,
+  textSteps,
+  type ExpoFamily,
+  type ExpoSeries,
 } from '../../../src/formats/prometheus/encode';
 import { everyType, family, openMetricsProblems, series } from './fixtures';
 
@@ -307,6 +311,55 @@ describe('prometheus encode', () => {
     it('produces structurally valid output for every type and nasty label values', () => {
       assert.deepEqual(openMetricsProblems(encodeOpenMetrics(everyType(), { timestamps: true })), []);
       assert.deepEqual(openMetricsProblems(encodeOpenMetrics(everyType())), []);
+    });
+  });
+
+  describe('pausing every k series (textSteps, openMetricsSteps)', () => {
+    /** Runs the steps to the end; returns the text and the number of pauses. */
+    const run = (steps: Generator<void, string, void>) => {
+      let pauses = 0;
+      for (;;) {
+        const r = steps.next();
+        if (r.done) return { text: r.value, pauses };
+        pauses++;
+      }
+    };
+    const count = (fams: ExpoFamily[]) => fams.reduce((n, f) => n + [...f.series].length, 0);
+
+    it('gives the one-go text, pausing once per k series', () => {
+      for (const timestamps of [false, true]) {
+        const n = count(everyType());
+        for (const k of [1, 2, 3, 7, n - 1, n, n + 1]) {
+          const text = run(textSteps(everyType(), { timestamps }, k));
+          assert.equal(text.text, encodeText(everyType(), { timestamps }), `text, k=${k}`);
+          assert.equal(text.pauses, Math.floor(n / k), `text pauses, k=${k}`);
+          const om = run(openMetricsSteps(everyType(), { timestamps }, k));
+          assert.equal(om.text, encodeOpenMetrics(everyType(), { timestamps }), `OpenMetrics, k=${k}`);
+          assert.equal(om.pauses, Math.floor(n / k), `OpenMetrics pauses, k=${k}`);
+        }
+      }
+    });
+
+    it('never writes a series twice when the store changes during a pause', () => {
+      // Live collections, as the store's are: during the first pause a series of the family being
+      // written is deleted and pushed again (to the end of its family), and a family is deleted
+      // and created again (to the end of the families).
+      const g: ExpoSeries[] = [series('g', { i: '1' }, 1), series('g', { i: '2' }, 2), series('g', { i: '3' }, 3)];
+      const fams: ExpoFamily[] = [family('g', 'gauge', g), family('h', 'gauge', [series('h', {}, 9)])];
+      for (const steps of [textSteps(fams, {}, 1), openMetricsSteps(fams, {}, 1)]) {
+        const saved = { g: [...g], fams: [...fams] };
+        assert.equal(steps.next().done, false);
+        g.push(g.shift()!);
+        fams.push(fams.splice(1, 1)[0]);
+        fams.push(family('g', 'gauge', [series('g', { i: '1' }, 1)]));
+        let r = steps.next();
+        while (!r.done) r = steps.next();
+        for (const key of ['g{i="1"}', 'g{i="2"}', 'g{i="3"}', 'h']) {
+          assert.equal(r.value.split('\n').filter((l) => l.startsWith(key + ' ')).length, 1, `${key} once in ${JSON.stringify(r.value)}`);
+        }
+        g.splice(0, g.length, ...saved.g);
+        fams.splice(0, fams.length, ...saved.fams);
+      }
     });
   });
 });
