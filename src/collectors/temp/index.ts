@@ -5,6 +5,7 @@
 
 import type { Labels, Sample } from '../../model/sample';
 import type { Collection, Collector, CollectorEnv } from '../collector';
+import type { HostFs } from '../host-fs';
 import { numberedDirs, parseMilliCelsius, sensorName, tempChannels } from './sensors';
 
 export { numberedDirs, parseMilliCelsius, sensorName, tempChannels } from './sensors';
@@ -25,11 +26,39 @@ const SENSOR_READ_ERRORS = new Set(['EIO', 'EAGAIN', 'EBUSY', 'EINVAL', 'ETIMEDO
 
 const HELP = 'Temperature in degrees Celsius (Telegraf temp input; sensor as Telegraf names it)';
 
+/**
+ * Collections between two walks of hwmon for its layout: a device loaded later (a GPU driver's
+ * hwmon) shows within this many cycles, a minute at the default interval.
+ */
+export const TEMP_REWALK_CYCLES = 60;
+
+/** A sensor that passes the filter: its name and the file that holds its reading. */
+interface Channel {
+  sensor: string;
+  input: string;
+}
+
+/**
+ * Where the readings are. Finding them takes a listing of every hwmon directory and a read of
+ * every chip name and channel label (about 30 reads on a desktop, a few ms of threadpool work a
+ * cycle); the layout changes only when a driver comes or goes, so it is kept and each cycle reads
+ * only the values that pass the filter.
+ */
+interface Layout {
+  /** In walk order; a name may repeat (unlabeled channels): the first with a reading wins. */
+  channels: Channel[];
+  cycles: number;
+  /** A kept file was gone at the last read (a driver reloaded, hwmon renumbered): walk again. */
+  stale: boolean;
+}
+
 export class TempCollector implements Collector {
   readonly name = 'temp';
   readonly defaultIntervalMs = 1000;
   private readonly filter: RegExp;
   private readonly labels = new Map<string, Labels>();
+  /** Per host tree: tests and the cost bench switch `env.fs` between snapshots. */
+  private readonly layouts = new WeakMap<HostFs, Layout>();
 
   /** `env.fs` is read at every collect, so it may be replaced between calls. */
   constructor(
@@ -42,10 +71,20 @@ export class TempCollector implements Collector {
   }
 
   async collect(): Promise<Collection> {
+    const fs = this.env.fs;
+    let layout = this.layouts.get(fs);
+    if (layout === undefined || layout.stale || ++layout.cycles >= TEMP_REWALK_CYCLES) {
+      layout = { channels: await this.walk(fs), cycles: 0, stale: false };
+      this.layouts.set(fs, layout);
+    }
     const readings = new Map<string, number>();
-    const hwmonChannels = await this.hwmon(readings);
-    // Telegraf reads thermal zones only when hwmon has no temperature channel at all.
-    if (hwmonChannels === 0) await this.thermalZones(readings);
+    for (const c of layout.channels) {
+      if (readings.has(c.sensor)) continue;
+      const text = await tolerant(fs.readText('sys', c.input));
+      if (text === null) layout.stale = true;
+      const v = parseMilliCelsius(text ?? undefined);
+      if (v !== undefined) readings.set(c.sensor, v);
+    }
     const samples: Sample[] = [];
     for (const [sensor, value] of readings) {
       samples.push({ name: 'temp_temp', labels: this.labelsFor(sensor), value, type: 'gauge', help: HELP });
@@ -54,10 +93,17 @@ export class TempCollector implements Collector {
     return { samples, present: samples.length > 0 };
   }
 
-  /** Adds matching hwmon readings (first of a duplicated name wins); returns channels seen. */
-  private async hwmon(out: Map<string, number>): Promise<number> {
-    const fs = this.env.fs;
-    let channels = 0;
+  /** The channels that pass the filter: hwmon's, or the thermal zones' when hwmon has no temperature at all (as Telegraf). */
+  private async walk(fs: HostFs): Promise<Channel[]> {
+    const channels: Channel[] = [];
+    const hwmonChannels = await this.hwmon(fs, channels);
+    if (hwmonChannels === 0) await this.thermalZones(fs, channels);
+    return channels;
+  }
+
+  /** Adds the matching hwmon channels; returns how many temperature channels there are in all. */
+  private async hwmon(fs: HostFs, out: Channel[]): Promise<number> {
+    let all = 0;
     for (const hw of numberedDirs(await fs.list('sys', 'class/hwmon'), 'hwmon')) {
       let dir = `class/hwmon/${hw}`;
       let temps = tempChannels(await fs.list('sys', dir));
@@ -67,27 +113,22 @@ export class TempCollector implements Collector {
         temps = tempChannels(await fs.list('sys', dir));
         if (temps.length === 0) continue;
       }
-      channels += temps.length;
+      all += temps.length;
       const chip = (await fs.readAttr('sys', `${dir}/name`)) ?? lastSegment(await fs.readLink('sys', `class/hwmon/${hw}/device`)) ?? hw;
       for (const t of temps) {
         const sensor = sensorName(chip, await fs.readAttr('sys', `${dir}/${t}_label`));
-        if (out.has(sensor) || !this.filter.test(sensor)) continue;
-        const v = parseMilliCelsius(await tolerant(fs.readText('sys', `${dir}/${t}_input`)));
-        if (v !== undefined) out.set(sensor, v);
+        if (this.filter.test(sensor)) out.push({ sensor, input: `${dir}/${t}_input` });
       }
     }
-    return channels;
+    return all;
   }
 
-  private async thermalZones(out: Map<string, number>): Promise<void> {
-    const fs = this.env.fs;
+  private async thermalZones(fs: HostFs, out: Channel[]): Promise<void> {
     for (const z of numberedDirs(await fs.list('sys', 'class/thermal'), 'thermal_zone')) {
       const type = await fs.readAttr('sys', `class/thermal/${z}/type`);
       if (type === undefined || type === '') continue;
       const sensor = sensorName(type);
-      if (out.has(sensor) || !this.filter.test(sensor)) continue;
-      const v = parseMilliCelsius(await tolerant(fs.readText('sys', `class/thermal/${z}/temp`)));
-      if (v !== undefined) out.set(sensor, v);
+      if (this.filter.test(sensor)) out.push({ sensor, input: `class/thermal/${z}/temp` });
     }
   }
 
@@ -101,10 +142,13 @@ export class TempCollector implements Collector {
   }
 }
 
-/** A sensor that cannot be read right now gives no reading instead of failing the cycle. */
-async function tolerant(p: Promise<string | undefined>): Promise<string | undefined> {
+/**
+ * A sensor that cannot be read right now gives no reading (undefined) instead of failing the
+ * cycle; a file that is gone gives null.
+ */
+async function tolerant(p: Promise<string | undefined>): Promise<string | undefined | null> {
   try {
-    return await p;
+    return (await p) ?? null;
   } catch (e) {
     if (SENSOR_READ_ERRORS.has((e as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw e;

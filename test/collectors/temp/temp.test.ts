@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { HostFs, type Root } from '../../../src/collectors/host-fs';
-import { DEFAULT_TEMP_SENSOR_FILTER, numberedDirs, parseMilliCelsius, sensorName, tempChannels, TempCollector } from '../../../src/collectors/temp';
+import { DEFAULT_TEMP_SENSOR_FILTER, numberedDirs, parseMilliCelsius, sensorName, TEMP_REWALK_CYCLES, tempChannels, TempCollector } from '../../../src/collectors/temp';
 import { byKey, fixtureDir, fixtureFs, TempHost, testEnv } from '../cpu/fixture-host';
+import { renameSync } from 'node:fs';
 import path from 'node:path';
 
 const ALL = /.*/;
@@ -153,6 +154,64 @@ describe('temp: TempCollector', () => {
     const got = byKey((await new TempCollector(testEnv(new FailingFs('EIO')), { sensorFilter: /^nvme/ }).collect()).samples);
     assert.deepEqual([...got.keys()], ['temp_temp{sensor="nvme_sensor_1"}', 'temp_temp{sensor="nvme_sensor_2"}']);
     await assert.rejects(new TempCollector(testEnv(new FailingFs('EACCES')), { sensorFilter: /^nvme/ }).collect(), /EACCES/);
+  });
+
+  it('walks hwmon once, then reads only the values that pass the filter; walks again every TEMP_REWALK_CYCLES collections and after a kept file is gone', async () => {
+    const h = new TempHost();
+    /** Test double: the real HostFs over a temporary tree, recording each call. */
+    class CountingFs extends HostFs {
+      calls: string[] = [];
+      override list(root: Root, rel: string) {
+        this.calls.push(`list ${rel}`);
+        return super.list(root, rel);
+      }
+      override readAttr(root: Root, rel: string) {
+        this.calls.push(`readAttr ${rel}`);
+        return super.readAttr(root, rel);
+      }
+      override readText(root: Root, rel: string) {
+        this.calls.push(`readText ${rel}`);
+        return super.readText(root, rel);
+      }
+      override readLink(root: Root, rel: string) {
+        this.calls.push(`readLink ${rel}`);
+        return super.readLink(root, rel);
+      }
+    }
+    try {
+      const chip = (hw: string, pkg: string, milli: number) => {
+        h.put('sys', `class/hwmon/${hw}/name`, 'coretemp\n');
+        h.put('sys', `class/hwmon/${hw}/temp1_label`, `Package id ${pkg}\n`);
+        h.put('sys', `class/hwmon/${hw}/temp1_input`, `${milli}\n`);
+        h.put('sys', `class/hwmon/${hw}/temp2_label`, 'Core 0\n');
+        h.put('sys', `class/hwmon/${hw}/temp2_input`, '40000\n');
+      };
+      chip('hwmon0', '0', 45000);
+      const fs = new CountingFs(path.join(h.dir, 'proc'), path.join(h.dir, 'sys'));
+      const c = new TempCollector(testEnv(fs));
+      const sensors = async () => [...byKey((await c.collect()).samples)];
+
+      assert.deepEqual(await sensors(), [['temp_temp{sensor="coretemp_package_id_0"}', 45]]);
+      assert.ok(fs.calls.includes('readAttr class/hwmon/hwmon0/temp2_label'), 'the first collection walks hwmon');
+      fs.calls = [];
+      h.put('sys', 'class/hwmon/hwmon0/temp1_input', '46000\n');
+      assert.deepEqual(await sensors(), [['temp_temp{sensor="coretemp_package_id_0"}', 46]]);
+      assert.deepEqual(fs.calls, ['readText class/hwmon/hwmon0/temp1_input'], 'between walks, one read per kept sensor');
+
+      // A device that comes later shows at the next walk: TEMP_REWALK_CYCLES collections after the last.
+      chip('hwmon1', '1', 50000);
+      for (let i = 2; i < TEMP_REWALK_CYCLES; i++) assert.equal((await sensors()).length, 1, `collection ${i + 1}`);
+      assert.deepEqual(await sensors(), [['temp_temp{sensor="coretemp_package_id_0"}', 46], ['temp_temp{sensor="coretemp_package_id_1"}', 50]]);
+
+      // hwmon renumbered (a driver reloaded): the kept file is gone, so the next collection walks again.
+      renameSync(path.join(h.dir, 'sys/class/hwmon/hwmon0'), path.join(h.dir, 'sys/class/hwmon/hwmon7'));
+      assert.deepEqual(await sensors(), [['temp_temp{sensor="coretemp_package_id_1"}', 50]]);
+      fs.calls = [];
+      assert.deepEqual(await sensors(), [['temp_temp{sensor="coretemp_package_id_1"}', 50], ['temp_temp{sensor="coretemp_package_id_0"}', 46]]);
+      assert.ok(fs.calls.includes('list class/hwmon'), 'walked again');
+    } finally {
+      h.cleanup();
+    }
   });
 
   for (const [hostCase, pkg0, pkg1] of [
